@@ -1,0 +1,138 @@
+//! The command line: what each command and flag means. Parsing only; `commands` does the work.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ABOUT: &str = "Measure what each way of deploying a Django app costs and gives: \
+gunicorn + celery + redis, one process of Python 3.14 subinterpreters, or one free-threaded \
+process.";
+
+const LONG_ABOUT: &str = "Measure what each way of deploying a Django app costs and gives.
+
+djbench deploys the same sample Django app as gunicorn + celery + redis (three programs), as \
+one CPython 3.14 process whose web and task workers are subinterpreters, or as one \
+free-threaded process whose workers are threads. It drives each with its own load generator, \
+samples the memory (ΣPSS) and CPU of the whole deployment, measures background-task latency, \
+and writes reports.
+
+A scenario file (YAML) says which deployments to compare and how to load them. A bare name \
+like `compare_modes` resolves to scenarios/compare_modes.yaml.";
+
+const EXAMPLES: &str = "Examples:
+  djbench list                                 shipped scenarios and the deployment modes
+  djbench validate scenarios/*.yaml            check scenario files (line and column on errors)
+  djbench scenario compare_modes --dry-run     show the plan: runs in order, durations, wall time
+  djbench schema > scenario.schema.json        JSON Schema for YAML completion in editors
+
+Exit status: 0 ok, 1 a threshold or regression failed, 2 bad input or environment.
+Format reference: scenarios/README.md";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "djbench",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXAMPLES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    /// When to colour the output.
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Color {
+    /// Colour when writing to a terminal.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the plan of a scenario: every run in order, durations and wall time.
+    ///
+    /// This build plans scenarios but cannot run them yet: the deployment and measurement
+    /// engine is not built, so --dry-run is required for now.
+    #[command(after_help = "Examples:
+  djbench scenario compare_modes --dry-run
+  djbench scenario ./my.yaml --dry-run --duration 10s --repetitions 1")]
+    Scenario(ScenarioArgs),
+
+    /// Check scenario files: every error with its file, line and column. Exit 2 if any is
+    /// invalid.
+    Validate {
+        /// Scenario files or bare names (resolved in scenarios/).
+        #[arg(required = true, value_name = "FILE|NAME")]
+        scenarios: Vec<String>,
+    },
+
+    /// List the shipped scenarios with the question each answers, and the deployment modes.
+    List,
+
+    /// Print the JSON Schema of the scenario format, for editors' YAML completion.
+    ///
+    /// For example, with the YAML language server, save it and add
+    /// `# yaml-language-server: $schema=./scenario.schema.json` at the top of a scenario.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct ScenarioArgs {
+    /// Scenario file, or a bare name looked up in scenarios/ (e.g. compare_modes).
+    #[arg(value_name = "FILE|NAME")]
+    pub scenario: String,
+
+    /// Show the plan and stop, without deploying anything.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Print the plan as JSON instead of a table.
+    #[arg(long, requires = "dry_run")]
+    pub json: bool,
+
+    /// Run folder for results and reports (overrides `output.dir`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Measured time per run, like 30s or 2m (overrides `workload.duration`).
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
+
+    /// Runs per deployment (overrides `workload.repetitions`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub repetitions: Option<u32>,
+}
+
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    match humantime::parse_duration(text.trim()) {
+        Ok(d) if d.is_zero() => Err("must be more than 0".into()),
+        Ok(d) => Ok(d),
+        Err(e) => Err(format!("{e}; write a number and a unit, like 30s or 2m")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_need_a_unit() {
+        assert!(parse_duration("30").is_err());
+        assert!(parse_duration("0s").is_err());
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+    }
+}

@@ -1,0 +1,352 @@
+//! What each command does, and how it reports: plain text for people on stdout, errors on
+//! stderr, the exit status as the contract says (0 ok, 1 a check failed, 2 bad input).
+
+use std::io::IsTerminal;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::SystemTime;
+
+use anstream::{eprintln, println};
+use comfy_table::{Table, presets};
+
+use crate::cli::{Cli, Color, Command, ScenarioArgs};
+use crate::scenario::model::{Mode, ScenarioFile};
+use crate::scenario::{self, Overrides, Plan, Scenario, ScenarioDirs};
+
+/// The exit status contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    /// A threshold or a regression check failed.
+    Failed = 1,
+    /// Bad input (a scenario, a flag) or an environment that cannot do what was asked.
+    BadInput = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+pub fn run(cli: Cli) -> Exit {
+    let choice = match cli.color {
+        Color::Auto => anstream::ColorChoice::Auto,
+        Color::Always => anstream::ColorChoice::Always,
+        Color::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+    let dirs = ScenarioDirs::default();
+    match cli.command {
+        Command::Scenario(args) => scenario_cmd(&args, &dirs),
+        Command::Validate { scenarios } => validate(&scenarios, &dirs),
+        Command::List => list(&dirs),
+        Command::Schema => schema(),
+    }
+}
+
+/// Whether diagnostics on stderr get colour (anstream strips it again where it must).
+fn styled() -> bool {
+    match anstream::ColorChoice::global() {
+        anstream::ColorChoice::Never => false,
+        anstream::ColorChoice::Auto => std::io::stderr().is_terminal(),
+        _ => true,
+    }
+}
+
+/// Finds and checks one scenario, printing why not when it cannot.
+fn load(given: &str, dirs: &ScenarioDirs) -> Result<Scenario, Exit> {
+    let path = scenario::locate(given, dirs).map_err(|not_found| {
+        eprintln!("error: {not_found}");
+        Exit::BadInput
+    })?;
+    scenario::load(&path).map_err(|invalid| {
+        eprintln!("{}", invalid.render(styled()));
+        Exit::BadInput
+    })
+}
+
+fn validate(given: &[String], dirs: &ScenarioDirs) -> Exit {
+    let mut bad = 0;
+    for name in given {
+        match load(name, dirs) {
+            Ok(s) => {
+                let plan = Plan::new(&s, &Overrides::default(), SystemTime::now());
+                println!(
+                    "ok   {}  ({}: {} × {}, {} runs)",
+                    s.path.display(),
+                    s.name(),
+                    plural(s.file.modes.len(), "deployment"),
+                    plural(plan.repetitions as usize, "repetition"),
+                    plan.runs.len()
+                );
+            }
+            Err(_) => bad += 1,
+        }
+    }
+    if bad > 0 {
+        eprintln!("{bad} of {} invalid", plural(given.len(), "scenario"));
+        Exit::BadInput
+    } else {
+        Exit::Ok
+    }
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING).set_header(header.to_vec());
+    t
+}
+
+fn list(dirs: &ScenarioDirs) -> Exit {
+    match dirs.first_existing() {
+        Some(dir) => {
+            println!("Scenarios in {}/ (run one with `djbench scenario NAME`):\n", dir.display());
+            let mut t = table(&["name", "runs", "answers"]);
+            let mut entries: Vec<_> = std::fs::read_dir(dir)
+                .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+                .unwrap_or_default();
+            entries.retain(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"));
+            entries.sort();
+            for path in entries {
+                match scenario::load(&path) {
+                    Ok(s) => {
+                        let plan = Plan::new(&s, &Overrides::default(), SystemTime::now());
+                        t.add_row(vec![
+                            stem(&path),
+                            format!("{}", plan.runs.len()),
+                            first_sentence(&s.file.description),
+                        ]);
+                    }
+                    Err(invalid) => {
+                        t.add_row(vec![
+                            stem(&path),
+                            "-".into(),
+                            format!("INVALID: {}", invalid.problems[0]),
+                        ]);
+                    }
+                }
+            }
+            println!("{t}\n");
+        }
+        None => println!("No scenarios folder found (looked in {:?}).\n", dirs.0),
+    }
+    println!("Modes (`mode:` in a scenario):\n");
+    let mut t = table(&["mode", "what runs", "servers (`server:`)"]);
+    for mode in Mode::ALL {
+        let servers: Vec<&str> = mode.servers().iter().map(|s| s.name()).collect();
+        t.add_row(vec![
+            mode.name().to_owned(),
+            mode.summary().to_owned(),
+            servers.join(", "),
+        ]);
+    }
+    println!("{t}");
+    Exit::Ok
+}
+
+fn stem(path: &Path) -> String {
+    path.file_stem()
+        .map_or_else(String::new, |s| s.to_string_lossy().into_owned())
+}
+
+fn first_sentence(text: &str) -> String {
+    let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match text.find(". ") {
+        Some(i) => text[..=i].to_owned(),
+        None => text,
+    }
+}
+
+fn schema() -> Exit {
+    let schema = schemars::schema_for!(ScenarioFile);
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&schema).expect("a schema always serialises")
+    );
+    Exit::Ok
+}
+
+fn scenario_cmd(args: &ScenarioArgs, dirs: &ScenarioDirs) -> Exit {
+    let s = match load(&args.scenario, dirs) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    let overrides = Overrides {
+        duration: args.duration,
+        repetitions: args.repetitions,
+        out: args.out.clone(),
+    };
+    let plan = Plan::new(&s, &overrides, SystemTime::now());
+    if !args.dry_run {
+        eprintln!(
+            "error: this build can plan `{}` but not run it: the deployment and measurement \
+             engine is not built yet.\n       `djbench scenario {} --dry-run` shows the plan.",
+            s.name(),
+            args.scenario
+        );
+        return Exit::BadInput;
+    }
+    if args.json {
+        let doc = serde_json::json!({
+            "scenario": s.file,
+            "file": s.path,
+            "load": {
+                "model": s.load().model,
+                "connections": s.load().connections,
+                "rate": s.load().rate,
+                "poisson": s.load().poisson,
+            },
+            "plan": plan,
+            "load_seconds": plan.load_time().as_secs_f64(),
+            "load_and_drain_bound_seconds": plan.load_and_drain_bound().as_secs_f64(),
+        });
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("a plan always serialises")
+        );
+        return Exit::Ok;
+    }
+    print_plan(&s, &plan);
+    Exit::Ok
+}
+
+fn print_plan(s: &Scenario, plan: &Plan) {
+    use crate::scenario::model::LoadModel;
+    let f = &s.file;
+    println!("{} — {}", s.name(), s.path.display());
+    if !f.description.trim().is_empty() {
+        for line in textwrap::wrap(f.description.trim(), 76) {
+            println!("  {line}");
+        }
+    }
+    println!();
+
+    let load = s.load();
+    let load_text = match load.model {
+        LoadModel::Closed => format!(
+            "closed loop, {} connections back to back",
+            load.connections
+        ),
+        LoadModel::Open => format!(
+            "open loop at {} req/s ({} arrivals), up to {} connections",
+            load.rate.unwrap_or_default(),
+            if load.poisson { "poisson" } else { "uniform" },
+            load.connections
+        ),
+    };
+    let total: f64 = s.endpoints().map(|e| e.weight.0).sum();
+    let mix: Vec<String> = s
+        .endpoints()
+        .map(|e| format!("{} {:.0}%", e.path, 100.0 * e.weight.0 / total))
+        .collect();
+    let tasks = match f.tasks.rate {
+        Some(rate) => format!(
+            "{:?} tasks of {} {} at {}; drain up to {} after each run",
+            f.tasks.kind,
+            f.tasks.size,
+            f.tasks.kind.unit(),
+            rate,
+            f.tasks.drain_timeout
+        )
+        .to_lowercase(),
+        None => "none in the background".into(),
+    };
+    let t = &f.thresholds;
+    let mut limits = Vec::new();
+    let mut limit = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            limits.push(format!("{name} ≤ {v}"));
+        }
+    };
+    limit("p50", t.p50.map(|d| d.to_string()));
+    limit("p99", t.p99.map(|d| d.to_string()));
+    limit("p99.9", t.p999.map(|d| d.to_string()));
+    limit("errors", t.error_rate.map(|p| p.to_string()));
+    limit("ΣPSS", t.pss.map(|b| b.to_string()));
+    limit("lost tasks", t.lost_tasks.map(|c| c.to_string()));
+    limit("task p99", t.task_p99.map(|d| d.to_string()));
+
+    let facts = [
+        ("Load", format!("{load_text}; timeout {}", f.workload.timeout.value)),
+        ("Endpoints", mix.join(", ")),
+        (
+            "Per run",
+            format!(
+                "{} warm-up, then {} measured",
+                humantime::format_duration(plan.warmup),
+                humantime::format_duration(plan.duration)
+            ),
+        ),
+        ("Tasks", tasks),
+        ("Database", format!("{:?}", f.database).to_lowercase()),
+        (
+            "Sampling",
+            format!(
+                "RSS and CPU at {} Hz, PSS and USS at {} Hz",
+                f.sampling.rss_hz.0, f.sampling.pss_hz.0
+            ),
+        ),
+        (
+            "Thresholds",
+            if limits.is_empty() {
+                "none".into()
+            } else {
+                limits.join(", ")
+            },
+        ),
+        ("Output", plan.out.display().to_string()),
+    ];
+    for (k, v) in facts {
+        println!("{k:<11}{v}");
+    }
+    println!();
+
+    let mut runs = table(&[
+        "run", "rep", "deployment", "mode", "server", "python", "web", "threads", "tasks",
+    ]);
+    let deployments: Vec<_> = s.deployments().collect();
+    for r in &plan.runs {
+        let d = deployments[r.deployment];
+        runs.add_row(vec![
+            r.index.to_string(),
+            format!("{}/{}", r.repetition, plan.repetitions),
+            d.label().to_owned(),
+            d.mode.name().to_owned(),
+            d.server.value.to_string(),
+            d.python.value.to_string(),
+            d.web_workers.to_string(),
+            d.threads.value.to_string(),
+            if d.background_tasks {
+                d.task_workers.to_string()
+            } else {
+                format!("{} (no load)", d.task_workers)
+            },
+        ]);
+    }
+    println!("{runs}\n");
+    let floor = humantime::format_duration(round_secs(plan.load_time()));
+    let ceiling = humantime::format_duration(round_secs(plan.load_and_drain_bound()));
+    if plan.load_and_drain_bound() > plan.load_time() {
+        println!(
+            "Wall time  at least {floor} of load over {} runs, up to {ceiling} with task drains;",
+            plan.runs.len()
+        );
+    } else {
+        println!("Wall time  at least {floor} of load over {} runs;", plan.runs.len());
+    }
+    println!("           deploy, start-up and first-time provisioning come on top (not estimated).");
+    println!("\nDry run: nothing was deployed.");
+}
+
+fn round_secs(d: std::time::Duration) -> std::time::Duration {
+    std::time::Duration::from_secs(d.as_secs())
+}

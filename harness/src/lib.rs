@@ -1,0 +1,8 @@
+//! djbench: deploys one Django app in several ways (gunicorn + celery + redis, subinterpreters,
+//! free-threaded Python), loads and samples each, and reports what each costs and gives.
+//!
+//! The binary's commands live in `cli` and `commands`; each other module owns one concern.
+
+pub mod cli;
+pub mod commands;
+pub mod scenario;

@@ -1,0 +1,692 @@
+//! The scenario file format, version 1: the types serde reads a YAML file into and schemars
+//! describes as JSON Schema. Doc comments here become the schema's descriptions. Checks that
+//! span several fields live in `validate`; this file only says what each field is.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::path::PathBuf;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+use serde_saphyr::{Location, Spanned};
+
+use super::units::{Bytes, Count, Duration, Hertz, Percent, Rate, Weight};
+
+/// The newest scenario format this build reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A value that was not written in the file: no location.
+pub(crate) fn unwritten<T>(value: T) -> Spanned<T> {
+    Spanned::new(value, Location::UNKNOWN, Location::UNKNOWN)
+}
+
+/// A benchmark scenario: which deployments of the sample Django app to compare, and how to load
+/// and measure them.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "djbench scenario", extend("$id" = "https://djbench.invalid/scenario-v1.json"))]
+pub struct ScenarioFile {
+    /// Format version of this file. Only 1 exists.
+    #[serde(default = "default_version")]
+    #[schemars(with = "u32", range(min = 1, max = 1))]
+    pub version: Spanned<u32>,
+    /// Short identifier, used in output folder names: letters, digits, `_` and `-`.
+    #[schemars(with = "String", regex(pattern = r"^[A-Za-z0-9_-]{1,64}$"))]
+    pub name: Spanned<String>,
+    /// The question this scenario answers, in a sentence or two.
+    #[serde(default)]
+    pub description: String,
+    /// The deployments to compare, each a mode name or a mapping. Default: all three modes.
+    #[serde(default = "default_modes")]
+    #[schemars(with = "Vec<Entry<Deployment>>", length(min = 1))]
+    pub modes: Vec<Spanned<Entry<Deployment>>>,
+    /// What load to send, for how long, how many times.
+    #[serde(default)]
+    pub workload: Workload,
+    /// Background tasks enqueued while the load runs.
+    #[serde(default)]
+    pub tasks: Tasks,
+    /// The database the app uses.
+    #[serde(default)]
+    pub database: Database,
+    /// How often memory and CPU of the deployment are sampled.
+    #[serde(default)]
+    pub sampling: Sampling,
+    /// Limits for CI: a run that breaks one exits with status 1.
+    #[serde(default)]
+    pub thresholds: Thresholds,
+    /// Where results and reports are written.
+    #[serde(default)]
+    pub output: Output,
+}
+
+fn default_version() -> Spanned<u32> {
+    unwritten(FORMAT_VERSION)
+}
+
+fn default_modes() -> Vec<Spanned<Entry<Deployment>>> {
+    Mode::ALL
+        .iter()
+        .map(|&mode| unwritten(Entry(Deployment::of(mode))))
+        .collect()
+}
+
+/// How the app is deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// gunicorn master and workers, celery master and children, and redis-server: three programs.
+    GunicornCelery,
+    /// One CPython 3.14 process: web and task workers in isolated subinterpreters.
+    Subinterpreters,
+    /// One free-threaded CPython process: web and task workers are threads.
+    FreeThreaded,
+}
+
+impl Mode {
+    pub const ALL: [Mode; 3] = [Mode::GunicornCelery, Mode::Subinterpreters, Mode::FreeThreaded];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Mode::GunicornCelery => "gunicorn_celery",
+            Mode::Subinterpreters => "subinterpreters",
+            Mode::FreeThreaded => "free_threaded",
+        }
+    }
+
+    pub const fn summary(self) -> &'static str {
+        match self {
+            Mode::GunicornCelery => {
+                "gunicorn master + W workers, celery master + T children, redis-server (3.14, GIL)"
+            }
+            Mode::Subinterpreters => {
+                "one 3.14 process: W web and T task subinterpreters, one GIL each"
+            }
+            Mode::FreeThreaded => "one free-threaded (3.14t) process: W web and T task threads",
+        }
+    }
+
+    /// The servers that can run inside this mode, with why the others cannot.
+    pub const fn servers(self) -> &'static [Server] {
+        match self {
+            Mode::GunicornCelery => &[Server::GunicornSync, Server::GunicornGthread],
+            Mode::Subinterpreters => &[
+                Server::Waitress,
+                Server::Cheroot,
+                Server::Wsgiref,
+                Server::Hypercorn,
+            ],
+            Mode::FreeThreaded => &[
+                Server::Granian,
+                Server::GunicornGthread,
+                Server::Waitress,
+                Server::Cheroot,
+            ],
+        }
+    }
+
+    /// Whether web workers are threads of one process, so `threads` has no meaning of its own.
+    pub const fn workers_are_threads(self) -> bool {
+        matches!(self, Mode::FreeThreaded)
+    }
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The WSGI server inside a mode. `auto` takes the mode's measured default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Server {
+    #[default]
+    Auto,
+    GunicornSync,
+    GunicornGthread,
+    Waitress,
+    Cheroot,
+    Wsgiref,
+    Hypercorn,
+    Granian,
+}
+
+impl Server {
+    pub const fn name(self) -> &'static str {
+        match self {
+            Server::Auto => "auto",
+            Server::GunicornSync => "gunicorn_sync",
+            Server::GunicornGthread => "gunicorn_gthread",
+            Server::Waitress => "waitress",
+            Server::Cheroot => "cheroot",
+            Server::Wsgiref => "wsgiref",
+            Server::Hypercorn => "hypercorn",
+            Server::Granian => "granian",
+        }
+    }
+
+    /// Servers that handle one request at a time per worker.
+    pub const fn is_single_threaded(self) -> bool {
+        matches!(self, Server::GunicornSync | Server::Wsgiref)
+    }
+
+    /// Why this server cannot run in `mode`, for the error message.
+    pub const fn why_not_in(self, mode: Mode) -> &'static str {
+        match (self, mode) {
+            (Server::Granian, Mode::Subinterpreters) => {
+                "granian refuses to load in a subinterpreter"
+            }
+            (Server::GunicornSync | Server::GunicornGthread, Mode::Subinterpreters) => {
+                "gunicorn's arbiter installs signal handlers, which subinterpreters forbid"
+            }
+            (Server::GunicornSync, Mode::FreeThreaded) => {
+                "a sync worker serves one request at a time, so one process cannot use threads"
+            }
+            (_, Mode::GunicornCelery) => "this mode is defined by gunicorn's process workers",
+            (Server::Wsgiref, Mode::FreeThreaded) => {
+                "wsgiref serves one request at a time"
+            }
+            _ => "it is not wired into this mode",
+        }
+    }
+}
+
+impl fmt::Display for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which Python runs a deployment: `auto` (the mode's own: 3.14 with the GIL for
+/// gunicorn_celery and subinterpreters, free-threaded for free_threaded), `gil`,
+/// `free_threaded`, `gil_twin` (the GIL build of the free-threaded interpreter's own source, for
+/// a fair A/B of the GIL), or a path to a python executable.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Python {
+    #[default]
+    Auto,
+    Gil,
+    FreeThreaded,
+    GilTwin,
+    Path(PathBuf),
+}
+
+impl Python {
+    const KEYWORDS: [&'static str; 4] = ["auto", "gil", "free_threaded", "gil_twin"];
+}
+
+impl fmt::Display for Python {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Python::Auto => f.write_str("auto"),
+            Python::Gil => f.write_str("gil"),
+            Python::FreeThreaded => f.write_str("free_threaded"),
+            Python::GilTwin => f.write_str("gil_twin"),
+            Python::Path(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+impl Serialize for Python {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Python {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Python;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("auto, gil, free_threaded, gil_twin, or a path to python")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Python, E> {
+                Ok(match v {
+                    "auto" => Python::Auto,
+                    "gil" => Python::Gil,
+                    "free_threaded" => Python::FreeThreaded,
+                    "gil_twin" => Python::GilTwin,
+                    path if path.contains('/') => Python::Path(PathBuf::from(path)),
+                    other => return Err(E::unknown_variant(other, &Python::KEYWORDS)),
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl JsonSchema for Python {
+    fn schema_name() -> Cow<'static, str> {
+        "Python".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "auto, gil, free_threaded, gil_twin, or a path to a python executable (contains a /).",
+            "anyOf": [
+                { "enum": Python::KEYWORDS },
+                { "type": "string", "pattern": "/" }
+            ]
+        })
+    }
+}
+
+/// One deployment to measure: a mode and its shape. Written either as a bare mode name or as a
+/// mapping with `mode:` and any of the other keys.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Deployment {
+    /// gunicorn_celery, subinterpreters or free_threaded.
+    pub mode: Mode,
+    /// Name shown in reports; must be unique in the scenario. Default: the mode's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>", length(min = 1, max = 64))]
+    pub label: Option<Spanned<String>>,
+    /// Web workers: processes (gunicorn_celery), subinterpreters, or threads (free_threaded).
+    #[serde(default = "default_web_workers")]
+    pub web_workers: Count<1, 256>,
+    /// Threads per web worker (gunicorn_gthread, waitress, cheroot). Not for free_threaded, whose
+    /// workers already are threads.
+    #[serde(default = "default_threads")]
+    #[schemars(with = "Count<1, 1024>")]
+    pub threads: Spanned<Count<1, 1024>>,
+    /// Task workers: celery children, subinterpreters, or threads.
+    #[serde(default = "default_task_workers")]
+    pub task_workers: Count<1, 256>,
+    /// WSGI server; `auto` takes the mode's default.
+    #[serde(default = "default_server")]
+    #[schemars(with = "Server")]
+    pub server: Spanned<Server>,
+    /// Which interpreter runs this deployment.
+    #[serde(default = "default_python")]
+    #[schemars(with = "Python")]
+    pub python: Spanned<Python>,
+    /// Whether the scenario's `tasks:` load runs beside the web load for this deployment. Set
+    /// false on a copy of a deployment to see web latency without background work.
+    #[serde(default = "yes")]
+    pub background_tasks: bool,
+}
+
+fn default_web_workers() -> Count<1, 256> {
+    Count(2)
+}
+fn default_threads() -> Spanned<Count<1, 1024>> {
+    unwritten(Count(1))
+}
+fn default_task_workers() -> Count<1, 256> {
+    Count(2)
+}
+fn default_server() -> Spanned<Server> {
+    unwritten(Server::Auto)
+}
+fn default_python() -> Spanned<Python> {
+    unwritten(Python::Auto)
+}
+fn yes() -> bool {
+    true
+}
+
+impl Deployment {
+    pub fn of(mode: Mode) -> Self {
+        Self {
+            mode,
+            label: None,
+            web_workers: default_web_workers(),
+            threads: default_threads(),
+            task_workers: default_task_workers(),
+            server: default_server(),
+            python: default_python(),
+            background_tasks: true,
+        }
+    }
+
+    pub fn label(&self) -> &str {
+        self.label
+            .as_ref()
+            .map_or(self.mode.name(), |l| l.value.as_str())
+    }
+}
+
+/// A list entry that may be written short, as one scalar, instead of as a full mapping:
+/// `- free_threaded` for a deployment, `- /hello` for an endpoint.
+pub trait Shorthand: Sized {
+    /// What the scalar form is, for error messages.
+    const EXPECTING: &'static str;
+    fn from_scalar<E: de::Error>(scalar: &str) -> Result<Self, E>;
+    fn scalar_schema(generator: &mut SchemaGenerator) -> Schema;
+}
+
+/// An entry read from either its scalar shorthand or its mapping; serialises as the mapping.
+#[derive(Debug, Clone)]
+pub struct Entry<T>(pub T);
+
+impl<T: Serialize> Serialize for Entry<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de, T: Shorthand + Deserialize<'de>> Deserialize<'de> for Entry<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Shorthand + Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = Entry<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(T::EXPECTING)
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Entry<T>, E> {
+                T::from_scalar(v).map(Entry)
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Entry<T>, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(Entry)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
+}
+
+impl<T: Shorthand + JsonSchema> JsonSchema for Entry<T> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("{}Entry", T::schema_name()).into()
+    }
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "anyOf": [T::scalar_schema(generator), generator.subschema_for::<T>()]
+        })
+    }
+}
+
+impl Shorthand for Deployment {
+    const EXPECTING: &'static str =
+        "a mode name (gunicorn_celery, subinterpreters, free_threaded) or a mapping with `mode:`";
+    fn from_scalar<E: de::Error>(scalar: &str) -> Result<Self, E> {
+        Mode::deserialize(de::value::StrDeserializer::<E>::new(scalar)).map(Deployment::of)
+    }
+    fn scalar_schema(generator: &mut SchemaGenerator) -> Schema {
+        generator.subschema_for::<Mode>()
+    }
+}
+
+impl Shorthand for Endpoint {
+    const EXPECTING: &'static str = "a path like /hello, or a mapping with `path:` and `weight:`";
+    fn from_scalar<E: de::Error>(scalar: &str) -> Result<Self, E> {
+        Ok(Endpoint {
+            path: scalar.to_owned(),
+            weight: default_weight(),
+        })
+    }
+    fn scalar_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "^/" })
+    }
+}
+
+/// The endpoint mix and the shape of the load.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// Requests to send, each a path or a mapping with a weight. Default: /hello only.
+    #[serde(default = "default_endpoints")]
+    #[schemars(with = "Vec<Entry<Endpoint>>", length(min = 1))]
+    pub endpoints: Vec<Spanned<Entry<Endpoint>>>,
+    /// closed (N connections back to back) or open (a constant arrival rate). Default: open when
+    /// `rate` is set, else closed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<LoadModel>")]
+    pub model: Option<Spanned<LoadModel>>,
+    /// Connections: the number of virtual users (closed), or the most the generator may open
+    /// (open). Default: 16 closed, 256 open.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub connections: Option<Count<1, 10_000>>,
+    /// Requests per second to send (open loop only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Rate>")]
+    pub rate: Option<Spanned<Rate>>,
+    /// How open-loop send times are spaced: uniform or poisson.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Arrivals>")]
+    pub arrivals: Option<Spanned<Arrivals>>,
+    /// Load sent before measuring, not recorded.
+    #[serde(default = "default_warmup")]
+    pub warmup: Duration,
+    /// Measured time per run.
+    #[serde(default = "default_duration")]
+    #[schemars(with = "Duration")]
+    pub duration: Spanned<Duration>,
+    /// Runs per deployment; runs are interleaved (A B C A B C …).
+    #[serde(default = "default_repetitions")]
+    pub repetitions: Count<1, 100>,
+    /// A request without a full response by then counts as a timeout error.
+    #[serde(default = "default_timeout")]
+    #[schemars(with = "Duration")]
+    pub timeout: Spanned<Duration>,
+}
+
+impl Default for Workload {
+    fn default() -> Self {
+        Self {
+            endpoints: default_endpoints(),
+            model: None,
+            connections: None,
+            rate: None,
+            arrivals: None,
+            warmup: default_warmup(),
+            duration: default_duration(),
+            repetitions: default_repetitions(),
+            timeout: default_timeout(),
+        }
+    }
+}
+
+fn default_endpoints() -> Vec<Spanned<Entry<Endpoint>>> {
+    vec![unwritten(Entry(Endpoint {
+        path: "/hello".into(),
+        weight: Weight(1.0),
+    }))]
+}
+fn default_warmup() -> Duration {
+    Duration::from_secs(5)
+}
+fn default_duration() -> Spanned<Duration> {
+    unwritten(Duration::from_secs(30))
+}
+fn default_repetitions() -> Count<1, 100> {
+    Count(3)
+}
+fn default_timeout() -> Spanned<Duration> {
+    unwritten(Duration::from_secs(5))
+}
+
+/// closed: each connection sends its next request when the last one answered. open: requests
+/// leave at a fixed rate whatever the server does, and latency counts from the intended send
+/// time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadModel {
+    Closed,
+    Open,
+}
+
+/// Spacing of open-loop send times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Arrivals {
+    Uniform,
+    Poisson,
+}
+
+/// One entry of the endpoint mix.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    /// Path and query on the app, starting with `/` (e.g. `/cpu?n=20000`).
+    pub path: String,
+    /// Relative share of requests, more than 0. Default 1.
+    #[serde(default = "default_weight")]
+    pub weight: Weight,
+}
+
+fn default_weight() -> Weight {
+    Weight(1.0)
+}
+
+/// Background tasks enqueued through the app's `/enqueue` endpoint while the web load runs.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tasks {
+    /// Tasks enqueued per second during each run. Unset: no background tasks (an `/enqueue`
+    /// endpoint in the mix still enqueues).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<Rate>,
+    /// io (waits, like an upstream call) or cpu (pure-Python work that holds the GIL).
+    #[serde(default = "default_task_kind")]
+    pub kind: TaskKind,
+    /// Size of each task: milliseconds waited (io) or thousands of loop iterations (cpu).
+    #[serde(default = "default_task_size")]
+    pub size: Count<1, 1_000_000>,
+    /// After the load stops, how long to wait for queued tasks to finish before counting the
+    /// rest as lost.
+    #[serde(default = "default_drain_timeout")]
+    pub drain_timeout: Duration,
+}
+
+impl Default for Tasks {
+    fn default() -> Self {
+        Self {
+            rate: None,
+            kind: default_task_kind(),
+            size: default_task_size(),
+            drain_timeout: default_drain_timeout(),
+        }
+    }
+}
+
+fn default_task_kind() -> TaskKind {
+    TaskKind::Io
+}
+fn default_task_size() -> Count<1, 1_000_000> {
+    Count(50)
+}
+fn default_drain_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+/// What a background task does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskKind {
+    Io,
+    Cpu,
+}
+
+impl TaskKind {
+    pub const fn unit(self) -> &'static str {
+        match self {
+            TaskKind::Io => "ms",
+            TaskKind::Cpu => "k iterations",
+        }
+    }
+}
+
+/// The database behind the app: sqlite (a file in the run folder, WAL) or postgres (an
+/// ephemeral cluster started for the run).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Database {
+    #[default]
+    Sqlite,
+    Postgres,
+}
+
+/// Sampling rates for the deployment's processes.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sampling {
+    /// Resident set size (statm) and CPU (stat) samples per second.
+    #[serde(default = "default_rss_hz")]
+    pub rss_hz: Hertz,
+    /// PSS and USS (smaps_rollup) samples per second; costlier to read.
+    #[serde(default = "default_pss_hz")]
+    pub pss_hz: Hertz,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Self {
+            rss_hz: default_rss_hz(),
+            pss_hz: default_pss_hz(),
+        }
+    }
+}
+
+fn default_rss_hz() -> Hertz {
+    Hertz(10.0)
+}
+fn default_pss_hz() -> Hertz {
+    Hertz(1.0)
+}
+
+/// Absolute limits, checked on every deployment's median; any unset limit is not checked.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    /// Highest acceptable median web latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p50: Option<Duration>,
+    /// Highest acceptable 99th-percentile web latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p99: Option<Duration>,
+    /// Highest acceptable 99.9th-percentile web latency.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub p999: Option<Duration>,
+    /// Highest acceptable share of failed requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<Percent>,
+    /// Highest acceptable peak ΣPSS of the whole deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pss: Option<Bytes>,
+    /// Most tasks that may be lost (enqueued but not finished after the drain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost_tasks: Option<Count<0, 1_000_000_000>>,
+    /// Highest acceptable 99th-percentile task latency, enqueue to finish.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_p99: Option<Duration>,
+}
+
+impl Thresholds {
+    pub fn is_empty(&self) -> bool {
+        self.p50.is_none()
+            && self.p99.is_none()
+            && self.p999.is_none()
+            && self.error_rate.is_none()
+            && self.pss.is_none()
+            && self.lost_tasks.is_none()
+            && self.task_p99.is_none()
+    }
+}
+
+/// Where a run writes its files.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Output {
+    /// The run folder. `{name}` and `{timestamp}` (UTC, like 20261122T030500Z) are filled in;
+    /// a relative path is taken from the current directory. `--out` overrides it.
+    #[serde(default = "default_output_dir")]
+    #[schemars(with = "String")]
+    pub dir: Spanned<String>,
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Self {
+            dir: default_output_dir(),
+        }
+    }
+}
+
+pub const DEFAULT_OUTPUT_DIR: &str = "reports/{name}-{timestamp}";
+
+fn default_output_dir() -> Spanned<String> {
+    unwritten(DEFAULT_OUTPUT_DIR.to_owned())
+}

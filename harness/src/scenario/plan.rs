@@ -1,0 +1,153 @@
+//! The plan of a scenario: which deployment runs when (modes × repetitions, interleaved), for
+//! how long, and where the results go. Pure arithmetic on a checked scenario; it runs nothing.
+
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime};
+
+use serde::Serialize;
+
+use super::Scenario;
+
+/// Command-line values that take precedence over the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub duration: Option<Duration>,
+    pub repetitions: Option<u32>,
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedRun {
+    /// 1-based position in run order.
+    pub index: usize,
+    /// 1-based repetition of this deployment.
+    pub repetition: u32,
+    /// Index into the scenario's `modes`.
+    pub deployment: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    pub runs: Vec<PlannedRun>,
+    pub repetitions: u32,
+    #[serde(with = "humantime_serde_secs")]
+    pub warmup: Duration,
+    #[serde(with = "humantime_serde_secs")]
+    pub duration: Duration,
+    /// Upper bound on the task drain after each run, when background tasks run.
+    #[serde(with = "humantime_serde_secs")]
+    pub drain_bound: Duration,
+    pub out: PathBuf,
+}
+
+/// Durations in the plan's JSON are seconds, as numbers.
+mod humantime_serde_secs {
+    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+}
+
+impl Plan {
+    pub fn new(scenario: &Scenario, overrides: &Overrides, now: SystemTime) -> Self {
+        let w = &scenario.file.workload;
+        let repetitions = overrides.repetitions.unwrap_or(w.repetitions.get());
+        let deployments = scenario.file.modes.len();
+        let runs = (1..=repetitions)
+            .flat_map(|repetition| {
+                (0..deployments).map(move |deployment| (repetition, deployment))
+            })
+            .enumerate()
+            .map(|(i, (repetition, deployment))| PlannedRun {
+                index: i + 1,
+                repetition,
+                deployment,
+            })
+            .collect();
+        let tasks_run = scenario.file.tasks.rate.is_some();
+        let out = overrides.out.clone().unwrap_or_else(|| {
+            PathBuf::from(
+                scenario
+                    .file
+                    .output
+                    .dir
+                    .value
+                    .replace("{name}", scenario.name())
+                    .replace("{timestamp}", &compact_utc(now)),
+            )
+        });
+        Self {
+            runs,
+            repetitions,
+            warmup: w.warmup.0,
+            duration: overrides.duration.unwrap_or(w.duration.value.0),
+            drain_bound: if tasks_run {
+                scenario.file.tasks.drain_timeout.0
+            } else {
+                Duration::ZERO
+            },
+            out,
+        }
+    }
+
+    /// Load time over all runs (warm-up plus measured): a floor on the wall time.
+    pub fn load_time(&self) -> Duration {
+        (self.warmup + self.duration) * self.runs.len() as u32
+    }
+
+    /// The floor plus every run's task-drain bound: a ceiling for the load and drain phases.
+    pub fn load_and_drain_bound(&self) -> Duration {
+        self.load_time() + self.drain_bound * self.runs.len() as u32
+    }
+}
+
+/// `20261122T030500Z`: sortable, and safe in a folder name.
+pub fn compact_utc(t: SystemTime) -> String {
+    humantime::format_rfc3339_seconds(t)
+        .to_string()
+        .replace(['-', ':'], "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn scenario(yaml: &str) -> Scenario {
+        super::super::parse(Path::new("t.yaml"), yaml.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn runs_interleave_modes_within_each_repetition() {
+        let s = scenario("name: t\nmodes: [gunicorn_celery, free_threaded]\nworkload: {repetitions: 2}\n");
+        let plan = Plan::new(&s, &Overrides::default(), SystemTime::UNIX_EPOCH);
+        let order: Vec<(u32, usize)> = plan.runs.iter().map(|r| (r.repetition, r.deployment)).collect();
+        assert_eq!(order, vec![(1, 0), (1, 1), (2, 0), (2, 1)]);
+    }
+
+    #[test]
+    fn overrides_win_and_the_timestamp_is_filled_in() {
+        let s = scenario("name: t\nworkload: {duration: 10s, warmup: 2s}\n");
+        let o = Overrides {
+            duration: Some(Duration::from_secs(4)),
+            repetitions: Some(1),
+            out: None,
+        };
+        let plan = Plan::new(&s, &o, SystemTime::UNIX_EPOCH);
+        assert_eq!(plan.runs.len(), 3);
+        assert_eq!(plan.load_time(), Duration::from_secs(3 * 6));
+        assert_eq!(plan.out, PathBuf::from("reports/t-19700101T000000Z"));
+    }
+
+    #[test]
+    fn the_drain_bound_counts_only_when_tasks_run() {
+        let quiet = scenario("name: t\nmodes: [free_threaded]\nworkload: {repetitions: 1}\n");
+        let busy = scenario(
+            "name: t\nmodes: [free_threaded]\nworkload: {repetitions: 1}\ntasks: {rate: 5, drain_timeout: 7s}\n",
+        );
+        let now = SystemTime::UNIX_EPOCH;
+        let q = Plan::new(&quiet, &Overrides::default(), now);
+        let b = Plan::new(&busy, &Overrides::default(), now);
+        assert_eq!(q.load_and_drain_bound(), q.load_time());
+        assert_eq!(b.load_and_drain_bound(), b.load_time() + Duration::from_secs(7));
+    }
+}

@@ -1,0 +1,208 @@
+//! Checks that need more than one field or the whole file: a server that cannot run in its
+//! mode, a rate on a closed loop, duplicate labels. Reports every problem it finds, each at its
+//! place; it never changes the scenario.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use serde_saphyr::{Location, Spanned};
+
+use super::diagnostic::{Diagnostic, closest};
+use super::model::{FORMAT_VERSION, LoadModel, Mode, ScenarioFile, Server};
+
+pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    let mut err = |at: Location, msg: String, help: Option<String>| {
+        let d = Diagnostic::at(file, at, msg);
+        out.push(match help {
+            Some(h) => d.with_help(h),
+            None => d,
+        });
+    };
+
+    if s.version.value != FORMAT_VERSION {
+        err(
+            s.version.referenced,
+            format!(
+                "scenario format version {} is not known to this djbench",
+                s.version.value
+            ),
+            Some(format!("this build reads version {FORMAT_VERSION}")),
+        );
+    }
+
+    let name = &s.name.value;
+    if name.is_empty()
+        || name.len() > 64
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        err(
+            s.name.referenced,
+            format!("`{name}` is not a usable name"),
+            Some("use 1 to 64 letters, digits, `_` or `-`: it becomes part of folder names".into()),
+        );
+    }
+
+    if s.modes.is_empty() {
+        err(
+            Location::UNKNOWN,
+            "`modes` is empty: nothing to measure".into(),
+            Some("list at least one of gunicorn_celery, subinterpreters, free_threaded".into()),
+        );
+    }
+    let mut labels: HashMap<&str, Location> = HashMap::new();
+    for entry in &s.modes {
+        let d = &entry.value.0;
+        let at = d.label.as_ref().map_or(entry.referenced, |l| l.referenced);
+        if let Some(first) = labels.insert(d.label(), at) {
+            err(
+                at,
+                format!(
+                    "two deployments are both called `{}` (the first at line {})",
+                    d.label(),
+                    first.line()
+                ),
+                Some("give one of them a distinct `label:`".into()),
+            );
+        }
+        if let Some(label) = &d.label
+            && label.value.trim().is_empty()
+        {
+            err(label.referenced, "`label` is empty".into(), None);
+        }
+
+        let server = d.server.value;
+        if server != Server::Auto && !d.mode.servers().contains(&server) {
+            let names: Vec<&str> = d.mode.servers().iter().map(|s| s.name()).collect();
+            err(
+                d.server.referenced,
+                format!(
+                    "server `{server}` cannot run in mode `{}`: {}",
+                    d.mode,
+                    server.why_not_in(d.mode)
+                ),
+                Some(format!("{} takes: auto, {}", d.mode, names.join(", "))),
+            );
+        }
+        let threads = d.threads.value.get();
+        if threads > 1 && d.mode.workers_are_threads() {
+            err(
+                d.threads.referenced,
+                "`threads` does not apply to free_threaded: its web workers already are threads"
+                    .into(),
+                Some(format!(
+                    "set `web_workers: {}` for that many serving threads",
+                    threads * d.web_workers.get()
+                )),
+            );
+        } else if threads > 1 && server.is_single_threaded() {
+            err(
+                d.threads.referenced,
+                format!("server `{server}` serves one request at a time per worker"),
+                Some("use gunicorn_gthread, waitress or cheroot for threads, or drop `threads`".into()),
+            );
+        }
+    }
+
+    let w = &s.workload;
+    for entry in &w.endpoints {
+        let path = &entry.value.0.path;
+        if let Some(problem) = endpoint_problem(path) {
+            err(
+                entry.referenced,
+                format!("endpoint `{path}` {problem}"),
+                Some("write a path on the app, like /hello or /cpu?n=20000".into()),
+            );
+        }
+    }
+    if w.endpoints.is_empty() {
+        err(
+            Location::UNKNOWN,
+            "`workload.endpoints` is empty: nothing to request".into(),
+            None,
+        );
+    }
+    match (&w.model, &w.rate) {
+        (Some(Spanned { value: LoadModel::Open, referenced, .. }), None) => err(
+            *referenced,
+            "an open loop needs `rate:` (requests per second)".into(),
+            Some("add `rate: 500` under `workload:`, or use `model: closed`".into()),
+        ),
+        (Some(Spanned { value: LoadModel::Closed, .. }), Some(rate)) => err(
+            rate.referenced,
+            "`rate` applies to an open loop, but `model` is closed".into(),
+            Some("a closed loop sends as fast as the server answers; drop `rate` or use `model: open`".into()),
+        ),
+        _ => {}
+    }
+    if let Some(arrivals) = &w.arrivals
+        && w.rate.is_none()
+    {
+        err(
+            arrivals.referenced,
+            "`arrivals` applies to an open loop (with `rate:`)".into(),
+            None,
+        );
+    }
+    if w.duration.value.0.is_zero() {
+        err(
+            w.duration.referenced,
+            "`duration` must be more than 0".into(),
+            None,
+        );
+    }
+    if w.timeout.value.0.is_zero() {
+        err(w.timeout.referenced, "`timeout` must be more than 0".into(), None);
+    }
+
+    let dir = &s.output.dir;
+    if dir.value.trim().is_empty() {
+        err(dir.referenced, "`output.dir` is empty".into(), None);
+    }
+    for placeholder in placeholders(&dir.value) {
+        if !matches!(placeholder, "name" | "timestamp") {
+            let help = match closest(placeholder, &["name", "timestamp"]) {
+                Some(best) => format!("did you mean `{{{best}}}`?"),
+                None => "the placeholders are {name} and {timestamp}".into(),
+            };
+            err(
+                dir.referenced,
+                format!("unknown placeholder `{{{placeholder}}}` in `output.dir`"),
+                Some(help),
+            );
+        }
+    }
+    out
+}
+
+fn endpoint_problem(path: &str) -> Option<&'static str> {
+    if !path.starts_with('/') {
+        Some("must start with `/` (a path on the app, not a URL)")
+    } else if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Some("contains white space")
+    } else if path.contains('#') {
+        Some("has a `#` fragment, which is never sent to a server")
+    } else {
+        None
+    }
+}
+
+fn placeholders(template: &str) -> impl Iterator<Item = &str> {
+    template
+        .split('{')
+        .skip(1)
+        .filter_map(|part| part.split_once('}').map(|(name, _)| name))
+}
+
+/// Modes in the order of the file, each once.
+pub fn modes_in(s: &ScenarioFile) -> Vec<Mode> {
+    let mut modes = Vec::new();
+    for entry in &s.modes {
+        if !modes.contains(&entry.value.0.mode) {
+            modes.push(entry.value.0.mode);
+        }
+    }
+    modes
+}
