@@ -102,14 +102,23 @@ fn plural(n: usize, noun: &str) -> String {
 
 fn table(header: &[&str]) -> Table {
     let mut t = Table::new();
-    t.load_preset(presets::NOTHING).set_header(header.to_vec());
+    t.load_preset(presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    // Off a terminal (pipes, CI logs) wrap to a width that still reads well.
+    if t.width().is_none() {
+        t.set_width(110);
+    }
     t
 }
 
 fn list(dirs: &ScenarioDirs) -> Exit {
     match dirs.first_existing() {
         Some(dir) => {
-            println!("Scenarios in {}/ (run one with `djbench scenario NAME`):\n", dir.display());
+            println!(
+                "Scenarios in {}/ (run one with `djbench scenario NAME`):\n",
+                dir.display()
+            );
             let mut t = table(&["name", "runs", "answers"]);
             let mut entries: Vec<_> = std::fs::read_dir(dir)
                 .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
@@ -135,7 +144,8 @@ fn list(dirs: &ScenarioDirs) -> Exit {
                     }
                 }
             }
-            println!("{t}\n");
+            print_table(&t);
+            println!();
         }
         None => println!("No scenarios folder found (looked in {:?}).\n", dirs.0),
     }
@@ -149,8 +159,15 @@ fn list(dirs: &ScenarioDirs) -> Exit {
             servers.join(", "),
         ]);
     }
-    println!("{t}");
+    print_table(&t);
     Exit::Ok
+}
+
+/// comfy-table pads every cell; trailing blanks only get in the way of copy and paste.
+fn print_table(t: &Table) {
+    for line in t.to_string().lines() {
+        println!("{}", line.trim_end());
+    }
 }
 
 fn stem(path: &Path) -> String {
@@ -160,7 +177,11 @@ fn stem(path: &Path) -> String {
 
 fn first_sentence(text: &str) -> String {
     let text = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match text.find(". ") {
+    let end = [". ", "? ", "! "]
+        .iter()
+        .filter_map(|stop| text.find(stop))
+        .min();
+    match end {
         Some(i) => text[..=i].to_owned(),
         None => text,
     }
@@ -232,10 +253,7 @@ fn print_plan(s: &Scenario, plan: &Plan) {
 
     let load = s.load();
     let load_text = match load.model {
-        LoadModel::Closed => format!(
-            "closed loop, {} connections back to back",
-            load.connections
-        ),
+        LoadModel::Closed => format!("closed loop, {} connections back to back", load.connections),
         LoadModel::Open => format!(
             "open loop at {} req/s ({} arrivals), up to {} connections",
             load.rate.unwrap_or_default(),
@@ -252,7 +270,7 @@ fn print_plan(s: &Scenario, plan: &Plan) {
         Some(rate) => format!(
             "{:?} tasks of {} {} at {}; drain up to {} after each run",
             f.tasks.kind,
-            f.tasks.size,
+            f.tasks.size(),
             f.tasks.kind.unit(),
             rate,
             f.tasks.drain_timeout
@@ -276,7 +294,10 @@ fn print_plan(s: &Scenario, plan: &Plan) {
     limit("task p99", t.task_p99.map(|d| d.to_string()));
 
     let facts = [
-        ("Load", format!("{load_text}; timeout {}", f.workload.timeout.value)),
+        (
+            "Load",
+            format!("{load_text}; timeout {}", f.workload.timeout.value),
+        ),
         ("Endpoints", mix.join(", ")),
         (
             "Per run",
@@ -311,7 +332,15 @@ fn print_plan(s: &Scenario, plan: &Plan) {
     println!();
 
     let mut runs = table(&[
-        "run", "rep", "deployment", "mode", "server", "python", "web", "threads", "tasks",
+        "run",
+        "rep",
+        "deployment",
+        "mode",
+        "server",
+        "python",
+        "web",
+        "threads",
+        "tasks",
     ]);
     let deployments: Vec<_> = s.deployments().collect();
     for r in &plan.runs {
@@ -332,7 +361,8 @@ fn print_plan(s: &Scenario, plan: &Plan) {
             },
         ]);
     }
-    println!("{runs}\n");
+    print_table(&runs);
+    println!();
     let floor = humantime::format_duration(round_secs(plan.load_time()));
     let ceiling = humantime::format_duration(round_secs(plan.load_and_drain_bound()));
     if plan.load_and_drain_bound() > plan.load_time() {
@@ -341,9 +371,14 @@ fn print_plan(s: &Scenario, plan: &Plan) {
             plan.runs.len()
         );
     } else {
-        println!("Wall time  at least {floor} of load over {} runs;", plan.runs.len());
+        println!(
+            "Wall time  at least {floor} of load over {} runs;",
+            plan.runs.len()
+        );
     }
-    println!("           deploy, start-up and first-time provisioning come on top (not estimated).");
+    println!(
+        "           deploy, start-up and first-time provisioning come on top (not estimated)."
+    );
     println!("\nDry run: nothing was deployed.");
 }
 

@@ -16,7 +16,8 @@ pub struct Diagnostic {
     pub line: u64,
     /// 1-based, in characters.
     pub column: u64,
-    /// Length of the marked text in characters (at least one caret is drawn).
+    /// Length of the marked text in characters; 0 marks the word (key or value) that starts
+    /// there. At least one caret is drawn.
     pub width: u64,
     pub message: String,
     pub help: Option<String>,
@@ -43,7 +44,7 @@ impl Diagnostic {
     /// and names.
     pub fn from_yaml(file: &Path, err: &serde_saphyr::Error) -> Self {
         let inner = err.without_snippet();
-        let full = DefaultMessageFormatter.format_message(inner).into_owned();
+        let full = reword(&DefaultMessageFormatter.format_message(inner));
         let location = err.location().unwrap_or(Location::UNKNOWN);
         let help = did_you_mean(&full);
         // The valid names move into the hint, so the headline stays one short line.
@@ -55,7 +56,7 @@ impl Diagnostic {
             file: file.to_owned(),
             line: location.line(),
             column: location.column(),
-            width: 1,
+            width: 0,
             message,
             help,
         }
@@ -119,7 +120,16 @@ impl Diagnostic {
                 .map_or(line.len(), |(i, _)| i)
         };
         let start = char_offset(self.column.saturating_sub(1));
-        let end = char_offset(self.column.saturating_sub(1) + self.width).max(start);
+        let width = if self.width == 0 {
+            line[start..]
+                .chars()
+                .take_while(|&c| !c.is_whitespace() && !":,[]{}#".contains(c))
+                .count()
+                .max(1) as u64
+        } else {
+            self.width
+        };
+        let end = char_offset(self.column.saturating_sub(1) + width).max(start);
         Some((line_start + start, line_start + start..line_start + end))
     }
 }
@@ -145,10 +155,28 @@ fn nth_line_start(source: &str, n: usize) -> usize {
         .map_or(source.len() + 1, |(i, _)| i + 1)
 }
 
-/// For "unknown field `x`, expected one of a, b" and "unknown variant …" messages: the closest
+/// The YAML library speaks to programmers; a scenario's author reads these instead.
+fn reword(message: &str) -> String {
+    if let Some(key) = message.strip_prefix("duplicate mapping key: ") {
+        let key = key.split(',').next().unwrap_or(key).trim();
+        return format!("duplicate key `{key}`: it is already set above in the same mapping");
+    }
+    if message.starts_with("multiple YAML documents") {
+        return "a scenario is one YAML document, but this file has another after `---`".into();
+    }
+    match message {
+        "expected mapping start" => "expected a mapping here (`key: value` lines)".into(),
+        "expected sequence start" => "expected a list here (`- item` lines or `[a, b]`)".into(),
+        _ => message
+            .replacen("unknown field `", "unknown key `", 1)
+            .replacen("unknown variant `", "unknown value `", 1),
+    }
+}
+
+/// For "unknown key `x`, expected one of a, b" and "unknown value …" messages: the closest
 /// valid name, and otherwise the list of valid ones.
 fn did_you_mean(message: &str) -> Option<String> {
-    let what = ["unknown field `", "unknown variant `"]
+    let what = ["unknown key `", "unknown value `"]
         .into_iter()
         .find(|p| message.starts_with(p))?;
     let rest = &message[what.len()..];
@@ -161,11 +189,7 @@ fn did_you_mean(message: &str) -> Option<String> {
         .map(|s| s.trim().trim_matches('`'))
         .filter(|s| !s.is_empty())
         .collect();
-    let noun = if what.contains("field") {
-        "key"
-    } else {
-        "value"
-    };
+    let noun = if what.contains("key") { "key" } else { "value" };
     let valid = format!("valid {noun}s here: {}", expected.join(", "));
     Some(match closest(given, &expected) {
         Some(best) => format!("did you mean `{best}`? ({valid})"),
@@ -195,7 +219,7 @@ mod tests {
 
     #[test]
     fn suggests_the_nearest_key() {
-        let help = did_you_mean("unknown field `duraton`, expected one of name, duration, modes");
+        let help = did_you_mean("unknown key `duraton`, expected one of name, duration, modes");
         assert_eq!(
             help.as_deref(),
             Some("did you mean `duration`? (valid keys here: name, duration, modes)")
@@ -205,14 +229,14 @@ mod tests {
     #[test]
     fn suggests_a_mode_from_a_prefix() {
         let help = did_you_mean(
-            "unknown variant `gunicorn`, expected one of `gunicorn_celery`, `subinterpreters`",
+            "unknown value `gunicorn`, expected one of `gunicorn_celery`, `subinterpreters`",
         );
         assert!(help.unwrap().starts_with("did you mean `gunicorn_celery`?"));
     }
 
     #[test]
     fn lists_the_valid_keys_when_nothing_is_close() {
-        let help = did_you_mean("unknown field `zzzzzz`, expected one of name, modes");
+        let help = did_you_mean("unknown key `zzzzzz`, expected one of name, modes");
         assert_eq!(help.as_deref(), Some("valid keys here: name, modes"));
     }
 

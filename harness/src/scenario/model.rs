@@ -85,7 +85,11 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub const ALL: [Mode; 3] = [Mode::GunicornCelery, Mode::Subinterpreters, Mode::FreeThreaded];
+    pub const ALL: [Mode; 3] = [
+        Mode::GunicornCelery,
+        Mode::Subinterpreters,
+        Mode::FreeThreaded,
+    ];
 
     pub const fn name(self) -> &'static str {
         match self {
@@ -185,9 +189,7 @@ impl Server {
                 "a sync worker serves one request at a time, so one process cannot use threads"
             }
             (_, Mode::GunicornCelery) => "this mode is defined by gunicorn's process workers",
-            (Server::Wsgiref, Mode::FreeThreaded) => {
-                "wsgiref serves one request at a time"
-            }
+            (Server::Wsgiref, Mode::FreeThreaded) => "wsgiref serves one request at a time",
             _ => "it is not wired into this mode",
         }
     }
@@ -542,9 +544,10 @@ pub struct Tasks {
     /// io (waits, like an upstream call) or cpu (pure-Python work that holds the GIL).
     #[serde(default = "default_task_kind")]
     pub kind: TaskKind,
-    /// Size of each task: milliseconds waited (io) or thousands of loop iterations (cpu).
-    #[serde(default = "default_task_size")]
-    pub size: Count<1, 1_000_000>,
+    /// Size of each task: milliseconds waited (io), or loop iterations (cpu, the same `n` as
+    /// `/cpu?n=`). Default: 50 (io), 20000 (cpu).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<Count<1, 100_000_000>>,
     /// After the load stops, how long to wait for queued tasks to finish before counting the
     /// rest as lost.
     #[serde(default = "default_drain_timeout")]
@@ -556,7 +559,7 @@ impl Default for Tasks {
         Self {
             rate: None,
             kind: default_task_kind(),
-            size: default_task_size(),
+            size: None,
             drain_timeout: default_drain_timeout(),
         }
     }
@@ -564,9 +567,6 @@ impl Default for Tasks {
 
 fn default_task_kind() -> TaskKind {
     TaskKind::Io
-}
-fn default_task_size() -> Count<1, 1_000_000> {
-    Count(50)
 }
 fn default_drain_timeout() -> Duration {
     Duration::from_secs(30)
@@ -584,8 +584,21 @@ impl TaskKind {
     pub const fn unit(self) -> &'static str {
         match self {
             TaskKind::Io => "ms",
-            TaskKind::Cpu => "k iterations",
+            TaskKind::Cpu => "iterations",
         }
+    }
+
+    pub const fn default_size(self) -> u32 {
+        match self {
+            TaskKind::Io => 50,
+            TaskKind::Cpu => 20_000,
+        }
+    }
+}
+
+impl Tasks {
+    pub fn size(&self) -> u32 {
+        self.size.map_or(self.kind.default_size(), |s| s.get())
     }
 }
 

@@ -42,7 +42,10 @@ pub struct Plan {
 
 /// Durations in the plan's JSON are seconds, as numbers.
 mod humantime_serde_secs {
-    pub fn serialize<S: serde::Serializer>(d: &std::time::Duration, s: S) -> Result<S::Ok, S::Error> {
+    pub fn serialize<S: serde::Serializer>(
+        d: &std::time::Duration,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
         s.serialize_f64(d.as_secs_f64())
     }
 }
@@ -53,9 +56,7 @@ impl Plan {
         let repetitions = overrides.repetitions.unwrap_or(w.repetitions.get());
         let deployments = scenario.file.modes.len();
         let runs = (1..=repetitions)
-            .flat_map(|repetition| {
-                (0..deployments).map(move |deployment| (repetition, deployment))
-            })
+            .flat_map(|repetition| (0..deployments).map(move |deployment| (repetition, deployment)))
             .enumerate()
             .map(|(i, (repetition, deployment))| PlannedRun {
                 index: i + 1,
@@ -118,9 +119,15 @@ mod tests {
 
     #[test]
     fn runs_interleave_modes_within_each_repetition() {
-        let s = scenario("name: t\nmodes: [gunicorn_celery, free_threaded]\nworkload: {repetitions: 2}\n");
+        let s = scenario(
+            "name: t\nmodes: [gunicorn_celery, free_threaded]\nworkload: {repetitions: 2}\n",
+        );
         let plan = Plan::new(&s, &Overrides::default(), SystemTime::UNIX_EPOCH);
-        let order: Vec<(u32, usize)> = plan.runs.iter().map(|r| (r.repetition, r.deployment)).collect();
+        let order: Vec<(u32, usize)> = plan
+            .runs
+            .iter()
+            .map(|r| (r.repetition, r.deployment))
+            .collect();
         assert_eq!(order, vec![(1, 0), (1, 1), (2, 0), (2, 1)]);
     }
 
@@ -148,6 +155,9 @@ mod tests {
         let q = Plan::new(&quiet, &Overrides::default(), now);
         let b = Plan::new(&busy, &Overrides::default(), now);
         assert_eq!(q.load_and_drain_bound(), q.load_time());
-        assert_eq!(b.load_and_drain_bound(), b.load_time() + Duration::from_secs(7));
+        assert_eq!(
+            b.load_and_drain_bound(),
+            b.load_time() + Duration::from_secs(7)
+        );
     }
 }

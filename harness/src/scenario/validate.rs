@@ -101,7 +101,10 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
             err(
                 d.threads.referenced,
                 format!("server `{server}` serves one request at a time per worker"),
-                Some("use gunicorn_gthread, waitress or cheroot for threads, or drop `threads`".into()),
+                Some(
+                    "use gunicorn_gthread, waitress or cheroot for threads, or drop `threads`"
+                        .into(),
+                ),
             );
         }
     }
@@ -154,7 +157,11 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
         );
     }
     if w.timeout.value.0.is_zero() {
-        err(w.timeout.referenced, "`timeout` must be more than 0".into(), None);
+        err(
+            w.timeout.referenced,
+            "`timeout` must be more than 0".into(),
+            None,
+        );
     }
 
     let dir = &s.output.dir;

@@ -1,0 +1,321 @@
+//! The command line as a user meets it: exit codes, and what the messages say and point at.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+fn djbench() -> Command {
+    let mut cmd = Command::cargo_bin("djbench").unwrap();
+    cmd.current_dir(root()).arg("--color").arg("never");
+    cmd
+}
+
+fn shipped() -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn every_shipped_scenario_is_valid() {
+    let files = shipped();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for want in [
+        "gunicorn_celery",
+        "subinterpreters",
+        "free_threaded",
+        "compare_modes",
+        "talk_demo",
+        "ci_smoke",
+        "compare_modes_postgres",
+    ] {
+        assert!(
+            names.iter().any(|n| n == want),
+            "scenarios/{want}.yaml is missing"
+        );
+    }
+    djbench().arg("validate").args(&files).assert().success();
+}
+
+/// Each invalid fixture: the line and column the error must name, and words it must say.
+const INVALID: &[(&str, u64, u64, &str)] = &[
+    ("unknown_key", 4, 3, "unknown key `duraton`"),
+    ("bad_duration", 3, 13, "`10 parsecs` is not a duration"),
+    (
+        "duration_without_unit",
+        3,
+        11,
+        "a duration needs a unit: write `5s`",
+    ),
+    (
+        "zero_workers",
+        4,
+        18,
+        "0 is out of range: expected a whole number from 1 to 256",
+    ),
+    (
+        "negative_rate",
+        4,
+        9,
+        "rate must be more than 0 per second, got -200",
+    ),
+    ("unknown_mode", 4, 5, "unknown value `uwsgi`"),
+    ("duplicate_key", 4, 3, "duplicate key `connections`"),
+    (
+        "wrong_type",
+        3,
+        3,
+        "expected a whole number from 1 to 10000",
+    ),
+    ("empty", 1, 1, "the file is empty"),
+    ("comments_only", 1, 1, "the file is empty"),
+    ("not_yaml", 3, 9, "illegal placement of ':' indicator"),
+    ("not_utf8", 2, 1, "not UTF-8 text: byte 0xff"),
+    (
+        "server_in_wrong_mode",
+        4,
+        13,
+        "server `granian` cannot run in mode `subinterpreters`",
+    ),
+    ("open_without_rate", 3, 10, "an open loop needs `rate:`"),
+    (
+        "duplicate_label",
+        4,
+        5,
+        "two deployments are both called `free_threaded`",
+    ),
+    ("zero_weight", 5, 15, "weight must be more than 0, got 0"),
+    ("endpoint_url", 4, 7, "must start with `/`"),
+    ("bad_threshold", 3, 15, "write a percentage with its % sign"),
+    (
+        "future_version",
+        1,
+        10,
+        "scenario format version 2 is not known",
+    ),
+    ("bad_name", 1, 7, "is not a usable name"),
+    ("two_documents", 3, 1, "a scenario is one YAML document"),
+    ("not_a_mapping", 1, 1, "expected a mapping here"),
+];
+
+#[test]
+fn every_invalid_fixture_exits_2_naming_file_line_and_column() {
+    let dir = root().join("fixtures/scenarios/invalid");
+    let mut on_disk: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    on_disk.sort();
+    let mut listed: Vec<String> = INVALID.iter().map(|(n, ..)| n.to_string()).collect();
+    listed.sort();
+    assert_eq!(
+        on_disk, listed,
+        "every invalid fixture needs an expectation here"
+    );
+
+    for (name, line, column, words) in INVALID {
+        let file = format!("fixtures/scenarios/invalid/{name}.yaml");
+        let place = format!("{file}:{line}:{column}: ");
+        let out = djbench().args(["validate", &file]).assert().code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(
+            stderr.contains(&place),
+            "{name}: expected `{place}` in:\n{stderr}"
+        );
+        assert!(
+            stderr.contains(words),
+            "{name}: expected `{words}` in:\n{stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{name} panicked:\n{stderr}");
+    }
+}
+
+#[test]
+fn errors_show_the_offending_line_with_a_caret_and_a_hint() {
+    djbench()
+        .args(["validate", "fixtures/scenarios/invalid/unknown_key.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("4 |   duraton: 20s"))
+        .stderr(predicate::str::contains("  |   ^^^^^^^"))
+        .stderr(predicate::str::contains("help: did you mean `duration`?"));
+}
+
+#[test]
+fn cross_field_errors_are_all_reported_in_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("many.yaml");
+    std::fs::write(
+        &file,
+        "name: many\nmodes:\n  - mode: free_threaded\n    threads: 4\n  - mode: subinterpreters\n    server: gunicorn_sync\nworkload:\n  model: closed\n  rate: 50\n",
+    )
+    .unwrap();
+    let out = djbench().arg("validate").arg(&file).assert().code(2);
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+    let at = |needle: &str| {
+        stderr
+            .find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in:\n{stderr}"))
+    };
+    assert!(at("many.yaml:4:14:") < at("many.yaml:6:13:"));
+    assert!(at("many.yaml:6:13:") < at("many.yaml:9:9:"));
+    assert!(stderr.contains("help: set `web_workers: 8`"), "{stderr}");
+}
+
+#[test]
+fn a_missing_scenario_exits_2_naming_every_path_tried() {
+    djbench()
+        .args(["scenario", "does_not_exist"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no scenario `does_not_exist`"))
+        .stderr(predicate::str::contains("does_not_exist\n"))
+        .stderr(predicate::str::contains("scenarios/does_not_exist.yaml"));
+}
+
+#[test]
+fn a_bare_name_with_or_without_yaml_resolves_in_scenarios() {
+    for name in ["free_threaded", "free_threaded.yaml"] {
+        djbench()
+            .args(["scenario", name, "--dry-run"])
+            .assert()
+            .success()
+            .stdout(predicate::str::contains("scenarios/free_threaded.yaml"));
+    }
+}
+
+#[test]
+fn a_bare_name_resolves_from_any_directory() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    Command::cargo_bin("djbench")
+        .unwrap()
+        .current_dir(elsewhere.path())
+        .args(["scenario", "ci_smoke", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("ci_smoke"));
+}
+
+#[test]
+fn the_dry_run_plan_interleaves_modes_and_applies_overrides() {
+    let out = djbench()
+        .args([
+            "scenario",
+            "compare_modes",
+            "--dry-run",
+            "--json",
+            "--repetitions",
+            "2",
+            "--duration",
+            "10s",
+            "--out",
+            "/tmp/x",
+        ])
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let runs = doc["plan"]["runs"].as_array().unwrap();
+    let order: Vec<(u64, u64)> = runs
+        .iter()
+        .map(|r| {
+            (
+                r["repetition"].as_u64().unwrap(),
+                r["deployment"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(order, vec![(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]);
+    assert_eq!(doc["plan"]["duration"], 10.0);
+    assert_eq!(doc["plan"]["out"], "/tmp/x");
+    // 6 runs × (5 s warm-up + 10 s measured)
+    assert_eq!(doc["load_seconds"], 90.0);
+}
+
+#[test]
+fn the_dry_run_table_shows_every_run_and_the_wall_time() {
+    djbench()
+        .args(["scenario", "talk_demo", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("free_threaded_with_gil"))
+        .stdout(predicate::str::contains("gil_twin"))
+        .stdout(predicate::str::contains(
+            "Wall time  at least 2m 20s of load over 5 runs",
+        ))
+        .stdout(predicate::str::contains("Dry run: nothing was deployed."));
+}
+
+#[test]
+fn running_without_the_engine_says_so_and_exits_2() {
+    djbench()
+        .args(["scenario", "ci_smoke"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--dry-run"));
+}
+
+#[test]
+fn bad_flags_name_the_flag_and_exit_2() {
+    djbench()
+        .args(["scenario", "ci_smoke", "--dry-run", "--duration", "30"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--duration"))
+        .stderr(predicate::str::contains("unit"));
+    djbench()
+        .args(["scenario", "ci_smoke", "--dry-run", "--repetitions", "0"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--repetitions"));
+}
+
+#[test]
+fn list_shows_every_shipped_scenario_and_every_mode() {
+    let assert = djbench().arg("list").assert().success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    for file in shipped() {
+        let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+        assert!(stdout.contains(&name), "{name} missing from:\n{stdout}");
+    }
+    for mode in ["gunicorn_celery", "subinterpreters", "free_threaded"] {
+        assert!(stdout.contains(mode));
+    }
+    assert!(!stdout.contains("INVALID"), "{stdout}");
+}
+
+#[test]
+fn help_lists_only_the_commands_that_exist() {
+    let assert = djbench().arg("--help").assert().success();
+    let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
+    for cmd in ["scenario", "validate", "list", "schema"] {
+        assert!(stdout.contains(cmd), "{cmd} missing from --help");
+    }
+    for later in ["compare", "report", "setup", "doctor", "demo"] {
+        assert!(
+            !stdout.lines().any(|l| l.trim_start().starts_with(later)),
+            "`{later}` is in --help before it exists:\n{stdout}"
+        );
+    }
+}
