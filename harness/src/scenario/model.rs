@@ -25,7 +25,7 @@ pub(crate) fn unwritten<T>(value: T) -> Spanned<T> {
 /// and measure them.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "djbench scenario", extend("$id" = "https://djbench.invalid/scenario-v1.json"))]
+#[schemars(title = "djbench scenario")]
 pub struct ScenarioFile {
     /// Format version of this file. Only 1 exists.
     #[serde(default = "default_version")]
