@@ -168,11 +168,16 @@ fn yaml_blocks(text: &str) -> Vec<String> {
 }
 
 #[test]
-fn every_example_in_the_readme_is_a_valid_scenario() {
-    let blocks = yaml_blocks(&readme());
-    assert!(blocks.len() >= 2);
-    for (i, block) in blocks.iter().enumerate() {
-        let name = PathBuf::from(format!("scenarios/README.md example {}", i + 1));
+fn every_example_in_the_readmes_is_a_valid_scenario() {
+    let top = std::fs::read_to_string(root().join("README.md")).unwrap();
+    let blocks: Vec<(&str, String)> = yaml_blocks(&readme())
+        .into_iter()
+        .map(|b| ("scenarios/README.md", b))
+        .chain(yaml_blocks(&top).into_iter().map(|b| ("README.md", b)))
+        .collect();
+    assert!(blocks.len() >= 3);
+    for (i, (file, block)) in blocks.iter().enumerate() {
+        let name = PathBuf::from(format!("{file} example {}", i + 1));
         if let Err(invalid) = djbench::scenario::parse(&name, block.as_bytes()) {
             panic!("{}", invalid.render(false));
         }
