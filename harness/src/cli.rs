@@ -25,6 +25,8 @@ const EXAMPLES: &str = "Examples:
   djbench validate scenarios/*.yaml            check scenario files (line and column on errors)
   djbench scenario compare_modes --dry-run     show the plan: runs in order, durations, wall time
   djbench schema > scenario.schema.json        JSON Schema for YAML completion in editors
+  djbench setup                                provision interpreters, virtualenvs, redis
+  djbench doctor                               what is ready, and what setup would still do
 
 Exit status: 0 ok, 1 a threshold or regression failed, 2 bad input or environment.
 Format reference: scenarios/README.md";
@@ -77,6 +79,30 @@ pub enum Command {
     /// List the shipped scenarios with the question each answers, and the deployment modes.
     List,
 
+    /// Get every interpreter, virtualenv and service the modes need, into djbench's cache.
+    ///
+    /// Only what is missing is done; a second run does nothing. Interpreters are found in this
+    /// order, first hit wins: $DJBENCH_PYTHON / $DJBENCH_PYTHON_FT (explicit), python3.14 /
+    /// python3.14t / python3.13t on PATH, uv, then provisioned into the cache: CPython 3.14
+    /// from Debian sid's packages in a private sysroot, and a free-threaded build compiled from
+    /// the newest CPython source the Debian archive serves. Cache: $XDG_CACHE_HOME/djbench
+    /// (default ~/.cache/djbench).
+    Setup(SetupArgs),
+
+    /// Say what is ready (interpreters, virtualenvs, services, host) and what setup would
+    /// still do. Exit 0 when ready, 1 when not.
+    Doctor {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also look for the GIL twin (see `setup --gil-twin`).
+        #[arg(long)]
+        gil_twin: bool,
+        /// Also look for PostgreSQL.
+        #[arg(long)]
+        postgres: bool,
+    },
+
     /// Print the JSON Schema of the scenario format, for editors' YAML completion.
     ///
     /// For example, with the YAML language server, save it and add
@@ -109,6 +135,22 @@ pub struct ScenarioArgs {
     /// Runs per deployment (overrides `workload.repetitions`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repetitions: Option<u32>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// Also build the GIL twin: the free-threaded interpreter's own source built with the GIL,
+    /// for a fair A/B of the GIL itself (`python: gil_twin` in a scenario).
+    #[arg(long)]
+    pub gil_twin: bool,
+
+    /// Also make PostgreSQL's server binaries ready (for `database: postgres`).
+    #[arg(long)]
+    pub postgres: bool,
+
+    /// Empty the cache first: everything is provisioned again from nothing.
+    #[arg(long)]
+    pub clean: bool,
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

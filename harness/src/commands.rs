@@ -9,7 +9,8 @@ use std::time::SystemTime;
 use anstream::{eprintln, println};
 use comfy_table::{Table, presets};
 
-use crate::cli::{Cli, Color, Command, ScenarioArgs};
+use crate::cli::{Cli, Color, Command, ScenarioArgs, SetupArgs};
+use crate::provision::{self, Cache, Lookup, Ui, Wants};
 use crate::scenario::model::{Mode, ScenarioFile};
 use crate::scenario::{self, Overrides, Plan, Scenario, ScenarioDirs};
 
@@ -42,6 +43,12 @@ pub fn run(cli: Cli) -> Exit {
         Command::Validate { scenarios } => validate(&scenarios, &dirs),
         Command::List => list(&dirs),
         Command::Schema => schema(),
+        Command::Setup(args) => setup(&args),
+        Command::Doctor {
+            json,
+            gil_twin,
+            postgres,
+        } => doctor(json, Wants { gil_twin, postgres }),
     }
 }
 
@@ -184,6 +191,113 @@ fn first_sentence(text: &str) -> String {
     match end {
         Some(i) => text[..=i].to_owned(),
         None => text,
+    }
+}
+
+fn setup(args: &SetupArgs) -> Exit {
+    let cache = Cache::from_env();
+    if args.clean {
+        if let Err(e) = cache.clean() {
+            eprintln!("error: cannot empty the cache {}: {e}", cache.root().display());
+            return Exit::BadInput;
+        }
+        eprintln!("setup: emptied {}", cache.root().display());
+    }
+    let wants = Wants {
+        gil_twin: args.gil_twin,
+        postgres: args.postgres,
+    };
+    let started = std::time::Instant::now();
+    match provision::setup(&Lookup::from_env(cache), wants, &Ui::detect()) {
+        Ok(report) => {
+            print_report(&report);
+            eprintln!("setup: ready in {:.1}s", started.elapsed().as_secs_f64());
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            Exit::BadInput
+        }
+    }
+}
+
+fn doctor(json: bool, wants: Wants) -> Exit {
+    let report = provision::doctor(&Lookup::from_env(Cache::from_env()), wants);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report always serialises")
+        );
+    } else {
+        print_report(&report);
+    }
+    if report.ready { Exit::Ok } else { Exit::Failed }
+}
+
+fn print_report(r: &provision::Report) {
+    println!("Interpreters (cache: {})", r.cache.display());
+    let mut t = table(&["flavour", "version", "GIL", "found by", "path"]);
+    for i in &r.interpreters {
+        t.add_row(vec![
+            i.flavour.to_string(),
+            i.version.clone(),
+            if i.gil_enabled { "on" } else { "off" }.into(),
+            format!("{} ({})", i.source, i.origin),
+            i.path.display().to_string(),
+        ]);
+    }
+    print_table(&t);
+    for i in &r.interpreters {
+        let flags: String = i.config_args.chars().take(150).collect();
+        println!("  {} built with: {flags}", i.flavour);
+    }
+    println!("
+Virtualenvs");
+    let mut t = table(&["flavour", "Django", "gunicorn", "celery", "granian", "path"]);
+    for v in &r.venvs {
+        let pkg = |name: &str| v.packages.get(name).cloned().unwrap_or_else(|| "-".into());
+        t.add_row(vec![
+            v.flavour.to_string(),
+            pkg("django"),
+            pkg("gunicorn"),
+            pkg("celery"),
+            pkg("granian"),
+            v.path.display().to_string(),
+        ]);
+    }
+    print_table(&t);
+    println!("
+Services");
+    let mut t = table(&["service", "version", "path"]);
+    for s in &r.services {
+        t.add_row(vec![s.name.clone(), s.version.clone(), s.path.display().to_string()]);
+    }
+    print_table(&t);
+    let h = &r.host;
+    println!(
+        "
+Host: {}, {} cores, {}, kernel {}",
+        h.cpu,
+        h.cores,
+        bytesize::ByteSize(h.memory_bytes).display().iec(),
+        h.kernel
+    );
+    if !r.rejected.is_empty() {
+        println!("
+Candidates turned down");
+        for x in &r.rejected {
+            println!("  {} ({}, {}): {}", x.path.display(), x.flavour, x.rule, x.reason);
+        }
+    }
+    if r.ready {
+        println!("
+Ready.");
+    } else {
+        println!("
+Not ready; `djbench setup` would:");
+        for p in &r.pending {
+            println!("  - {p}");
+        }
     }
 }
 

@@ -1,0 +1,89 @@
+//! The servers a deployment needs beside the app: redis-server (the celery broker), and
+//! PostgreSQL when a scenario asks. Finds their binaries and installs them from Debian when
+//! missing; starting them is the deploy module's business.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::cache::Cache;
+use super::steps::{ProvisionError, Ui, capture};
+use super::system;
+use super::venv::which;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Service {
+    pub name: String,
+    pub path: PathBuf,
+    pub version: String,
+}
+
+/// `redis-server` on PATH, with its version.
+pub fn find_redis() -> Option<Service> {
+    let path = which("redis-server")?;
+    let out = capture(Command::new(&path).arg("--version"), Duration::from_secs(10)).ok()?;
+    // "Redis server v=7.0.15 sha=… malloc=jemalloc-5.3.0 bits=64 build=…"
+    let version = out
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("v="))
+        .unwrap_or("unknown")
+        .to_owned();
+    Some(Service {
+        name: "redis-server".into(),
+        path,
+        version,
+    })
+}
+
+pub fn ensure_redis(cache: &Cache, ui: &Ui) -> Result<Service, ProvisionError> {
+    if let Some(s) = find_redis() {
+        return Ok(s);
+    }
+    system::ensure(&["redis-server"], "the celery broker", cache, ui)?;
+    find_redis().ok_or_else(|| {
+        ProvisionError::new("redis-server", "installed, but not found on PATH")
+            .with_fix("put the folder holding redis-server on PATH")
+    })
+}
+
+/// The PostgreSQL server binaries: `postgres` on PATH, else the newest under
+/// /usr/lib/postgresql (where Debian puts them, off PATH).
+pub fn find_postgres() -> Option<Service> {
+    let path = which("postgres").or_else(|| newest_debian_postgres(Path::new("/usr/lib/postgresql")))?;
+    let out = capture(Command::new(&path).arg("--version"), Duration::from_secs(10)).ok()?;
+    // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
+    let version = out
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or("unknown")
+        .to_owned();
+    Some(Service {
+        name: "postgres".into(),
+        path,
+        version,
+    })
+}
+
+fn newest_debian_postgres(root: &Path) -> Option<PathBuf> {
+    let mut found: Vec<(u32, PathBuf)> = std::fs::read_dir(root)
+        .ok()?
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let major = e.file_name().to_string_lossy().parse::<u32>().ok()?;
+            let bin = e.path().join("bin/postgres");
+            bin.is_file().then_some((major, bin))
+        })
+        .collect();
+    found.sort();
+    found.pop().map(|(_, p)| p)
+}
+
+pub fn ensure_postgres(cache: &Cache, ui: &Ui) -> Result<Service, ProvisionError> {
+    if let Some(s) = find_postgres() {
+        return Ok(s);
+    }
+    system::ensure(&["postgresql"], "scenarios with `database: postgres`", cache, ui)?;
+    find_postgres().ok_or_else(|| ProvisionError::new("postgresql", "installed, but no postgres binary found"))
+}

@@ -1,0 +1,212 @@
+//! One virtualenv per interpreter, built from the pinned requirement files in
+//! `django_sample/requirements/`, cached under a key of interpreter + requirements: a changed
+//! pin (or another interpreter) makes a new one, nothing else does.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::cache::Cache;
+use super::python::{Flavour, Interpreter};
+use super::steps::{ProvisionError, Ui, capture};
+
+/// Bumped when the way venvs are built changes, so old ones are not reused.
+const LAYOUT: u32 = 1;
+
+pub fn requirements_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../django_sample/requirements")
+}
+
+/// The requirement file for an interpreter: the twin takes its free-threaded sibling's pins,
+/// so an A/B differs only in the GIL.
+pub fn requirements_for(interp: &Interpreter) -> PathBuf {
+    let minor = interp.facts.version_info.get(1).copied().unwrap_or(0);
+    let file = match (interp.flavour, minor) {
+        (Flavour::Gil, _) => "gil.txt",
+        (Flavour::FreeThreaded | Flavour::GilTwin, 13) => "free_threaded-3.13.txt",
+        (Flavour::FreeThreaded | Flavour::GilTwin, _) => "free_threaded.txt",
+    };
+    requirements_dir().join(file)
+}
+
+/// The cache key: what the interpreter is and what the requirements say.
+pub fn key(interp: &Interpreter, requirements: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        &LAYOUT.to_string(),
+        &interp.path.display().to_string(),
+        &interp.facts.version,
+        &interp.facts.config_args,
+        requirements,
+    ] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    let digest = h.finalize();
+    digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+}
+
+/// What a finished venv records about itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Venv {
+    pub flavour: Flavour,
+    pub path: PathBuf,
+    pub python: PathBuf,
+    pub interpreter: PathBuf,
+    pub requirements: PathBuf,
+    pub packages: BTreeMap<String, String>,
+}
+
+/// Where the venv for `interp` lives, and whether it is ready.
+pub fn locate(cache: &Cache, interp: &Interpreter) -> Result<(PathBuf, Option<Venv>), ProvisionError> {
+    let req = requirements_for(interp);
+    let text = std::fs::read_to_string(&req)
+        .map_err(|e| ProvisionError::io(format!("cannot read {}", req.display()), e))?;
+    let dir = cache.dir("venvs").join(format!(
+        "{}-{}-{}",
+        interp.flavour,
+        interp.facts.version,
+        key(interp, &text)
+    ));
+    let ready = Cache::completed::<Venv>(&dir);
+    Ok((dir, ready))
+}
+
+pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, ProvisionError> {
+    let (dir, ready) = locate(cache, interp)?;
+    if let Some(venv) = ready {
+        return Ok(venv);
+    }
+    let req = requirements_for(interp);
+    let log = cache
+        .log(&format!("venv-{}", dir.file_name().unwrap_or_default().to_string_lossy()))
+        .map_err(|e| ProvisionError::io("cannot write logs", e))?;
+    let title = format!(
+        "virtualenv for {} {} from {}",
+        interp.flavour,
+        interp.facts.version,
+        req.file_name().unwrap_or_default().to_string_lossy()
+    );
+    ui.step(&title, |step| {
+        // A venv bakes its own path into scripts, so it is built in place; the marker,
+        // written last, is what makes it count.
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| ProvisionError::io("cannot clear a half-built venv", e))?;
+        }
+        let uv = which("uv");
+        match &uv {
+            Some(uv) => step.run(
+                "uv venv",
+                Command::new(uv).args(["venv", "--python"]).arg(&interp.path).arg(&dir),
+                &log,
+            )?,
+            None => step.run(
+                "python -m venv",
+                Command::new(&interp.path).args(["-m", "venv"]).arg(&dir),
+                &log,
+            )?,
+        }
+        let python = dir.join("bin/python");
+        match &uv {
+            Some(uv) => step.run(
+                "uv pip install",
+                Command::new(uv)
+                    .args(["pip", "install", "--python"])
+                    .arg(&python)
+                    .arg("-r")
+                    .arg(&req),
+                &log,
+            )?,
+            None => step.run(
+                "pip install",
+                Command::new(&python)
+                    .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r"])
+                    .arg(&req),
+                &log,
+            )?,
+        }
+        let packages = installed_packages(&python)?;
+        let venv = Venv {
+            flavour: interp.flavour,
+            path: dir.clone(),
+            python,
+            interpreter: interp.path.clone(),
+            requirements: req.clone(),
+            packages,
+        };
+        Cache::mark_complete(&dir, &venv).map_err(|e| ProvisionError::io("cannot mark the venv complete", e))?;
+        Ok(venv)
+    })
+}
+
+/// Package name → version, as the venv's own metadata says (works with or without pip).
+fn installed_packages(python: &Path) -> Result<BTreeMap<String, String>, ProvisionError> {
+    let script = "import json, importlib.metadata as m\n\
+                  print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))";
+    let out = capture(Command::new(python).args(["-c", script]), Duration::from_secs(60))
+        .map_err(|e| ProvisionError::new("list the venv's packages", e))?;
+    serde_json::from_str(out.trim())
+        .map_err(|e| ProvisionError::new("list the venv's packages", e.to_string()))
+}
+
+pub fn which(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provision::python::{Facts, Rule};
+
+    fn interp(path: &str, version: &str) -> Interpreter {
+        Interpreter {
+            flavour: Flavour::Gil,
+            path: path.into(),
+            facts: Facts {
+                version: version.into(),
+                version_info: vec![3, 14, 0],
+                implementation: "cpython".into(),
+                gil_enabled: true,
+                free_threaded_build: false,
+                config_args: "'--enable-shared'".into(),
+                executable: path.into(),
+            },
+            source: Rule::Path,
+            origin: "test".into(),
+        }
+    }
+
+    #[test]
+    fn the_key_changes_with_a_pin_or_the_interpreter_and_nothing_else() {
+        let a = interp("/usr/bin/python3.14", "3.14.0");
+        let reqs = "Django==6.1.3\n";
+        let base = key(&a, reqs);
+        assert_eq!(base, key(&a.clone(), reqs), "the key must be stable");
+        assert_ne!(base, key(&a, "Django==6.1.4\n"), "a changed pin");
+        assert_ne!(base, key(&interp("/opt/python3.14", "3.14.0"), reqs), "another interpreter");
+        assert_ne!(base, key(&interp("/usr/bin/python3.14", "3.14.1"), reqs), "an upgrade");
+    }
+
+    #[test]
+    fn every_flavour_has_a_requirements_file() {
+        let mut twin313 = interp("/x", "3.13.15");
+        twin313.flavour = Flavour::GilTwin;
+        twin313.facts.version_info = vec![3, 13, 15];
+        for i in [interp("/x", "3.14.0"), twin313] {
+            let file = requirements_for(&i);
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert!(text.contains("Django=="), "{}", file.display());
+            for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
+                assert!(line.contains("=="), "{}: `{line}` is not an exact pin", file.display());
+            }
+        }
+    }
+}
