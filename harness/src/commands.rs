@@ -198,7 +198,10 @@ fn setup(args: &SetupArgs) -> Exit {
     let cache = Cache::from_env();
     if args.clean {
         if let Err(e) = cache.clean() {
-            eprintln!("error: cannot empty the cache {}: {e}", cache.root().display());
+            eprintln!(
+                "error: cannot empty the cache {}: {e}",
+                cache.root().display()
+            );
             return Exit::BadInput;
         }
         eprintln!("setup: emptied {}", cache.root().display());
@@ -242,17 +245,19 @@ fn print_report(r: &provision::Report) {
             i.flavour.to_string(),
             i.version.clone(),
             if i.gil_enabled { "on" } else { "off" }.into(),
-            format!("{} ({})", i.source, i.origin),
+            i.source.to_string(),
             i.path.display().to_string(),
         ]);
     }
     print_table(&t);
     for i in &r.interpreters {
-        let flags: String = i.config_args.chars().take(150).collect();
-        println!("  {} built with: {flags}", i.flavour);
+        let flags: String = i.config_args.chars().take(120).collect();
+        println!("  {}: {}; configured with {flags}", i.flavour, i.origin);
     }
-    println!("
-Virtualenvs");
+    println!(
+        "
+Virtualenvs"
+    );
     let mut t = table(&["flavour", "Django", "gunicorn", "celery", "granian", "path"]);
     for v in &r.venvs {
         let pkg = |name: &str| v.packages.get(name).cloned().unwrap_or_else(|| "-".into());
@@ -266,11 +271,17 @@ Virtualenvs");
         ]);
     }
     print_table(&t);
-    println!("
-Services");
+    println!(
+        "
+Services"
+    );
     let mut t = table(&["service", "version", "path"]);
     for s in &r.services {
-        t.add_row(vec![s.name.clone(), s.version.clone(), s.path.display().to_string()]);
+        t.add_row(vec![
+            s.name.clone(),
+            s.version.clone(),
+            s.path.display().to_string(),
+        ]);
     }
     print_table(&t);
     let h = &r.host;
@@ -283,18 +294,30 @@ Host: {}, {} cores, {}, kernel {}",
         h.kernel
     );
     if !r.rejected.is_empty() {
-        println!("
-Candidates turned down");
+        println!(
+            "
+Candidates turned down"
+        );
         for x in &r.rejected {
-            println!("  {} ({}, {}): {}", x.path.display(), x.flavour, x.rule, x.reason);
+            println!(
+                "  {} ({}, {}): {}",
+                x.path.display(),
+                x.flavour,
+                x.rule,
+                x.reason
+            );
         }
     }
     if r.ready {
-        println!("
-Ready.");
+        println!(
+            "
+Ready."
+        );
     } else {
-        println!("
-Not ready; `djbench setup` would:");
+        println!(
+            "
+Not ready; `djbench setup` would:"
+        );
         for p in &r.pending {
             println!("  - {p}");
         }

@@ -5,5 +5,5 @@
 
 pub mod cli;
 pub mod commands;
-pub mod scenario;
 pub mod provision;
+pub mod scenario;

@@ -70,8 +70,13 @@ impl PrivateApt {
         log: &Path,
     ) -> Result<Vec<PathBuf>, ProvisionError> {
         let mut cmd = self.command("apt-get");
-        cmd.args(["install", "--download-only", "-y", "--no-install-recommends"])
-            .args(packages);
+        cmd.args([
+            "install",
+            "--download-only",
+            "-y",
+            "--no-install-recommends",
+        ])
+        .args(packages);
         step.run("download Debian packages", &mut cmd, log)?;
         let mut debs: Vec<PathBuf> = std::fs::read_dir(self.dir.join("cache/archives"))
             .map_err(|e| ProvisionError::io("cannot list the downloads", e))?
@@ -112,7 +117,11 @@ impl PrivateApt {
         cmd.args(["source", "--download-only", "--tar-only"])
             .arg(format!("{package}={version}"))
             .current_dir(into);
-        step.run(&format!("download {package} {version} source"), &mut cmd, log)?;
+        step.run(
+            &format!("download {package} {version} source"),
+            &mut cmd,
+            log,
+        )?;
         std::fs::read_dir(into)
             .map_err(|e| ProvisionError::io("cannot list the download", e))?
             .filter_map(Result::ok)

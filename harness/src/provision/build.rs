@@ -40,7 +40,12 @@ pub fn provision(cache: &Cache, ui: &Ui, flavour: Flavour) -> Result<PathBuf, Pr
     if let Some(done) = Cache::completed::<Provisioned>(&dest) {
         return Ok(done.python);
     }
-    system::ensure(system::BUILD_DEPS, "building CPython from source", cache, ui)?;
+    system::ensure(
+        system::BUILD_DEPS,
+        "building CPython from source",
+        cache,
+        ui,
+    )?;
     let log = cache
         .log(&format!("build-{id}"))
         .map_err(|e| ProvisionError::io("cannot write logs", e))?;
@@ -53,56 +58,71 @@ pub fn provision(cache: &Cache, ui: &Ui, flavour: Flavour) -> Result<PathBuf, Pr
                 .map_err(|e| ProvisionError::io("cannot clear a half-built tree", e))?;
         }
     }
-    std::fs::create_dir_all(&work).map_err(|e| ProvisionError::io("cannot create the build folder", e))?;
+    std::fs::create_dir_all(&work)
+        .map_err(|e| ProvisionError::io("cannot create the build folder", e))?;
     let what = if free_threaded {
         format!("CPython {} free-threaded (--disable-gil)", tarball.version)
     } else {
         format!("CPython {} GIL twin", tarball.version)
     };
     let jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
-    ui.step(&format!("build {what} from source (a few minutes)"), |step| {
-        step.run(
-            "unpack the source",
-            Command::new("tar").arg("-xf").arg(&tarball.file).arg("-C").arg(&work),
-            &log,
-        )?;
-        let src = source_dir(&work)?;
-        let mut configure = Command::new("./configure");
-        configure
-            .current_dir(&src)
-            .env("PATH", CLEAN_PATH)
-            .arg(format!("--prefix={}", dest.display()))
-            .arg("--with-ensurepip=install");
-        if free_threaded {
-            configure.arg("--disable-gil");
-        }
-        step.run("configure", &mut configure, &log)?;
-        step.run(
-            &format!("make -j{jobs}"),
-            Command::new("make").arg(format!("-j{jobs}")).current_dir(&src).env("PATH", CLEAN_PATH),
-            &log,
-        )?;
-        // Installed into a staging root, then moved: the prefix is baked in, the move is atomic.
-        step.run(
-            "make install",
-            Command::new("make")
-                .arg("install")
-                .arg(format!("DESTDIR={}", staging.display()))
+    ui.step(
+        &format!("build {what} from source (a few minutes)"),
+        |step| {
+            step.run(
+                "unpack the source",
+                Command::new("tar")
+                    .arg("-xf")
+                    .arg(&tarball.file)
+                    .arg("-C")
+                    .arg(&work),
+                &log,
+            )?;
+            let src = source_dir(&work)?;
+            let mut configure = Command::new("./configure");
+            configure
                 .current_dir(&src)
-                .env("PATH", CLEAN_PATH),
-            &log,
-        )?;
-        let built = staging.join(dest.strip_prefix("/").unwrap_or(&dest));
-        install_tree(&built, &dest).map_err(|e| ProvisionError::io("cannot move the build into place", e))?;
-        let _ = std::fs::remove_dir_all(&staging);
-        let _ = std::fs::remove_dir_all(&work);
-        Ok(())
-    })?;
-    let python = installed_python(&dest)?;
+                .env("PATH", CLEAN_PATH)
+                .arg(format!("--prefix={}", dest.display()))
+                .arg("--with-ensurepip=install");
+            if free_threaded {
+                configure.arg("--disable-gil");
+            }
+            step.run("configure", &mut configure, &log)?;
+            step.run(
+                &format!("make -j{jobs}"),
+                Command::new("make")
+                    .arg(format!("-j{jobs}"))
+                    .current_dir(&src)
+                    .env("PATH", CLEAN_PATH),
+                &log,
+            )?;
+            // Installed into a staging root, then moved: the prefix is baked in, the move is atomic.
+            step.run(
+                "make install",
+                Command::new("make")
+                    .arg("install")
+                    .arg(format!("DESTDIR={}", staging.display()))
+                    .current_dir(&src)
+                    .env("PATH", CLEAN_PATH),
+                &log,
+            )?;
+            let built = staging.join(dest.strip_prefix("/").unwrap_or(&dest));
+            install_tree(&built, &dest)
+                .map_err(|e| ProvisionError::io("cannot move the build into place", e))?;
+            let _ = std::fs::remove_dir_all(&staging);
+            let _ = std::fs::remove_dir_all(&work);
+            Ok(())
+        },
+    )?;
+    let python = installed_python(&dest, free_threaded)?;
     let facts = probe(&python)
         .map_err(|reason| ProvisionError::new(format!("the built {what} does not run"), reason))?;
     if let Some(reason) = flavour.refuse(&facts) {
-        return Err(ProvisionError::new(format!("the built {what} is unusable"), reason));
+        return Err(ProvisionError::new(
+            format!("the built {what} is unusable"),
+            reason,
+        ));
     }
     let record = Provisioned {
         flavour,
@@ -110,7 +130,8 @@ pub fn provision(cache: &Cache, ui: &Ui, flavour: Flavour) -> Result<PathBuf, Pr
         version: facts.version.clone(),
         how: format!("built from Debian's CPython {} source", tarball.version),
     };
-    Cache::mark_complete(&dest, &record).map_err(|e| ProvisionError::io("cannot mark it complete", e))?;
+    Cache::mark_complete(&dest, &record)
+        .map_err(|e| ProvisionError::io("cannot mark it complete", e))?;
     Ok(python)
 }
 
@@ -120,11 +141,16 @@ fn source_dir(work: &Path) -> Result<PathBuf, ProvisionError> {
         .filter_map(Result::ok)
         .map(|e| e.path())
         .find(|p| p.join("configure").is_file())
-        .ok_or_else(|| ProvisionError::new("unpack the source", "no folder with ./configure in the tarball"))
+        .ok_or_else(|| {
+            ProvisionError::new(
+                "unpack the source",
+                "no folder with ./configure in the tarball",
+            )
+        })
 }
 
 /// `bin/python3.13t` for a free-threaded build, `bin/python3.13` for the twin.
-fn installed_python(prefix: &Path) -> Result<PathBuf, ProvisionError> {
+fn installed_python(prefix: &Path, free_threaded: bool) -> Result<PathBuf, ProvisionError> {
     let mut candidates: Vec<PathBuf> = std::fs::read_dir(prefix.join("bin"))
         .map_err(|e| ProvisionError::io("cannot read the installed bin/", e))?
         .filter_map(Result::ok)
@@ -134,7 +160,8 @@ fn installed_python(prefix: &Path) -> Result<PathBuf, ProvisionError> {
             name.starts_with("python3.") && !name.contains("config")
         })
         .collect();
-    candidates.sort();
+    // The name says what it is: python3.13t for the free-threaded build.
+    candidates.sort_by_key(|p| p.to_string_lossy().ends_with('t') != free_threaded);
     candidates
         .into_iter()
         .next()
@@ -158,37 +185,41 @@ fn fetch_source(cache: &Cache, ui: &Ui) -> Result<Tarball, ProvisionError> {
         .map(|s| format!("deb-src {MIRROR} {s} main"))
         .collect();
     let apt = PrivateApt::new(&cache.dir("apt/src"), &lines)?;
-    let tarball = ui.step("find the newest CPython source the Debian archive serves", |step| {
-        apt.update(step, &log)?;
-        let mut tried = Vec::new();
-        for package in SOURCE_PACKAGES {
-            for version in apt.source_versions(package) {
-                let into = dir.join(format!("{package}_{version}"));
-                match apt.source_tarball(package, &version, &into, step, &log) {
-                    Ok(file) => {
-                        let upstream = version.split('-').next().unwrap_or(&version).to_owned();
-                        return Ok(Tarball {
-                            file,
-                            version: upstream,
-                        });
-                    }
-                    Err(_) => {
-                        let _ = std::fs::remove_dir_all(&into);
-                        tried.push(format!("{package} {version}"));
+    let tarball = ui.step(
+        "find the newest CPython source the Debian archive serves",
+        |step| {
+            apt.update(step, &log)?;
+            let mut tried = Vec::new();
+            for package in SOURCE_PACKAGES {
+                for version in apt.source_versions(package) {
+                    let into = dir.join(format!("{package}_{version}"));
+                    match apt.source_tarball(package, &version, &into, step, &log) {
+                        Ok(file) => {
+                            let upstream = version.split('-').next().unwrap_or(&version).to_owned();
+                            return Ok(Tarball {
+                                file,
+                                version: upstream,
+                            });
+                        }
+                        Err(_) => {
+                            let _ = std::fs::remove_dir_all(&into);
+                            tried.push(format!("{package} {version}"));
+                        }
                     }
                 }
             }
-        }
-        Err(ProvisionError {
-            what: "no CPython source tarball could be downloaded".into(),
-            detail: format!("tried {}", tried.join(", ")),
-            log: Some(log.clone()),
-            fix: Some(format!(
-                "set {} to a free-threaded python you have",
-                Flavour::FreeThreaded.env_var()
-            )),
-        })
-    })?;
-    Cache::mark_complete(&dir, &tarball).map_err(|e| ProvisionError::io("cannot record the tarball", e))?;
+            Err(ProvisionError {
+                what: "no CPython source tarball could be downloaded".into(),
+                detail: format!("tried {}", tried.join(", ")),
+                log: Some(log.clone()),
+                fix: Some(format!(
+                    "set {} to a free-threaded python you have",
+                    Flavour::FreeThreaded.env_var()
+                )),
+            })
+        },
+    )?;
+    Cache::mark_complete(&dir, &tarball)
+        .map_err(|e| ProvisionError::io("cannot record the tarball", e))?;
     Ok(tarball)
 }

@@ -9,8 +9,8 @@ pub mod host;
 pub mod python;
 pub mod services;
 pub mod steps;
-pub mod system;
 pub mod sysroot;
+pub mod system;
 pub mod venv;
 
 use std::collections::BTreeMap;
@@ -92,18 +92,25 @@ pub fn doctor(lookup: &Lookup, wants: Wants) -> Report {
     };
     for flavour in flavours(wants, lookup) {
         let res = python::resolve(flavour, lookup);
-        report.rejected.extend(res.rejected.iter().map(|r| RejectedRow {
-            flavour,
-            path: r.path.clone(),
-            rule: r.rule,
-            reason: r.reason.clone(),
-        }));
+        report
+            .rejected
+            .extend(res.rejected.iter().map(|r| RejectedRow {
+                flavour,
+                path: r.path.clone(),
+                rule: r.rule,
+                reason: r.reason.clone(),
+            }));
         let Some(interp) = res.chosen else {
             report.pending.push(if res.explicit_refused {
-                format!("fix ${}: it names an interpreter that was refused", flavour.env_var())
+                format!(
+                    "fix ${}: it names an interpreter that was refused",
+                    flavour.env_var()
+                )
             } else {
                 match flavour {
-                    Flavour::Gil => "provision CPython 3.14 from Debian sid packages (~30 s)".into(),
+                    Flavour::Gil => {
+                        "provision CPython 3.14 from Debian sid packages (~30 s)".into()
+                    }
                     Flavour::FreeThreaded => {
                         "build free-threaded CPython from source (~3 min)".into()
                     }
@@ -148,12 +155,54 @@ pub fn doctor(lookup: &Lookup, wants: Wants) -> Report {
     report
 }
 
+/// The Debian packages `setup` would need for what is missing now.
+pub fn system_needs(lookup: &Lookup, wants: Wants) -> Vec<String> {
+    let mut wanted: Vec<&str> = Vec::new();
+    for flavour in flavours(wants, lookup) {
+        if python::resolve(flavour, lookup).chosen.is_none() {
+            match flavour {
+                Flavour::Gil => wanted.push("patchelf"),
+                Flavour::FreeThreaded | Flavour::GilTwin => wanted.extend(system::BUILD_DEPS),
+            }
+        }
+    }
+    if services::find_redis().is_none() {
+        wanted.push("redis-server");
+    }
+    if wants.postgres && services::find_postgres().is_none() {
+        wanted.push("postgresql");
+    }
+    wanted.dedup();
+    system::missing(&wanted)
+}
+
 /// Makes everything ready that is not, under the cache lock; returns the doctor's report.
 pub fn setup(lookup: &Lookup, wants: Wants, ui: &Ui) -> Result<Report, ProvisionError> {
     let cache = &lookup.cache;
     let _lock = cache
-        .lock(|holder| ui.note(&format!("waiting for another djbench (pid {holder}) to finish provisioning")))
-        .map_err(|e| ProvisionError::io(format!("cannot lock the cache {}", cache.root().display()), e))?;
+        .lock(|holder| {
+            ui.note(&format!(
+                "waiting for another djbench (pid {holder}) to finish provisioning"
+            ))
+        })
+        .map_err(|e| {
+            ProvisionError::io(
+                format!("cannot lock the cache {}", cache.root().display()),
+                e,
+            )
+        })?;
+    // Said once, up front, rather than after minutes of downloads.
+    let needs = system_needs(lookup, wants);
+    if !needs.is_empty() && !system::is_root() {
+        return Err(ProvisionError::new(
+            "setup needs Debian packages that are not installed, and is not running as root",
+            needs.join(" "),
+        )
+        .with_fix(format!(
+            "run `{}` (or run djbench setup as root), then djbench setup again",
+            system::install_command(&needs)
+        )));
+    }
     for flavour in flavours(wants, lookup) {
         let mut res = python::resolve(flavour, lookup);
         if res.explicit_refused {
@@ -162,7 +211,10 @@ pub fn setup(lookup: &Lookup, wants: Wants, ui: &Ui) -> Result<Report, Provision
                 format!("${} = {} was refused", flavour.env_var(), r.path.display()),
                 r.reason.clone(),
             )
-            .with_fix(format!("point ${} at a {flavour} interpreter, or unset it", flavour.env_var())));
+            .with_fix(format!(
+                "point ${} at a {flavour} interpreter, or unset it",
+                flavour.env_var()
+            )));
         }
         if res.chosen.is_none() {
             match flavour {

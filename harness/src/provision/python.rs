@@ -271,8 +271,8 @@ fn is_executable(path: &Path) -> bool {
 /// Finds the interpreter for `flavour`: the first rule whose candidate passes wins.
 pub fn resolve(flavour: Flavour, lookup: &Lookup) -> Resolution {
     let mut res = Resolution::default();
-    let consider = |res: &mut Resolution, path: PathBuf, rule: Rule, origin: String| {
-        match probe(&path) {
+    let consider =
+        |res: &mut Resolution, path: PathBuf, rule: Rule, origin: String| match probe(&path) {
             Ok(facts) => match flavour.refuse(&facts) {
                 None => {
                     res.chosen = Some(Interpreter {
@@ -293,11 +293,15 @@ pub fn resolve(flavour: Flavour, lookup: &Lookup) -> Resolution {
                 res.rejected.push(Rejected { path, rule, reason });
                 false
             }
-        }
-    };
+        };
 
     if let Some(path) = lookup.explicit.get(&flavour) {
-        if !consider(&mut res, path.clone(), Rule::Explicit, format!("${}", flavour.env_var())) {
+        if !consider(
+            &mut res,
+            path.clone(),
+            Rule::Explicit,
+            format!("${}", flavour.env_var()),
+        ) {
             res.explicit_refused = true;
         }
         return res;
@@ -317,7 +321,12 @@ pub fn resolve(flavour: Flavour, lookup: &Lookup) -> Resolution {
             );
             if let Ok(out) = found {
                 let path = PathBuf::from(out.trim());
-                if consider(&mut res, path, Rule::UvFind, format!("uv python find {request}")) {
+                if consider(
+                    &mut res,
+                    path,
+                    Rule::UvFind,
+                    format!("uv python find {request}"),
+                ) {
                     return res;
                 }
             }
@@ -352,7 +361,7 @@ pub fn resolve(flavour: Flavour, lookup: &Lookup) -> Resolution {
         }
     }
     for p in lookup.provisioned(flavour) {
-        let origin = format!("provisioned: {}", p.how);
+        let origin = p.how.clone();
         if consider(&mut res, p.python, Rule::Provisioned, origin) {
             return res;
         }
@@ -382,8 +391,11 @@ mod tests {
     /// A dead pyenv-style shim: on PATH, but running it only prints an error.
     fn shim(dir: &Path, name: &str) {
         let path = dir.join(name);
-        std::fs::write(&path, "#!/bin/sh\necho \"pyenv: $0: command not found\" >&2\nexit 127\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "#!/bin/sh\necho \"pyenv: $0: command not found\" >&2\nexit 127\n",
+        )
+        .unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
 
@@ -427,7 +439,10 @@ mod tests {
         let real = tempfile::tempdir().unwrap();
         shim(shims.path(), "python3.14");
         let python = fake(real.path(), "python3.14", "3.14.2", false, true);
-        let r = resolve(Flavour::Gil, &lookup(&[shims.path(), real.path()], real.path()));
+        let r = resolve(
+            Flavour::Gil,
+            &lookup(&[shims.path(), real.path()], real.path()),
+        );
         assert_eq!(r.chosen.unwrap().path, python);
         assert_eq!(r.rejected.len(), 1);
         assert!(r.rejected[0].reason.contains("exited"), "{:?}", r.rejected);
@@ -439,7 +454,11 @@ mod tests {
         fake(tmp.path(), "python3.14t", "3.14.0", true, true);
         let r = resolve(Flavour::FreeThreaded, &lookup(&[tmp.path()], tmp.path()));
         assert!(r.chosen.is_none());
-        assert!(r.rejected[0].reason.contains("the GIL is on"), "{:?}", r.rejected);
+        assert!(
+            r.rejected[0].reason.contains("the GIL is on"),
+            "{:?}",
+            r.rejected
+        );
     }
 
     #[test]
@@ -469,7 +488,10 @@ mod tests {
         std::fs::create_dir_all(&tree).unwrap();
         let python = fake(&tree, "python3.13t", "3.13.15", true, false);
         let l = lookup(&[path_dir.path()], cache_dir.path());
-        assert!(resolve(Flavour::FreeThreaded, &l).chosen.is_none(), "unmarked tree used");
+        assert!(
+            resolve(Flavour::FreeThreaded, &l).chosen.is_none(),
+            "unmarked tree used"
+        );
         let record = Provisioned {
             flavour: Flavour::FreeThreaded,
             python: python.clone(),
@@ -482,6 +504,9 @@ mod tests {
 
         // Something on PATH still wins over the cache.
         let on_path = fake(path_dir.path(), "python3.13t", "3.13.9", true, false);
-        assert_eq!(resolve(Flavour::FreeThreaded, &l).chosen.unwrap().path, on_path);
+        assert_eq!(
+            resolve(Flavour::FreeThreaded, &l).chosen.unwrap().path,
+            on_path
+        );
     }
 }

@@ -23,7 +23,11 @@ pub struct Service {
 /// `redis-server` on PATH, with its version.
 pub fn find_redis() -> Option<Service> {
     let path = which("redis-server")?;
-    let out = capture(Command::new(&path).arg("--version"), Duration::from_secs(10)).ok()?;
+    let out = capture(
+        Command::new(&path).arg("--version"),
+        Duration::from_secs(10),
+    )
+    .ok()?;
     // "Redis server v=7.0.15 sha=… malloc=jemalloc-5.3.0 bits=64 build=…"
     let version = out
         .split_whitespace()
@@ -51,8 +55,13 @@ pub fn ensure_redis(cache: &Cache, ui: &Ui) -> Result<Service, ProvisionError> {
 /// The PostgreSQL server binaries: `postgres` on PATH, else the newest under
 /// /usr/lib/postgresql (where Debian puts them, off PATH).
 pub fn find_postgres() -> Option<Service> {
-    let path = which("postgres").or_else(|| newest_debian_postgres(Path::new("/usr/lib/postgresql")))?;
-    let out = capture(Command::new(&path).arg("--version"), Duration::from_secs(10)).ok()?;
+    let path =
+        which("postgres").or_else(|| newest_debian_postgres(Path::new("/usr/lib/postgresql")))?;
+    let out = capture(
+        Command::new(&path).arg("--version"),
+        Duration::from_secs(10),
+    )
+    .ok()?;
     // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
     let version = out
         .split_whitespace()
@@ -84,6 +93,12 @@ pub fn ensure_postgres(cache: &Cache, ui: &Ui) -> Result<Service, ProvisionError
     if let Some(s) = find_postgres() {
         return Ok(s);
     }
-    system::ensure(&["postgresql"], "scenarios with `database: postgres`", cache, ui)?;
-    find_postgres().ok_or_else(|| ProvisionError::new("postgresql", "installed, but no postgres binary found"))
+    system::ensure(
+        &["postgresql"],
+        "scenarios with `database: postgres`",
+        cache,
+        ui,
+    )?;
+    find_postgres()
+        .ok_or_else(|| ProvisionError::new("postgresql", "installed, but no postgres binary found"))
 }

@@ -128,9 +128,8 @@ impl Ui {
             Ok(_) => format!("✓ {title} ({took})"),
             Err(_) => format!("✗ {title} (failed after {took})"),
         };
-        match bar {
-            Some(bar) => bar.finish_and_clear(),
-            None => {}
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
         }
         if !self.quiet {
             eprintln!("setup: {line}");
@@ -177,7 +176,10 @@ pub fn run_logged(what: &str, cmd: &mut Command, log: &Path) -> Result<(), Provi
         .map_err(|e| {
             ProvisionError::new(
                 what.to_owned(),
-                format!("cannot start `{}`: {e}", cmd.get_program().to_string_lossy()),
+                format!(
+                    "cannot start `{}`: {e}",
+                    cmd.get_program().to_string_lossy()
+                ),
             )
         })?;
     if status.success() {
@@ -228,7 +230,12 @@ pub fn capture(cmd: &mut Command, limit: Duration) -> Result<String, String> {
     if status.success() {
         Ok(stdout)
     } else {
-        let said = stderr.lines().chain(stdout.lines()).next().unwrap_or("").trim();
+        let said = stderr
+            .lines()
+            .chain(stdout.lines())
+            .next()
+            .unwrap_or("")
+            .trim();
         Err(format!("it exited with {status}: {said}"))
     }
 }

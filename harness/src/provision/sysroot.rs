@@ -29,45 +29,61 @@ pub fn provision(cache: &Cache, ui: &Ui) -> Result<PathBuf, ProvisionError> {
 
     let debs = ui.step("download CPython 3.14 (Debian sid packages)", |step| {
         apt.update(step, &log)?;
-        apt.download(&["python3.14", "python3.14-venv", "python3.14-dev"], step, &log)
+        apt.download(
+            &["python3.14", "python3.14-venv", "python3.14-dev"],
+            step,
+            &log,
+        )
     })?;
-    ui.step(&format!("unpack {} packages into a private sysroot", debs.len()), |step| {
-        if staging.exists() {
-            super::cache::make_writable(&staging);
-            std::fs::remove_dir_all(&staging)
-                .map_err(|e| ProvisionError::io("cannot clear a half-built sysroot", e))?;
-        }
-        for deb in &debs {
-            let name = deb.file_name().unwrap_or_default().to_string_lossy();
+    ui.step(
+        &format!("unpack {} packages into a private sysroot", debs.len()),
+        |step| {
+            if staging.exists() {
+                super::cache::make_writable(&staging);
+                std::fs::remove_dir_all(&staging)
+                    .map_err(|e| ProvisionError::io("cannot clear a half-built sysroot", e))?;
+            }
+            std::fs::create_dir_all(&staging)
+                .map_err(|e| ProvisionError::io("cannot create the sysroot folder", e))?;
+            for deb in &debs {
+                let name = deb.file_name().unwrap_or_default().to_string_lossy();
+                step.run(
+                    &format!("dpkg -x {name}"),
+                    Command::new("dpkg-deb").arg("-x").arg(deb).arg(&staging),
+                    &log,
+                )?;
+            }
+            install_tree(&staging, &dest)
+                .map_err(|e| ProvisionError::io("cannot move the sysroot into place", e))
+        },
+    )?;
+    let python = dest.join("usr/bin/python3.14");
+    ui.step(
+        "patch the interpreter to use the sysroot's libraries",
+        |step| {
+            // DT_RPATH (forced), not RUNPATH, so what extension modules dlopen also comes from here.
             step.run(
-                &format!("dpkg -x {name}"),
-                Command::new("dpkg-deb").arg("-x").arg(deb).arg(&staging),
+                "patchelf",
+                Command::new("patchelf")
+                    .arg("--set-interpreter")
+                    .arg(dest.join(LIB).join("ld-linux-x86-64.so.2"))
+                    .arg("--force-rpath")
+                    .arg("--set-rpath")
+                    .arg(dest.join(LIB))
+                    .arg(&python),
                 &log,
             )?;
-        }
-        install_tree(&staging, &dest).map_err(|e| ProvisionError::io("cannot move the sysroot into place", e))
-    })?;
-    let python = dest.join("usr/bin/python3.14");
-    ui.step("patch the interpreter to use the sysroot's libraries", |step| {
-        // DT_RPATH (forced), not RUNPATH, so what extension modules dlopen also comes from here.
-        step.run(
-            "patchelf",
-            Command::new("patchelf")
-                .arg("--set-interpreter")
-                .arg(dest.join(LIB).join("ld-linux-x86-64.so.2"))
-                .arg("--force-rpath")
-                .arg("--set-rpath")
-                .arg(dest.join(LIB))
-                .arg(&python),
-            &log,
-        )?;
-        fix_paths(&dest)
-    })?;
+            fix_paths(&dest)
+        },
+    )?;
     let facts = probe(&python).map_err(|reason| {
         ProvisionError::new("the provisioned CPython 3.14 does not run", reason)
     })?;
     if let Some(reason) = Flavour::Gil.refuse(&facts) {
-        return Err(ProvisionError::new("the provisioned CPython 3.14 is unusable", reason));
+        return Err(ProvisionError::new(
+            "the provisioned CPython 3.14 is unusable",
+            reason,
+        ));
     }
     let record = Provisioned {
         flavour: Flavour::Gil,
@@ -75,7 +91,8 @@ pub fn provision(cache: &Cache, ui: &Ui) -> Result<PathBuf, ProvisionError> {
         version: facts.version.clone(),
         how: format!("Debian sid packages, CPython {}", facts.version),
     };
-    Cache::mark_complete(&dest, &record).map_err(|e| ProvisionError::io("cannot mark it complete", e))?;
+    Cache::mark_complete(&dest, &record)
+        .map_err(|e| ProvisionError::io("cannot mark it complete", e))?;
     Ok(python)
 }
 

@@ -4,8 +4,8 @@
 use std::process::Command;
 use std::time::Duration;
 
-use super::steps::{ProvisionError, Ui, capture, run_logged};
 use super::cache::Cache;
+use super::steps::{ProvisionError, Ui, capture, run_logged};
 
 /// What compiling CPython from source needs (ENVIRONMENT.md's list).
 pub const BUILD_DEPS: &[&str] = &[
@@ -56,12 +56,7 @@ pub fn install_command(packages: &[String]) -> String {
 
 /// Installs whatever of `wanted` is missing: with apt-get as root, else an error naming the
 /// command to run.
-pub fn ensure(
-    wanted: &[&str],
-    why: &str,
-    cache: &Cache,
-    ui: &Ui,
-) -> Result<(), ProvisionError> {
+pub fn ensure(wanted: &[&str], why: &str, cache: &Cache, ui: &Ui) -> Result<(), ProvisionError> {
     let missing = missing(wanted);
     if missing.is_empty() {
         return Ok(());
@@ -71,28 +66,34 @@ pub fn ensure(
             format!("{why} needs Debian packages that are not installed"),
             missing.join(" "),
         )
-        .with_fix(format!("run `{}`, then this again", install_command(&missing))));
+        .with_fix(format!(
+            "run `{}`, then this again",
+            install_command(&missing)
+        )));
     }
     let log = cache
         .log("apt")
         .map_err(|e| ProvisionError::io("cannot write logs", e))?;
-    ui.step(&format!("install {} with apt-get ({why})", missing.join(" ")), |step| {
-        step.say("apt-get update");
-        run_logged(
-            "apt-get update",
-            Command::new("apt-get")
-                .arg("update")
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-            &log,
-        )?;
-        step.say("apt-get install");
-        run_logged(
-            "apt-get install",
-            Command::new("apt-get")
-                .args(["install", "-y", "--no-install-recommends"])
-                .args(&missing)
-                .env("DEBIAN_FRONTEND", "noninteractive"),
-            &log,
-        )
-    })
+    ui.step(
+        &format!("install {} with apt-get ({why})", missing.join(" ")),
+        |step| {
+            step.say("apt-get update");
+            run_logged(
+                "apt-get update",
+                Command::new("apt-get")
+                    .arg("update")
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+                &log,
+            )?;
+            step.say("apt-get install");
+            run_logged(
+                "apt-get install",
+                Command::new("apt-get")
+                    .args(["install", "-y", "--no-install-recommends"])
+                    .args(&missing)
+                    .env("DEBIAN_FRONTEND", "noninteractive"),
+                &log,
+            )
+        },
+    )
 }

@@ -62,7 +62,10 @@ pub struct Venv {
 }
 
 /// Where the venv for `interp` lives, and whether it is ready.
-pub fn locate(cache: &Cache, interp: &Interpreter) -> Result<(PathBuf, Option<Venv>), ProvisionError> {
+pub fn locate(
+    cache: &Cache,
+    interp: &Interpreter,
+) -> Result<(PathBuf, Option<Venv>), ProvisionError> {
     let req = requirements_for(interp);
     let text = std::fs::read_to_string(&req)
         .map_err(|e| ProvisionError::io(format!("cannot read {}", req.display()), e))?;
@@ -83,7 +86,10 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
     }
     let req = requirements_for(interp);
     let log = cache
-        .log(&format!("venv-{}", dir.file_name().unwrap_or_default().to_string_lossy()))
+        .log(&format!(
+            "venv-{}",
+            dir.file_name().unwrap_or_default().to_string_lossy()
+        ))
         .map_err(|e| ProvisionError::io("cannot write logs", e))?;
     let title = format!(
         "virtualenv for {} {} from {}",
@@ -102,7 +108,10 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
         match &uv {
             Some(uv) => step.run(
                 "uv venv",
-                Command::new(uv).args(["venv", "--python"]).arg(&interp.path).arg(&dir),
+                Command::new(uv)
+                    .args(["venv", "--python"])
+                    .arg(&interp.path)
+                    .arg(&dir),
                 &log,
             )?,
             None => step.run(
@@ -125,7 +134,14 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
             None => step.run(
                 "pip install",
                 Command::new(&python)
-                    .args(["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "-r"])
+                    .args([
+                        "-m",
+                        "pip",
+                        "install",
+                        "--disable-pip-version-check",
+                        "--no-input",
+                        "-r",
+                    ])
                     .arg(&req),
                 &log,
             )?,
@@ -139,7 +155,8 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
             requirements: req.clone(),
             packages,
         };
-        Cache::mark_complete(&dir, &venv).map_err(|e| ProvisionError::io("cannot mark the venv complete", e))?;
+        Cache::mark_complete(&dir, &venv)
+            .map_err(|e| ProvisionError::io("cannot mark the venv complete", e))?;
         Ok(venv)
     })
 }
@@ -148,8 +165,11 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
 fn installed_packages(python: &Path) -> Result<BTreeMap<String, String>, ProvisionError> {
     let script = "import json, importlib.metadata as m\n\
                   print(json.dumps({d.metadata['Name'].lower(): d.version for d in m.distributions()}))";
-    let out = capture(Command::new(python).args(["-c", script]), Duration::from_secs(60))
-        .map_err(|e| ProvisionError::new("list the venv's packages", e))?;
+    let out = capture(
+        Command::new(python).args(["-c", script]),
+        Duration::from_secs(60),
+    )
+    .map_err(|e| ProvisionError::new("list the venv's packages", e))?;
     serde_json::from_str(out.trim())
         .map_err(|e| ProvisionError::new("list the venv's packages", e.to_string()))
 }
@@ -191,8 +211,16 @@ mod tests {
         let base = key(&a, reqs);
         assert_eq!(base, key(&a.clone(), reqs), "the key must be stable");
         assert_ne!(base, key(&a, "Django==6.1.4\n"), "a changed pin");
-        assert_ne!(base, key(&interp("/opt/python3.14", "3.14.0"), reqs), "another interpreter");
-        assert_ne!(base, key(&interp("/usr/bin/python3.14", "3.14.1"), reqs), "an upgrade");
+        assert_ne!(
+            base,
+            key(&interp("/opt/python3.14", "3.14.0"), reqs),
+            "another interpreter"
+        );
+        assert_ne!(
+            base,
+            key(&interp("/usr/bin/python3.14", "3.14.1"), reqs),
+            "an upgrade"
+        );
     }
 
     #[test]
@@ -204,8 +232,15 @@ mod tests {
             let file = requirements_for(&i);
             let text = std::fs::read_to_string(&file).unwrap();
             assert!(text.contains("Django=="), "{}", file.display());
-            for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
-                assert!(line.contains("=="), "{}: `{line}` is not an exact pin", file.display());
+            for line in text
+                .lines()
+                .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+            {
+                assert!(
+                    line.contains("=="),
+                    "{}: `{line}` is not an exact pin",
+                    file.display()
+                );
             }
         }
     }
