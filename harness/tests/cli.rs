@@ -1,22 +1,12 @@
 //! The command line as a user meets it: exit codes, and what the messages say and point at.
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::{djbench, root};
+
+use std::path::PathBuf;
 
 use assert_cmd::Command;
 use predicates::prelude::*;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-fn djbench() -> Command {
-    let mut cmd = Command::cargo_bin("djbench").unwrap();
-    cmd.current_dir(root()).arg("--color").arg("never");
-    cmd
-}
 
 fn shipped() -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(root().join("scenarios"))

@@ -1,24 +1,14 @@
 //! Provisioning for real: interpreters, virtualenvs and redis-server into the user's cache
 //! (the first run on a machine takes minutes; later runs find everything ready).
 
+mod common;
+use common::djbench;
+
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use assert_cmd::Command;
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
-
-fn djbench() -> Command {
-    let mut cmd = Command::cargo_bin("djbench").unwrap();
-    cmd.current_dir(root()).env("CI", "true");
-    cmd
-}
 
 #[test]
 fn setup_provisions_everything_once_and_doctor_reports_it() {

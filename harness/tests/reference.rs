@@ -1,17 +1,13 @@
 //! The scenario format is described three times: by the parser, by the JSON Schema editors use,
 //! and by scenarios/README.md for people. These tests keep the three saying the same thing.
 
+mod common;
+use common::root;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_owned()
-}
 
 fn schema() -> Value {
     serde_json::to_value(schemars::schema_for!(djbench::scenario::ScenarioFile)).unwrap()

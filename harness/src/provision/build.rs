@@ -7,7 +7,7 @@ use std::process::Command;
 
 use super::apt::{MIRROR, PrivateApt};
 use super::cache::{Cache, install_tree};
-use super::python::{Flavour, Provisioned, probe};
+use super::python::{Flavour, Provisioned};
 use super::steps::{ProvisionError, Ui};
 use super::system;
 
@@ -116,23 +116,9 @@ pub fn provision(cache: &Cache, ui: &Ui, flavour: Flavour) -> Result<PathBuf, Pr
         },
     )?;
     let python = installed_python(&dest, free_threaded)?;
-    let facts = probe(&python)
-        .map_err(|reason| ProvisionError::new(format!("the built {what} does not run"), reason))?;
-    if let Some(reason) = flavour.refuse(&facts) {
-        return Err(ProvisionError::new(
-            format!("the built {what} is unusable"),
-            reason,
-        ));
-    }
-    let record = Provisioned {
-        flavour,
-        python: python.clone(),
-        version: facts.version.clone(),
-        how: format!("built from Debian's CPython {} source", tarball.version),
-    };
-    Cache::mark_complete(&dest, &record)
-        .map_err(|e| ProvisionError::io("cannot mark it complete", e))?;
-    Ok(python)
+    Provisioned::verify_and_mark(&dest, python, flavour, &what, |_| {
+        format!("built from Debian's CPython {} source", tarball.version)
+    })
 }
 
 fn source_dir(work: &Path) -> Result<PathBuf, ProvisionError> {

@@ -210,6 +210,38 @@ pub struct Provisioned {
     pub how: String,
 }
 
+impl Provisioned {
+    /// Runs a freshly provisioned interpreter, checks it fits `flavour`, and marks its tree
+    /// complete: the last step of every way of provisioning one.
+    pub fn verify_and_mark(
+        tree: &Path,
+        python: PathBuf,
+        flavour: Flavour,
+        what: &str,
+        how: impl FnOnce(&Facts) -> String,
+    ) -> Result<PathBuf, super::steps::ProvisionError> {
+        use super::steps::ProvisionError;
+        let facts = probe(&python).map_err(|reason| {
+            ProvisionError::new(format!("the new {what} does not run"), reason)
+        })?;
+        if let Some(reason) = flavour.refuse(&facts) {
+            return Err(ProvisionError::new(
+                format!("the new {what} is unusable"),
+                reason,
+            ));
+        }
+        let record = Provisioned {
+            flavour,
+            python: python.clone(),
+            version: facts.version.clone(),
+            how: how(&facts),
+        };
+        Cache::mark_complete(tree, &record)
+            .map_err(|e| ProvisionError::io("cannot mark it complete", e))?;
+        Ok(python)
+    }
+}
+
 /// Where to look: the environment as values, so tests can stage their own.
 #[derive(Debug, Clone)]
 pub struct Lookup {

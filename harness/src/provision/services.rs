@@ -20,24 +20,25 @@ pub struct Service {
     pub version: String,
 }
 
-/// `redis-server` on PATH, with its version.
-pub fn find_redis() -> Option<Service> {
-    let path = which("redis-server")?;
+/// The service at `path` if it answers `--version`, with the version `pick` finds in the answer.
+fn answering(name: &str, path: PathBuf, pick: fn(&str) -> Option<&str>) -> Option<Service> {
     let out = capture(
         Command::new(&path).arg("--version"),
         Duration::from_secs(10),
     )
     .ok()?;
-    // "Redis server v=7.0.15 sha=… malloc=jemalloc-5.3.0 bits=64 build=…"
-    let version = out
-        .split_whitespace()
-        .find_map(|w| w.strip_prefix("v="))
-        .unwrap_or("unknown")
-        .to_owned();
     Some(Service {
-        name: "redis-server".into(),
+        name: name.into(),
+        version: pick(&out).unwrap_or("unknown").to_owned(),
         path,
-        version,
+    })
+}
+
+/// `redis-server` on PATH, with its version.
+pub fn find_redis() -> Option<Service> {
+    // "Redis server v=7.0.15 sha=… malloc=jemalloc-5.3.0 bits=64 build=…"
+    answering("redis-server", which("redis-server")?, |out| {
+        out.split_whitespace().find_map(|w| w.strip_prefix("v="))
     })
 }
 
@@ -57,22 +58,8 @@ pub fn ensure_redis(cache: &Cache, ui: &Ui) -> Result<Service, ProvisionError> {
 pub fn find_postgres() -> Option<Service> {
     let path =
         which("postgres").or_else(|| newest_debian_postgres(Path::new("/usr/lib/postgresql")))?;
-    let out = capture(
-        Command::new(&path).arg("--version"),
-        Duration::from_secs(10),
-    )
-    .ok()?;
     // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
-    let version = out
-        .split_whitespace()
-        .nth(2)
-        .unwrap_or("unknown")
-        .to_owned();
-    Some(Service {
-        name: "postgres".into(),
-        path,
-        version,
-    })
+    answering("postgres", path, |out| out.split_whitespace().nth(2))
 }
 
 fn newest_debian_postgres(root: &Path) -> Option<PathBuf> {

@@ -8,7 +8,7 @@ use std::process::Command;
 
 use super::apt::{MIRROR, PrivateApt};
 use super::cache::{Cache, install_tree};
-use super::python::{Flavour, Provisioned, probe};
+use super::python::{Flavour, Provisioned};
 use super::steps::{ProvisionError, Ui};
 use super::system;
 
@@ -76,24 +76,9 @@ pub fn provision(cache: &Cache, ui: &Ui) -> Result<PathBuf, ProvisionError> {
             fix_paths(&dest)
         },
     )?;
-    let facts = probe(&python).map_err(|reason| {
-        ProvisionError::new("the provisioned CPython 3.14 does not run", reason)
-    })?;
-    if let Some(reason) = Flavour::Gil.refuse(&facts) {
-        return Err(ProvisionError::new(
-            "the provisioned CPython 3.14 is unusable",
-            reason,
-        ));
-    }
-    let record = Provisioned {
-        flavour: Flavour::Gil,
-        python: python.clone(),
-        version: facts.version.clone(),
-        how: format!("Debian sid packages, CPython {}", facts.version),
-    };
-    Cache::mark_complete(&dest, &record)
-        .map_err(|e| ProvisionError::io("cannot mark it complete", e))?;
-    Ok(python)
+    Provisioned::verify_and_mark(&dest, python, Flavour::Gil, "CPython 3.14", |facts| {
+        format!("Debian sid packages, CPython {}", facts.version)
+    })
 }
 
 /// Debian's build points two things at the host's /usr: the wheels `venv` bootstraps pip from,
