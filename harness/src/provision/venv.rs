@@ -157,8 +157,28 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
         };
         Cache::mark_complete(&dir, &venv)
             .map_err(|e| ProvisionError::io("cannot mark the venv complete", e))?;
+        prune_superseded(&dir);
         Ok(venv)
     })
+}
+
+/// Removes older venvs of the same flavour and interpreter version (built from other pins):
+/// they would never be used again. `dir` is `{flavour}-{version}-{key}`.
+fn prune_superseded(dir: &Path) {
+    let (Some(parent), Some(name)) = (dir.parent(), dir.file_name().and_then(|n| n.to_str()))
+    else {
+        return;
+    };
+    let Some((stem, _key)) = name.rsplit_once('-') else {
+        return;
+    };
+    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let other = entry.file_name();
+        let other = other.to_string_lossy();
+        if other != name && other.rsplit_once('-').is_some_and(|(s, _)| s == stem) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Package name → version, as the venv's own metadata says (works with or without pip).
@@ -220,6 +240,33 @@ mod tests {
             base,
             key(&interp("/usr/bin/python3.14", "3.14.1"), reqs),
             "an upgrade"
+        );
+    }
+
+    #[test]
+    fn a_new_venv_replaces_the_ones_it_supersedes_and_no_other() {
+        let tmp = tempfile::tempdir().unwrap();
+        let make = |n: &str| {
+            std::fs::create_dir_all(tmp.path().join(n)).unwrap();
+            tmp.path().join(n)
+        };
+        let new = make("gil-3.14.10-bbbbbb");
+        make("gil-3.14.10-aaaaaa");
+        make("gil-3.14.9-cccccc");
+        make("free_threaded-3.14.10-dddddd");
+        prune_superseded(&new);
+        let mut left: Vec<String> = std::fs::read_dir(tmp.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "free_threaded-3.14.10-dddddd",
+                "gil-3.14.10-bbbbbb",
+                "gil-3.14.9-cccccc"
+            ]
         );
     }
 
