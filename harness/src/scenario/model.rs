@@ -111,16 +111,12 @@ impl Mode {
         }
     }
 
-    /// The servers that can run inside this mode, with why the others cannot.
+    /// The servers that can run inside this mode, the default first (chosen by measurement:
+    /// django_sample/README.md).
     pub const fn servers(self) -> &'static [Server] {
         match self {
             Mode::GunicornCelery => &[Server::GunicornSync, Server::GunicornGthread],
-            Mode::Subinterpreters => &[
-                Server::Waitress,
-                Server::Cheroot,
-                Server::Wsgiref,
-                Server::Hypercorn,
-            ],
+            Mode::Subinterpreters => &[Server::Cheroot, Server::Wsgiref],
             Mode::FreeThreaded => &[
                 Server::Granian,
                 Server::GunicornGthread,
@@ -128,6 +124,10 @@ impl Mode {
                 Server::Cheroot,
             ],
         }
+    }
+
+    pub const fn default_server(self) -> Server {
+        self.servers()[0]
     }
 
     /// Whether web workers are threads of one process, so `threads` has no meaning of its own.
@@ -153,7 +153,6 @@ pub enum Server {
     Waitress,
     Cheroot,
     Wsgiref,
-    Hypercorn,
     Granian,
 }
 
@@ -166,7 +165,6 @@ impl Server {
             Server::Waitress => "waitress",
             Server::Cheroot => "cheroot",
             Server::Wsgiref => "wsgiref",
-            Server::Hypercorn => "hypercorn",
             Server::Granian => "granian",
         }
     }
@@ -181,6 +179,9 @@ impl Server {
         match (self, mode) {
             (Server::Granian, Mode::Subinterpreters) => {
                 "granian refuses to load in a subinterpreter"
+            }
+            (Server::Waitress, Mode::Subinterpreters) => {
+                "waitress's task threads are daemon threads, which subinterpreters forbid"
             }
             (Server::GunicornSync | Server::GunicornGthread, Mode::Subinterpreters) => {
                 "gunicorn's arbiter installs signal handlers, which subinterpreters forbid"

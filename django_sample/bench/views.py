@@ -1,0 +1,167 @@
+"""The endpoints djbench loads, each a workload with its own reason to be in a comparison, and
+the bench endpoints under /_djbench/ that report on the deployment itself."""
+
+import os
+import sys
+import sysconfig
+import threading
+import time
+
+import django
+from django.db.models import Avg, Count
+from django.http import HttpResponseBadRequest, JsonResponse
+from django.shortcuts import render
+
+from . import freethreading
+from .models import Article, Author, TaskRecord, WorkerHeartbeat, worker_name
+from .tasks import KINDS
+from .work import spin
+
+
+def _int_param(request, name, default, low, high):
+    try:
+        value = int(request.GET.get(name, default))
+    except ValueError:
+        return None
+    return value if low <= value <= high else None
+
+
+def hello(request):
+    """Framework overhead: routing, middleware and a small JSON response."""
+    return JsonResponse({"message": "hello"})
+
+
+def db(request):
+    """ORM reads: the best-rated articles with their authors (a join), and an aggregate over
+    a few authors' articles (a GROUP BY of a few hundred rows, not the whole table)."""
+    top = [
+        {"title": a.title, "author": a.author.name, "rating": a.rating}
+        for a in Article.objects.select_related("author").order_by("-rating")[:20]
+    ]
+    by_country = list(
+        Author.objects.filter(pk__lte=25)
+        .values("country")
+        .annotate(article_count=Count("articles"), mean_rating=Avg("articles__rating"))
+        .order_by("country")
+    )
+    return JsonResponse({"top": top, "countries": by_country})
+
+
+def template(request):
+    """Template rendering: a table of rows built in Python, like pyperformance's
+    django_template benchmark, so it measures the template engine, not the database."""
+    rows = _int_param(request, "rows", 100, 1, 2000)
+    if rows is None:
+        return HttpResponseBadRequest("rows must be 1..2000")
+    table = [[f"r{r}c{c}" for c in range(10)] for r in range(rows)]
+    return render(request, "bench/table.html", {"table": table, "rows": rows})
+
+
+def cpu(request):
+    """Pure-Python CPU work that holds the GIL for its whole run."""
+    n = _int_param(request, "n", 20_000, 0, 50_000_000)
+    if n is None:
+        return HttpResponseBadRequest("n must be 0..50000000")
+    return JsonResponse({"n": n, "result": spin(n)})
+
+
+def io(request):
+    """Waits like a call to an upstream API: the worker is busy but the CPU is free."""
+    ms = _int_param(request, "ms", 10, 0, 60_000)
+    if ms is None:
+        return HttpResponseBadRequest("ms must be 0..60000")
+    time.sleep(ms / 1000)
+    return JsonResponse({"ms": ms})
+
+
+def enqueue(request):
+    """Enqueues a background task through the mode's django.tasks backend."""
+    kind = request.GET.get("kind", "io")
+    if kind not in KINDS:
+        return HttpResponseBadRequest("kind must be cpu or io")
+    size = _int_param(request, "n", 50 if kind == "io" else 20_000, 0, 50_000_000)
+    if size is None:
+        return HttpResponseBadRequest("n must be 0..50000000")
+    record = TaskRecord.objects.create(kind=kind, size=size, enqueued_ns=time.monotonic_ns())
+    result = KINDS[kind].enqueue(record.pk, size)
+    return JsonResponse({"id": record.pk, "task_id": result.id})
+
+
+def _interpreter_id():
+    try:
+        from concurrent import interpreters
+
+        return interpreters.get_current().id
+    except ImportError:
+        return 0
+
+
+def _extension_modules():
+    suffixes = (".so", ".pyd")
+    return sorted(
+        name
+        for name, module in list(sys.modules.items())
+        if (getattr(module, "__file__", None) or "").endswith(suffixes)
+    )
+
+
+def _psycopg_implementation():
+    try:
+        import psycopg
+
+        return psycopg.pq.__impl__
+    except Exception:  # not installed, or libpq missing
+        return None
+
+
+def env(request):
+    """What is serving this request, observed now: interpreter, GIL state, process,
+    subinterpreter and thread, server, versions, and how many task workers are up."""
+    return JsonResponse(
+        {
+            "python": sys.version.split()[0],
+            "implementation": sys.implementation.name,
+            "executable": sys.executable,
+            "config_args": sysconfig.get_config_var("CONFIG_ARGS") or "",
+            "free_threaded_build": bool(sysconfig.get_config_var("Py_GIL_DISABLED")),
+            "gil_enabled": freethreading.gil_enabled(),
+            "gil_culprits": freethreading.culprits(),
+            "pid": os.getpid(),
+            "interpreter_id": _interpreter_id(),
+            "thread_id": threading.get_native_id(),
+            "worker": worker_name(),
+            "server": os.environ.get("DJBENCH_SERVER", "unknown"),
+            "mode": os.environ.get("DJBENCH_MODE", "unknown"),
+            "task_backend": os.environ.get("DJBENCH_TASKS", "immediate"),
+            "django": django.get_version(),
+            "psycopg": _psycopg_implementation(),
+            "extension_modules": _extension_modules(),
+            "task_workers_ready": WorkerHeartbeat.objects.count(),
+        }
+    )
+
+
+def tasks(request):
+    """Task accounting since a cursor: counts, and each task's enqueue, start and finish
+    times (CLOCK_MONOTONIC ns) with ids above `after`, at most `limit` of them."""
+    after = _int_param(request, "after", 0, 0, 2**62)
+    limit = _int_param(request, "limit", 5000, 1, 100_000)
+    if after is None or limit is None:
+        return HttpResponseBadRequest("after and limit must be whole numbers")
+    records = list(
+        TaskRecord.objects.filter(pk__gt=after)
+        .order_by("pk")
+        .values("id", "kind", "size", "enqueued_ns", "started_ns", "finished_ns", "worker")[
+            :limit
+        ]
+    )
+    return JsonResponse(
+        {
+            "enqueued": TaskRecord.objects.count(),
+            "started": TaskRecord.objects.filter(started_ns__isnull=False).count(),
+            "finished": TaskRecord.objects.filter(finished_ns__isnull=False).count(),
+            "now_ns": time.monotonic_ns(),
+            "tasks": records,
+            "next": records[-1]["id"] if records else after,
+        }
+    )

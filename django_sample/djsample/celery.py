@@ -1,0 +1,23 @@
+"""The Celery application of the gunicorn_celery mode.
+
+Celery's Django fix-up sets Django up in the worker; CELERY_IMPORTS makes it import the task
+module, whose @task functions the django-tasks-celery backend registers with this app.
+"""
+
+import os
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
+
+app = Celery("djsample")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+
+@worker_process_init.connect
+def _report_ready(**kwargs):
+    """Each prefork child says it can take tasks (djbench waits for all of them)."""
+    from bench.models import WorkerHeartbeat
+
+    WorkerHeartbeat.report("celery")

@@ -1,0 +1,113 @@
+"""
+Settings of the djbench sample project, read from the environment so that djbench can deploy
+the same project in every mode:
+
+DJBENCH_DB            sqlite (default) or postgres
+DJBENCH_SQLITE_PATH   the SQLite file (default: db.sqlite3 beside manage.py)
+DJBENCH_PG_HOST, DJBENCH_PG_PORT, DJBENCH_PG_NAME, DJBENCH_PG_USER
+DJBENCH_TASKS         immediate (default), celery, interpreters or threads: the django.tasks
+                      backend of the mode
+DJBENCH_REDIS_URL     the Celery broker (celery backend only)
+DJBENCH_TASK_THREADS  task threads of the threads backend (default 2)
+DJBENCH_SECRET_KEY    shared by every process of a deployment (default: a fresh random key)
+"""
+
+import os
+from pathlib import Path
+
+from django.core.management.utils import get_random_secret_key
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = os.environ.get("DJBENCH_SECRET_KEY") or get_random_secret_key()
+
+# A benchmark must measure production behaviour: no debug toolbar of any kind.
+DEBUG = False
+
+# Load only ever comes from the same machine.
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+
+INSTALLED_APPS = ["bench"]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.common.CommonMiddleware",
+]
+
+ROOT_URLCONF = "djsample.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {"context_processors": []},
+    },
+]
+
+WSGI_APPLICATION = "djsample.wsgi.application"
+
+if os.environ.get("DJBENCH_DB", "sqlite") == "postgres":
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.postgresql",
+            "HOST": os.environ.get("DJBENCH_PG_HOST", "127.0.0.1"),
+            "PORT": os.environ.get("DJBENCH_PG_PORT", "5432"),
+            "NAME": os.environ.get("DJBENCH_PG_NAME", "djbench"),
+            "USER": os.environ.get("DJBENCH_PG_USER", "djbench"),
+            # Workers keep their connection across requests, as production setups do.
+            "CONN_MAX_AGE": 600,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    }
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": os.environ.get("DJBENCH_SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
+            "OPTIONS": {
+                # WAL lets readers run beside the one writer; the busy timeout and IMMEDIATE
+                # transactions make concurrent writers wait instead of failing.
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "timeout": 30,
+                "transaction_mode": "IMMEDIATE",
+            },
+        }
+    }
+
+_TASK_BACKENDS = {
+    "immediate": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
+    "celery": {
+        "BACKEND": "django_tasks_celery.CeleryBackend",
+        "OPTIONS": {"CELERY_APP": "djsample.celery.app"},
+    },
+    "interpreters": {"BACKEND": "bench.backends.interpreters.InterpreterQueueBackend"},
+    "threads": {
+        "BACKEND": "bench.backends.threads.ThreadPoolBackend",
+        "OPTIONS": {"THREADS": int(os.environ.get("DJBENCH_TASK_THREADS", "2"))},
+    },
+}
+TASKS = {"default": _TASK_BACKENDS[os.environ.get("DJBENCH_TASKS", "immediate")]}
+
+CELERY_BROKER_URL = os.environ.get("DJBENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+CELERY_IMPORTS = ("bench.tasks",)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Tasks record their own start and finish; a lost task must stay lost, not be retried.
+CELERY_TASK_ACKS_LATE = False
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    # django.tasks logs every task's start and finish at INFO: noise, and cost, under load.
+    "loggers": {"django.tasks": {"level": "WARNING"}},
+}

@@ -1,0 +1,83 @@
+"""The free_threaded mode: one free-threaded CPython process whose web workers and task
+workers are threads.
+
+The app and its task threads load first; if the GIL is on after that (an extension module
+without free-threading support turns it back on), the launcher refuses to serve and names the
+module. Then it serves in-process (waitress, cheroot) or hands over to a server's own
+command line (granian, gunicorn's gthread worker), whose worker process repeats the check
+when it loads the app.
+
+    python serve/free_threaded.py --bind 127.0.0.1:8000 --threads 2 --task-threads 2
+"""
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bind", default="127.0.0.1:8000")
+    parser.add_argument("--threads", type=int, default=2, help="serving threads")
+    parser.add_argument("--task-threads", type=int, default=2)
+    parser.add_argument(
+        "--server", default="granian", choices=["granian", "gunicorn_gthread", "waitress", "cheroot"]
+    )
+    parser.add_argument(
+        "--allow-gil",
+        action="store_true",
+        help="serve even with the GIL on (a deliberate GIL build, like the GIL twin)",
+    )
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
+    os.environ["DJBENCH_TASKS"] = "threads"
+    os.environ["DJBENCH_TASK_THREADS"] = str(args.task_threads)
+    os.environ.setdefault("DJBENCH_SERVER", args.server)
+    if not args.allow_gil:
+        os.environ["DJBENCH_REQUIRE_NO_GIL"] = "1"
+    host, port = args.bind.rsplit(":", 1)
+    venv_bin = Path(sys.executable).parent
+
+    if args.server == "granian":
+        exe = shutil.which("granian", path=str(venv_bin)) or "granian"
+        os.execv(exe, [exe, "--interface", "wsgi", "--host", host, "--port", port,
+                       "--workers", "1", "--blocking-threads", str(args.threads),
+                       "--runtime-threads", "1", "--no-ws", "--log-level", "warning",
+                       "djsample.wsgi:application"])
+    if args.server == "gunicorn_gthread":
+        exe = shutil.which("gunicorn", path=str(venv_bin)) or "gunicorn"
+        os.execv(exe, [exe, "--bind", args.bind, "--workers", "1", "--worker-class", "gthread",
+                       "--threads", str(args.threads), "--no-control-socket",
+                       "--chdir", str(PROJECT), "djsample.wsgi:application"])
+
+    # djsample.wsgi watches imports, loads Django and the app, starts the task threads and
+    # exits with status 3 if the GIL is on.
+    from djsample.wsgi import application
+    from serve import servers
+
+    listener = servers.listen(host, port)
+    stop = servers.IN_PROCESS[args.server](listener, application, args.threads)
+    print(f"djbench free_threaded: serving on {args.bind} with {args.threads} threads "
+          f"({args.server})", flush=True)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    stopping.wait()
+    threading.Timer(8, lambda: os._exit(1)).start()
+    stop()
+    from django.tasks import task_backends
+
+    task_backends["default"].stop()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()

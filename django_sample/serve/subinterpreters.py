@@ -1,0 +1,138 @@
+"""The subinterpreters mode: one CPython 3.14 process serving the app from isolated
+subinterpreters, each with its own GIL.
+
+The main interpreter binds the listening socket and supervises. Each of W web
+subinterpreters serves WSGI on its own dup of that socket (the kernel spreads connections
+across them); each of T task subinterpreters runs tasks from a concurrent.interpreters.Queue
+that the web ones fill through Django's task framework. Signals only reach the main
+interpreter, so SIGTERM is relayed to the others through queues: web servers stop taking
+requests, task workers finish what they hold, then the process exits.
+
+    python serve/subinterpreters.py --bind 127.0.0.1:8000 --web 2 --tasks 2 --server cheroot
+"""
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from concurrent import interpreters
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from serve import servers  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+PROJECT = HERE.parent
+
+WEB = """
+import sys
+sys.path[:0] = paths
+import socket
+from serve import servers
+from djsample.wsgi import application
+import bench.backends.interpreters as backend
+
+backend.QUEUE = tasks_queue
+stop = servers.IN_PROCESS[server](socket.socket(fileno=fd), application, threads)
+ready.put(("web", index))
+control.get()
+stop()
+"""
+
+TASKS = """
+import sys
+sys.path[:0] = paths
+import os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
+import django
+django.setup()
+from bench.backends.interpreters import run_worker
+
+ready.put(("tasks", index))
+run_worker(tasks_queue)
+"""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bind", default="127.0.0.1:8000")
+    parser.add_argument("--web", type=int, default=2, help="web subinterpreters")
+    parser.add_argument("--tasks", type=int, default=2, help="task subinterpreters")
+    parser.add_argument("--threads", type=int, default=4, help="threads per web subinterpreter")
+    parser.add_argument("--server", default="cheroot", choices=["cheroot", "wsgiref"])
+    args = parser.parse_args()
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
+    os.environ["DJBENCH_TASKS"] = "interpreters"
+    os.environ.setdefault("DJBENCH_SERVER", args.server)
+    host, port = args.bind.rsplit(":", 1)
+    listener = servers.listen(host, port)
+
+    paths = tuple([str(PROJECT)] + sys.path)
+    tasks_queue = interpreters.create_queue()
+    ready = interpreters.create_queue()
+    runners = []
+    controls = []
+
+    def start(code, **names):
+        interp = interpreters.create()
+        interp.prepare_main(paths=paths, tasks_queue=tasks_queue, ready=ready, **names)
+        thread = threading.Thread(target=interp.exec, args=(code,), name=f"{names}")
+        thread.start()
+        runners.append((interp, thread))
+
+    for i in range(args.tasks):
+        start(TASKS, index=i)
+    for i in range(args.web):
+        control = interpreters.create_queue()
+        controls.append(control)
+        start(
+            WEB,
+            index=i,
+            fd=os.dup(listener.fileno()),
+            server=args.server,
+            threads=args.threads,
+            control=control,
+        )
+
+    for _ in range(args.web + args.tasks):
+        while True:
+            try:
+                ready.get(timeout=0.5)
+                break
+            except interpreters.QueueEmpty:
+                if not all(thread.is_alive() for _, thread in runners):
+                    print("djbench subinterpreters: a subinterpreter failed to start",
+                          file=sys.stderr, flush=True)
+                    os._exit(1)
+    print(
+        f"djbench subinterpreters: serving on {args.bind} from {args.web} web and "
+        f"{args.tasks} task subinterpreters ({args.server})",
+        flush=True,
+    )
+
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    signal.signal(signal.SIGINT, lambda *_: stopping.set())
+    while not stopping.wait(0.5):
+        if not all(thread.is_alive() for _, thread in runners):
+            print("djbench subinterpreters: a subinterpreter died", file=sys.stderr, flush=True)
+            os._exit(1)
+
+    # A worker stuck in a request must not keep the process alive: djbench's teardown
+    # expects it gone within its grace period.
+    threading.Timer(8, lambda: os._exit(1)).start()
+    for control in controls:
+        control.put(None)
+    for _ in range(args.tasks):
+        tasks_queue.put(None)
+    for interp, thread in runners:
+        thread.join()
+        interp.close()
+    listener.close()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
