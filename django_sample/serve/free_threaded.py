@@ -46,6 +46,18 @@ def main():
     host, port = args.bind.rsplit(":", 1)
     venv_bin = Path(sys.executable).parent
 
+    if args.server in ("granian", "gunicorn_gthread"):
+        # Load the app here first, so a module that turns the GIL on fails the launch at once,
+        # named, rather than in a server worker that gets restarted again and again.
+        from bench import freethreading
+
+        freethreading.watch()
+        import django
+
+        django.setup()
+        __import__(args.server.split("_")[0])
+        freethreading.require_if_asked()
+
     if args.server == "granian":
         exe = shutil.which("granian", path=str(venv_bin)) or "granian"
         os.execv(exe, [exe, "--interface", "wsgi", "--host", host, "--port", port,

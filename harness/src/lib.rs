@@ -5,5 +5,6 @@
 
 pub mod cli;
 pub mod commands;
+pub mod deploy;
 pub mod provision;
 pub mod scenario;

@@ -1,0 +1,349 @@
+//! Deploying the sample app in one mode: the database for it, the processes with their roles
+//! (each in a session of its own), readiness (the app answers and every task worker has
+//! reported), and teardown that leaves no process behind. It sends no load and measures
+//! nothing.
+
+pub mod process;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::scenario::model::{Mode, Server};
+pub use process::{Leader, Role};
+
+/// The project the deployments serve.
+pub fn django_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../django_sample")
+}
+
+/// Everything one deployment needs, resolved.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    pub mode: Mode,
+    /// Never `Auto`: see [`Spec::resolve_server`].
+    pub server: Server,
+    pub web_workers: u32,
+    pub threads: u32,
+    pub task_workers: u32,
+    /// The venv's python for the mode's interpreter.
+    pub python: PathBuf,
+    /// free_threaded on an interpreter with the GIL (the GIL twin): serve anyway.
+    pub allow_gil: bool,
+    /// redis-server, for gunicorn_celery.
+    pub redis: Option<PathBuf>,
+    /// Logs and the database go here.
+    pub run_dir: PathBuf,
+    /// A migrated, seeded SQLite file, copied for each deployment.
+    pub database: PathBuf,
+    /// Extra environment (tests use DJBENCH_PRELOAD and PYTHONPATH).
+    pub env: Vec<(String, String)>,
+}
+
+impl Spec {
+    pub fn resolve_server(mode: Mode, server: Server) -> Server {
+        if server == Server::Auto {
+            mode.default_server()
+        } else {
+            server
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployError {
+    pub what: String,
+    pub detail: String,
+}
+
+impl std::fmt::Display for DeployError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.what, self.detail)
+    }
+}
+
+impl std::error::Error for DeployError {}
+
+fn err(what: impl Into<String>, detail: impl Into<String>) -> DeployError {
+    DeployError {
+        what: what.into(),
+        detail: detail.into(),
+    }
+}
+
+/// Migrates and seeds a SQLite database at `path` with `python` (any venv's).
+pub fn prepare_database(python: &Path, path: &Path) -> Result<(), DeployError> {
+    for ext in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
+    }
+    for args in [&["migrate", "--no-input", "-v0"][..], &["seed"][..]] {
+        let out = Command::new(python)
+            .arg("manage.py")
+            .args(args)
+            .current_dir(django_dir())
+            .env("DJBENCH_SQLITE_PATH", path)
+            .output()
+            .map_err(|e| err("prepare the database", e.to_string()))?;
+        if !out.status.success() {
+            return Err(err(
+                format!("manage.py {}", args[0]),
+                String::from_utf8_lossy(&out.stderr).into_owned(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A fresh random hex string: /dev/urandom directly, as a crate for one key would be overkill.
+fn random_hex(bytes: usize) -> String {
+    use std::io::Read;
+    let mut buf = vec![0u8; bytes];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut buf);
+    }
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A running deployment.
+#[derive(Debug)]
+pub struct Deployment {
+    pub base_url: String,
+    pub leaders: Vec<Leader>,
+    expected_task_workers: u32,
+    http: reqwest::blocking::Client,
+    stopped: bool,
+}
+
+/// How teardown went.
+#[derive(Debug, Clone, Default)]
+pub struct Teardown {
+    /// Processes that ignored SIGTERM for the grace period and were killed.
+    pub killed: Vec<i32>,
+    /// Processes still alive after SIGKILL: never expected.
+    pub survivors: Vec<i32>,
+}
+
+impl Deployment {
+    pub fn start(spec: &Spec) -> Result<Self, DeployError> {
+        std::fs::create_dir_all(&spec.run_dir)
+            .map_err(|e| err("create the run folder", e.to_string()))?;
+        let db = spec.run_dir.join("db.sqlite3");
+        std::fs::copy(&spec.database, &db).map_err(|e| err("copy the database", e.to_string()))?;
+        let port = process::free_port().map_err(|e| err("find a free port", e.to_string()))?;
+        let bind = format!("127.0.0.1:{port}");
+        let server = Spec::resolve_server(spec.mode, spec.server);
+        let bin = spec.python.parent().unwrap_or(Path::new("."));
+        let secret = random_hex(32);
+
+        let base = |program: &Path| {
+            let mut cmd = Command::new(program);
+            cmd.current_dir(django_dir())
+                .env("DJANGO_SETTINGS_MODULE", "djsample.settings")
+                .env("DJBENCH_SQLITE_PATH", &db)
+                .env("DJBENCH_SECRET_KEY", &secret)
+                .env("DJBENCH_MODE", spec.mode.name())
+                .env("DJBENCH_SERVER", server.name())
+                .env("PYTHONUNBUFFERED", "1");
+            for (k, v) in &spec.env {
+                cmd.env(k, v);
+            }
+            cmd
+        };
+        let log = |name: &str| spec.run_dir.join(format!("{name}.log"));
+        let mut leaders = Vec::new();
+        let spawn = |leaders: &mut Vec<Leader>, name: &str, role, cmd| {
+            Leader::spawn(name, role, cmd, &log(name))
+                .map(|l| leaders.push(l))
+                .map_err(|e| err(format!("start {name}"), e.to_string()))
+        };
+
+        match spec.mode {
+            Mode::GunicornCelery => {
+                let redis = spec
+                    .redis
+                    .as_ref()
+                    .ok_or_else(|| err("gunicorn_celery", "needs redis-server (djbench setup)"))?;
+                let redis_port =
+                    process::free_port().map_err(|e| err("find a free port", e.to_string()))?;
+                let mut r = Command::new(redis);
+                r.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
+                    .args(["--save", "", "--appendonly", "no"]);
+                spawn(&mut leaders, "redis", Role::Broker, r)?;
+                let url = format!("redis://127.0.0.1:{redis_port}/0");
+
+                let mut celery = base(&bin.join("celery"));
+                celery
+                    .args(["-A", "djsample", "worker", "-P", "prefork", "-c"])
+                    .arg(spec.task_workers.to_string())
+                    .args([
+                        "--without-heartbeat",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "-l",
+                        "warning",
+                    ])
+                    .env("DJBENCH_TASKS", "celery")
+                    .env("DJBENCH_REDIS_URL", &url);
+                spawn(&mut leaders, "celery", Role::Tasks, celery)?;
+
+                let mut gunicorn = base(&bin.join("gunicorn"));
+                gunicorn
+                    .args(["-c", "serve/gunicorn.conf.py", "--bind", &bind, "--workers"])
+                    .arg(spec.web_workers.to_string())
+                    .env("DJBENCH_TASKS", "celery")
+                    .env("DJBENCH_REDIS_URL", &url);
+                if server == Server::GunicornGthread {
+                    gunicorn
+                        .args(["--worker-class", "gthread", "--threads"])
+                        .arg(spec.threads.to_string());
+                }
+                gunicorn.arg("djsample.wsgi:application");
+                spawn(&mut leaders, "gunicorn", Role::Web, gunicorn)?;
+            }
+            Mode::Subinterpreters => {
+                let mut app = base(&spec.python);
+                app.args([
+                    "serve/subinterpreters.py",
+                    "--bind",
+                    &bind,
+                    "--server",
+                    server.name(),
+                ])
+                .args(["--web", &spec.web_workers.to_string()])
+                .args(["--tasks", &spec.task_workers.to_string()])
+                .args(["--threads", &spec.threads.to_string()]);
+                spawn(&mut leaders, "app", Role::App, app)?;
+            }
+            Mode::FreeThreaded => {
+                let mut app = base(&spec.python);
+                app.args([
+                    "serve/free_threaded.py",
+                    "--bind",
+                    &bind,
+                    "--server",
+                    server.name(),
+                ])
+                .args(["--threads", &spec.web_workers.to_string()])
+                .args(["--task-threads", &spec.task_workers.to_string()]);
+                if spec.allow_gil {
+                    app.arg("--allow-gil");
+                }
+                spawn(&mut leaders, "app", Role::App, app)?;
+            }
+        }
+        Ok(Self {
+            base_url: format!("http://{bind}"),
+            leaders,
+            expected_task_workers: spec.task_workers,
+            // A new connection per request, so probes reach every worker, not one kept alive.
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .pool_max_idle_per_host(0)
+                .build()
+                .map_err(|e| err("make an HTTP client", e.to_string()))?,
+            stopped: false,
+        })
+    }
+
+    /// Waits until the app answers `/_djbench/env` and every task worker has reported; returns
+    /// that answer. A process that exits meanwhile fails it at once, with its log's tail.
+    pub fn wait_ready(&mut self, limit: Duration) -> Result<Value, DeployError> {
+        let deadline = Instant::now() + limit;
+        let mut last;
+        loop {
+            for l in &mut self.leaders {
+                if let Some(status) = l.exited() {
+                    return Err(err(
+                        format!("{} exited during start-up ({status})", l.name),
+                        format!("last lines of {}:\n{}", l.log.display(), l.log_tail(15)),
+                    ));
+                }
+            }
+            match self.get_json("/_djbench/env") {
+                Ok(env) => {
+                    let ready = env["task_workers_ready"].as_u64().unwrap_or(0);
+                    if ready >= u64::from(self.expected_task_workers) {
+                        return Ok(env);
+                    }
+                    last = format!(
+                        "{ready} of {} task workers ready",
+                        self.expected_task_workers
+                    );
+                }
+                Err(e) => last = e.to_string(),
+            }
+            if Instant::now() > deadline {
+                let tails: Vec<String> = self
+                    .leaders
+                    .iter()
+                    .map(|l| format!("--- {} ({}):\n{}", l.name, l.log.display(), l.log_tail(10)))
+                    .collect();
+                return Err(err(
+                    format!("not ready within {}s", limit.as_secs()),
+                    format!("{last}\n{}", tails.join("\n")),
+                ));
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Result<(u16, String), DeployError> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .send()
+            .map_err(|e| err(format!("GET {path}"), e.to_string()))?;
+        let status = resp.status().as_u16();
+        let body = resp
+            .text()
+            .map_err(|e| err(format!("GET {path}"), e.to_string()))?;
+        Ok((status, body))
+    }
+
+    pub fn get_json(&self, path: &str) -> Result<Value, DeployError> {
+        let (status, body) = self.get(path)?;
+        if status != 200 {
+            return Err(err(format!("GET {path}"), format!("HTTP {status}")));
+        }
+        serde_json::from_str(&body).map_err(|e| err(format!("GET {path}"), e.to_string()))
+    }
+
+    /// Every live process of the deployment with its role (children inherit their leader's).
+    pub fn processes(&self) -> Vec<(i32, Role)> {
+        self.leaders
+            .iter()
+            .flat_map(|l| {
+                process::session_members(l.session())
+                    .into_iter()
+                    .map(|p| (p, l.role))
+            })
+            .collect()
+    }
+
+    pub fn sessions(&self) -> Vec<i32> {
+        self.leaders.iter().map(Leader::session).collect()
+    }
+
+    /// SIGTERM, a grace period, SIGKILL for the rest; then checks that nothing survived.
+    pub fn stop(mut self) -> Teardown {
+        self.teardown()
+    }
+
+    fn teardown(&mut self) -> Teardown {
+        if self.stopped {
+            return Teardown::default();
+        }
+        self.stopped = true;
+        let (killed, survivors) = process::stop_all(&mut self.leaders, Duration::from_secs(10));
+        Teardown { killed, survivors }
+    }
+}
+
+impl Drop for Deployment {
+    /// Nothing of a deployment outlives it, whatever path left the code.
+    fn drop(&mut self) {
+        self.teardown();
+    }
+}

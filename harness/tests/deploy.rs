@@ -1,0 +1,219 @@
+//! Each mode deployed for real from the provisioned interpreters: every endpoint answers,
+//! tasks all finish, the GIL state is what the mode promises, and teardown leaves nothing.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use djbench::deploy::{self, Deployment, Spec, process};
+use djbench::provision::{self, Cache, Flavour, Lookup, Report, Ui, Wants};
+use djbench::scenario::model::{Mode, Server};
+use serde_json::Value;
+
+/// One deployment at a time: the machine has two cores.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn provisioned() -> &'static Report {
+    static REPORT: OnceLock<Report> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        provision::setup(
+            &Lookup::from_env(Cache::from_env()),
+            Wants::default(),
+            &Ui::quiet(),
+        )
+        .unwrap_or_else(|e| panic!("setup failed: {e}"))
+    })
+}
+
+fn venv_python(flavour: Flavour) -> PathBuf {
+    provisioned()
+        .venvs
+        .iter()
+        .find(|v| v.flavour == flavour)
+        .map(|v| v.path.join("bin/python"))
+        .unwrap_or_else(|| panic!("no {flavour} venv"))
+}
+
+fn spec(mode: Mode, tmp: &Path) -> Spec {
+    let flavour = if mode == Mode::FreeThreaded {
+        Flavour::FreeThreaded
+    } else {
+        Flavour::Gil
+    };
+    let python = venv_python(flavour);
+    let database = tmp.join("template.sqlite3");
+    deploy::prepare_database(&python, &database).unwrap();
+    Spec {
+        mode,
+        server: Server::Auto,
+        web_workers: 2,
+        threads: 1,
+        task_workers: 2,
+        python,
+        allow_gil: false,
+        redis: provisioned()
+            .services
+            .iter()
+            .find(|s| s.name == "redis-server")
+            .map(|s| s.path.clone()),
+        run_dir: tmp.join("run"),
+        database,
+        env: Vec::new(),
+    }
+}
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// The acceptance checks every mode must pass.
+fn exercise(mode: Mode, expect_gil: bool) {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut d = Deployment::start(&spec(mode, tmp.path())).unwrap();
+    let env = d
+        .wait_ready(Duration::from_secs(90))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(env["mode"], mode.name());
+    assert_eq!(env["gil_enabled"], expect_gil, "{env:#}");
+
+    let checks: [(&str, fn(&str)); 5] = [
+        ("/hello", |b| {
+            assert_eq!(json(b), serde_json::json!({"message": "hello"}))
+        }),
+        ("/db", |b| {
+            let v = json(b);
+            assert_eq!(v["top"].as_array().unwrap().len(), 20, "{v}");
+            assert!(!v["countries"].as_array().unwrap().is_empty());
+        }),
+        ("/template", |b| {
+            assert!(b.contains("<table>") && b.contains("R99C9"), "{b}")
+        }),
+        ("/cpu?n=1000", |b| {
+            assert_eq!(json(b), serde_json::json!({"n": 1000, "result": 729977}))
+        }),
+        ("/io?ms=1", |b| {
+            assert_eq!(json(b), serde_json::json!({"ms": 1}))
+        }),
+    ];
+    for (path, check) in checks {
+        for _ in 0..100 {
+            let (status, body) = d.get(path).unwrap();
+            assert_eq!(status, 200, "{path}: {body}");
+            check(&body);
+        }
+    }
+
+    for (kind, n) in [("io", 5), ("cpu", 2000)] {
+        for _ in 0..50 {
+            let v = d.get_json(&format!("/enqueue?kind={kind}&n={n}")).unwrap();
+            assert!(v["id"].as_u64().is_some(), "{v}");
+        }
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let tasks = loop {
+        let t = d.get_json("/_djbench/tasks?limit=1").unwrap();
+        if t["finished"] == 100 || Instant::now() > deadline {
+            break t;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(tasks["enqueued"], 100, "{tasks}");
+    assert_eq!(tasks["finished"], 100, "tasks lost: {tasks}");
+
+    if mode == Mode::Subinterpreters {
+        let ids: BTreeSet<u64> = (0..60)
+            .map(|_| {
+                d.get_json("/_djbench/env").unwrap()["interpreter_id"]
+                    .as_u64()
+                    .unwrap()
+            })
+            .collect();
+        assert!(
+            ids.len() >= 2,
+            "one interpreter answered everything: {ids:?}"
+        );
+        assert!(
+            !ids.contains(&0),
+            "the main interpreter served a request: {ids:?}"
+        );
+    }
+
+    let sessions = d.sessions();
+    assert!(!d.processes().is_empty());
+    let teardown = d.stop();
+    assert!(teardown.survivors.is_empty(), "{teardown:?}");
+    for sid in sessions {
+        assert!(
+            process::session_members(sid).is_empty(),
+            "session {sid} still has processes"
+        );
+    }
+}
+
+#[test]
+fn gunicorn_celery_serves_every_endpoint_and_finishes_every_task() {
+    exercise(Mode::GunicornCelery, true);
+}
+
+#[test]
+fn subinterpreters_serve_from_several_interpreters_and_finish_every_task() {
+    exercise(Mode::Subinterpreters, true);
+}
+
+#[test]
+fn free_threaded_serves_without_the_gil_and_finishes_every_task() {
+    exercise(Mode::FreeThreaded, false);
+}
+
+/// A free-threaded deployment whose GIL an extension module turned back on must fail loudly,
+/// naming the module. The module is built here from fixtures/gilforcer/gilforcer.c.
+#[test]
+fn free_threaded_refuses_to_serve_when_a_module_turns_the_gil_on() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut spec = spec(Mode::FreeThreaded, tmp.path());
+    let python = &spec.python;
+    let ask = |what: &str| {
+        let out = std::process::Command::new(python)
+            .args(["-c", &format!("import sysconfig; print(sysconfig.{what})")])
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let include = ask("get_paths()['include']");
+    let suffix = ask("get_config_var('EXT_SUFFIX')");
+    let ext_dir = tmp.path().join("ext");
+    std::fs::create_dir_all(&ext_dir).unwrap();
+    let source = common::root().join("fixtures/gilforcer/gilforcer.c");
+    let built = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC"])
+        .arg(format!("-I{include}"))
+        .arg(&source)
+        .arg("-o")
+        .arg(ext_dir.join(format!("gilforcer{suffix}")))
+        .status()
+        .unwrap();
+    assert!(built.success(), "could not build the test extension");
+    spec.env = vec![
+        ("DJBENCH_PRELOAD".into(), "gilforcer".into()),
+        ("PYTHONPATH".into(), ext_dir.display().to_string()),
+    ];
+    for server in [Server::Granian, Server::Waitress] {
+        spec.server = server;
+        let mut d = Deployment::start(&spec).unwrap();
+        let err = d
+            .wait_ready(Duration::from_secs(60))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("exited during start-up"), "{server}: {err}");
+        assert!(
+            err.contains("'gilforcer' turned the GIL back on"),
+            "{server}: {err}"
+        );
+        assert!(d.stop().survivors.is_empty());
+    }
+}
