@@ -69,6 +69,9 @@ fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
+/// Asserts that a response body is the right one for its endpoint.
+type BodyCheck = fn(&str);
+
 /// The acceptance checks every mode must pass.
 fn exercise(mode: Mode, expect_gil: bool) {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
@@ -80,7 +83,7 @@ fn exercise(mode: Mode, expect_gil: bool) {
     assert_eq!(env["mode"], mode.name());
     assert_eq!(env["gil_enabled"], expect_gil, "{env:#}");
 
-    let checks: [(&str, fn(&str)); 5] = [
+    let checks: [(&str, BodyCheck); 5] = [
         ("/hello", |b| {
             assert_eq!(json(b), serde_json::json!({"message": "hello"}))
         }),
