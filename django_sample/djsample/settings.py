@@ -13,6 +13,7 @@ DJBENCH_SECRET_KEY    shared by every process of a deployment (default: a fresh 
 """
 
 import os
+import tempfile
 from pathlib import Path
 
 from django.core.management.utils import get_random_secret_key
@@ -71,6 +72,11 @@ else:
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",
+            },
+            # Tests use a file too: the in-memory default shares one cache whose table locks
+            # ignore the busy timeout, so the task threads' writes would fail in tests only.
+            "TEST": {
+                "NAME": str(Path(tempfile.gettempdir()) / f"djbench-test-{os.getpid()}.sqlite3")
             },
         }
     }
