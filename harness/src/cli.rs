@@ -59,13 +59,16 @@ pub enum Color {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Show the plan of a scenario: every run in order, durations and wall time.
+    /// Run a scenario: provision what is missing, deploy each mode in turn, load it, tear it
+    /// down. With --dry-run, show the plan instead.
     ///
-    /// This build plans scenarios but cannot run them yet: the deployment and measurement
-    /// engine is not built, so --dry-run is required for now.
+    /// This build loads each deployment with a simple sequential burst (one connection) and
+    /// prints counts and means; the load generator with percentiles, memory sampling and
+    /// results.json come with the measurement engine.
     #[command(after_help = "Examples:
+  djbench scenario ci_smoke
   djbench scenario compare_modes --dry-run
-  djbench scenario ./my.yaml --dry-run --duration 10s --repetitions 1")]
+  djbench scenario ./my.yaml --duration 10s --repetitions 1")]
     Scenario(ScenarioArgs),
 
     /// Check scenario files: every error with its file, line and column. Exit 2 if any is

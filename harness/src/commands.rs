@@ -345,13 +345,7 @@ fn scenario_cmd(args: &ScenarioArgs, dirs: &ScenarioDirs) -> Exit {
     };
     let plan = Plan::new(&s, &overrides, SystemTime::now());
     if !args.dry_run {
-        eprintln!(
-            "error: this build can plan `{}` but not run it: the deployment and measurement \
-             engine is not built yet.\n       `djbench scenario {} --dry-run` shows the plan.",
-            s.name(),
-            args.scenario
-        );
-        return Exit::BadInput;
+        return run_scenario(&s, &plan);
     }
     if args.json {
         let doc = serde_json::json!({
@@ -375,6 +369,93 @@ fn scenario_cmd(args: &ScenarioArgs, dirs: &ScenarioDirs) -> Exit {
     }
     print_plan(&s, &plan);
     Exit::Ok
+}
+
+fn run_scenario(s: &Scenario, plan: &Plan) -> Exit {
+    use crate::run;
+    if let Some(why) = run::unsupported(s) {
+        eprintln!("error: this build cannot run `{}`: {why}", s.name());
+        return Exit::BadInput;
+    }
+    let stop = run::interrupt_flag();
+    let report = match run::provision_for(s, &Ui::detect()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::BadInput;
+        }
+    };
+    eprintln!(
+        "djbench: {} — {} runs into {}",
+        s.name(),
+        plan.runs.len(),
+        plan.out.display()
+    );
+    let outcomes = run::execute(s, plan, &report, &stop, &|m| eprintln!("djbench: {m}"));
+    let mut t = table(&[
+        "run",
+        "deployment",
+        "python",
+        "GIL",
+        "requests",
+        "errors",
+        "req/s",
+        "mean ms",
+        "tasks done",
+        "lost",
+        "interps",
+    ]);
+    for (i, o) in outcomes.iter().enumerate() {
+        let gil = match o.gil_enabled {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "-",
+        };
+        t.add_row(vec![
+            format!("{}", i + 1),
+            format!("{} #{}", o.label, o.repetition),
+            o.python.clone(),
+            gil.into(),
+            o.requests.to_string(),
+            o.errors.to_string(),
+            if o.seconds > 0.0 {
+                format!("{:.0}", o.requests as f64 / o.seconds)
+            } else {
+                "-".into()
+            },
+            format!("{:.2}", o.mean_ms),
+            format!("{}/{}", o.tasks_finished, o.tasks_enqueued),
+            (o.tasks_enqueued - o.tasks_finished.min(o.tasks_enqueued)).to_string(),
+            o.interpreters.to_string(),
+        ]);
+    }
+    println!();
+    print_table(&t);
+    println!(
+        "\nOne connection, one request at a time: counts and means only, not a benchmark yet\n\
+         (the load generator, percentiles and memory sampling come with the measurement engine)."
+    );
+    let mut exit = Exit::Ok;
+    for o in &outcomes {
+        if let Some(f) = &o.failure {
+            eprintln!("error: {} #{}: {f}", o.label, o.repetition);
+            exit = Exit::Failed;
+        }
+        if !o.survivors.is_empty() {
+            eprintln!(
+                "error: {}: processes survived teardown: {:?}",
+                o.label, o.survivors
+            );
+            exit = Exit::Failed;
+        }
+    }
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "djbench: interrupted: the runs above are incomplete; every deployment was torn down"
+        );
+        exit = Exit::Failed;
+    }
+    exit
 }
 
 fn print_plan(s: &Scenario, plan: &Plan) {

@@ -7,4 +7,5 @@ pub mod cli;
 pub mod commands;
 pub mod deploy;
 pub mod provision;
+pub mod run;
 pub mod scenario;

@@ -258,12 +258,20 @@ fn the_dry_run_table_shows_every_run_and_the_wall_time() {
 }
 
 #[test]
-fn running_without_the_engine_says_so_and_exits_2() {
+fn what_this_build_cannot_run_is_refused_before_anything_starts() {
     djbench()
-        .args(["scenario", "ci_smoke"])
+        .args([
+            "scenario",
+            "compare_modes_postgres",
+            "--out",
+            "/tmp/djbench-never-created",
+        ])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("--dry-run"));
+        .stderr(predicate::str::contains(
+            "`database: postgres` is not wired",
+        ));
+    assert!(!std::path::Path::new("/tmp/djbench-never-created").exists());
 }
 
 #[test]

@@ -220,3 +220,89 @@ fn free_threaded_refuses_to_serve_when_a_module_turns_the_gil_on() {
         assert!(d.stop().survivors.is_empty());
     }
 }
+
+/// Processes whose environment points into `dir`: a deployment of a run writing there.
+fn processes_using(dir: &Path) -> Vec<i32> {
+    let needle = dir.display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| String::from_utf8_lossy(&env).contains(&needle))
+        })
+        .collect()
+}
+
+#[test]
+fn ci_smoke_deploys_loads_and_tears_down_every_mode() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    provisioned();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let assert = common::djbench()
+        .args(["scenario", "ci_smoke", "--duration", "2s", "--out"])
+        .arg(&out)
+        .timeout(Duration::from_secs(600))
+        .assert();
+    let output = assert.get_output();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    for (label, gil) in [
+        ("gunicorn_celery #1", "on"),
+        ("subinterpreters #1", "on"),
+        ("free_threaded #1", "off"),
+    ] {
+        let row = stdout
+            .lines()
+            .find(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("no row for {label}:\n{stdout}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        // run, label, #rep, python, GIL, requests, errors, req/s, mean, tasks done, lost, interps
+        assert_eq!(cells[4], gil, "{row}");
+        assert!(cells[5].parse::<u64>().unwrap() > 0, "no requests: {row}");
+        assert_eq!(cells[6], "0", "errors: {row}");
+        assert_eq!(cells[10], "0", "lost tasks: {row}");
+    }
+    assert!(processes_using(&out).is_empty());
+}
+
+#[test]
+fn ctrl_c_in_the_middle_of_a_run_leaves_no_process() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    provisioned();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("djbench"))
+        .args(["scenario", "ci_smoke", "--duration", "60s", "--out"])
+        .arg(&out)
+        .current_dir(common::root())
+        .env("CI", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the first deployment serves, then interrupt as a terminal would.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while processes_using(&out).len() < 3 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(!processes_using(&out).is_empty(), "nothing was deployed");
+    std::thread::sleep(Duration::from_secs(3));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(child.id() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert!(
+        processes_using(&out).is_empty(),
+        "survivors: {:?}",
+        processes_using(&out)
+    );
+}

@@ -1,0 +1,257 @@
+//! Running a scenario for real, as far as this build goes: provision, then for each planned
+//! run deploy the mode, send a simple sequential burst of the scenario's requests with its
+//! background tasks, drain the tasks, and tear down. The measurement engine (open and closed
+//! loops, histograms, samplers, results.json) replaces the burst later; until then the
+//! numbers printed are plain counts and means, and say so.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::deploy::{self, Deployment, Spec};
+use crate::provision::{self, Cache, Flavour, Lookup, Report, Ui, Wants};
+use crate::scenario::model::{Database, Deployment as Shape, Mode, Python};
+use crate::scenario::{Plan, Scenario};
+
+/// What one run observed.
+#[derive(Debug, Clone, Default)]
+pub struct RunOutcome {
+    pub label: String,
+    pub repetition: u32,
+    pub python: String,
+    pub gil_enabled: Option<bool>,
+    pub requests: u64,
+    pub errors: u64,
+    pub seconds: f64,
+    pub mean_ms: f64,
+    pub tasks_enqueued: u64,
+    pub tasks_finished: u64,
+    pub interpreters: usize,
+    pub failure: Option<String>,
+    pub survivors: Vec<i32>,
+}
+
+/// Ctrl-C and SIGTERM set this; every loop checks it and winds down through teardown.
+pub fn interrupt_flag() -> Arc<AtomicBool> {
+    let flag = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
+    }
+    flag
+}
+
+fn flavour_of(shape: &Shape) -> Result<Flavour, String> {
+    Ok(match &shape.python.value {
+        Python::Auto if shape.mode == Mode::FreeThreaded => Flavour::FreeThreaded,
+        Python::Auto | Python::Gil => Flavour::Gil,
+        Python::FreeThreaded => Flavour::FreeThreaded,
+        Python::GilTwin => Flavour::GilTwin,
+        Python::Path(p) => {
+            return Err(format!(
+                "`python: {}` needs a virtualenv djbench does not build yet; set {} or {} instead",
+                p.display(),
+                Flavour::Gil.env_var(),
+                Flavour::FreeThreaded.env_var()
+            ));
+        }
+    })
+}
+
+/// Checks what this build cannot run yet, before anything starts.
+pub fn unsupported(s: &Scenario) -> Option<String> {
+    if s.file.database == Database::Postgres {
+        return Some("`database: postgres` is not wired into deployments yet".into());
+    }
+    s.deployments().find_map(|d| flavour_of(d).err())
+}
+
+pub fn provision_for(s: &Scenario, ui: &Ui) -> Result<Report, provision::ProvisionError> {
+    let wants = Wants {
+        gil_twin: s
+            .deployments()
+            .any(|d| matches!(d.python.value, Python::GilTwin)),
+        postgres: false,
+    };
+    provision::setup(&Lookup::from_env(Cache::from_env()), wants, ui)
+}
+
+pub fn execute(
+    s: &Scenario,
+    plan: &Plan,
+    report: &Report,
+    stop: &AtomicBool,
+    progress: &dyn Fn(&str),
+) -> Vec<RunOutcome> {
+    let venv = |f: Flavour| {
+        report
+            .venvs
+            .iter()
+            .find(|v| v.flavour == f)
+            .map(|v| v.path.join("bin/python"))
+    };
+    let redis = report
+        .services
+        .iter()
+        .find(|x| x.name == "redis-server")
+        .map(|x| x.path.clone());
+    let deployments: Vec<&Shape> = s.deployments().collect();
+    let template = plan.out.join("db-template.sqlite3");
+    let mut outcomes = Vec::new();
+    if let Err(e) = std::fs::create_dir_all(&plan.out)
+        .map_err(|e| e.to_string())
+        .and_then(|_| {
+            let python = venv(Flavour::Gil).ok_or("no 3.14 virtualenv")?;
+            deploy::prepare_database(&python, &template).map_err(|e| e.to_string())
+        })
+    {
+        outcomes.push(RunOutcome {
+            label: "database".into(),
+            failure: Some(e),
+            ..Default::default()
+        });
+        return outcomes;
+    }
+    for run in &plan.runs {
+        if stop.load(Ordering::Relaxed) {
+            break;
+        }
+        let shape = deployments[run.deployment];
+        let label = shape.label().to_owned();
+        progress(&format!(
+            "run {}/{}: {label} (repetition {}/{})",
+            run.index,
+            plan.runs.len(),
+            run.repetition,
+            plan.repetitions
+        ));
+        let mut outcome = RunOutcome {
+            label: label.clone(),
+            repetition: run.repetition,
+            ..Default::default()
+        };
+        let flavour = flavour_of(shape).expect("checked by unsupported()");
+        let Some(python) = venv(flavour) else {
+            outcome.failure = Some(format!("no {flavour} virtualenv"));
+            outcomes.push(outcome);
+            continue;
+        };
+        let spec = Spec {
+            mode: shape.mode,
+            server: shape.server.value,
+            web_workers: shape.web_workers.get(),
+            threads: shape.threads.value.get(),
+            task_workers: shape.task_workers.get(),
+            python,
+            allow_gil: flavour != Flavour::FreeThreaded,
+            redis: redis.clone(),
+            run_dir: plan.out.join(format!("run-{:02}-{label}", run.index)),
+            database: template.clone(),
+            env: Vec::new(),
+        };
+        match Deployment::start(&spec) {
+            Err(e) => outcome.failure = Some(e.to_string()),
+            Ok(mut d) => {
+                match d.wait_ready(Duration::from_secs(90)) {
+                    Err(e) => outcome.failure = Some(e.to_string()),
+                    Ok(env) => {
+                        outcome.python = env["python"].as_str().unwrap_or("?").to_owned();
+                        outcome.gil_enabled = env["gil_enabled"].as_bool();
+                        burst(s, shape, plan, &d, stop, &mut outcome);
+                    }
+                }
+                outcome.survivors = d.stop().survivors;
+            }
+        }
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+/// The stand-in for the load generator: one request after another, endpoints in proportion
+/// to their weights, tasks enqueued on schedule; then a bounded drain.
+fn burst(
+    s: &Scenario,
+    shape: &Shape,
+    plan: &Plan,
+    d: &Deployment,
+    stop: &AtomicBool,
+    o: &mut RunOutcome,
+) {
+    let endpoints: Vec<(String, f64)> = s
+        .endpoints()
+        .map(|e| (e.path.clone(), e.weight.0))
+        .collect();
+    let total: f64 = endpoints.iter().map(|e| e.1).sum();
+    let tasks = &s.file.tasks;
+    let task_path = format!(
+        "/enqueue?kind={}&n={}",
+        format!("{:?}", tasks.kind).to_lowercase(),
+        tasks.size()
+    );
+    let task_rate = tasks.rate.filter(|_| shape.background_tasks).map(|r| r.0);
+    let mut credit = vec![0.0; endpoints.len()];
+    let mut interpreters = std::collections::BTreeSet::new();
+    let started = Instant::now();
+    let measure_from = started + plan.warmup;
+    let end = measure_from + plan.duration;
+    let mut latency_sum = Duration::ZERO;
+    let mut enqueued = 0u64;
+    while Instant::now() < end && !stop.load(Ordering::Relaxed) {
+        if let Some(rate) = task_rate {
+            let due = (started.elapsed().as_secs_f64() * rate) as u64;
+            if enqueued < due {
+                enqueued += 1;
+                let _ = d.get(&task_path);
+                continue;
+            }
+        }
+        // Smooth weighted round robin: each endpoint earns its weight; the richest goes next.
+        for (c, e) in credit.iter_mut().zip(&endpoints) {
+            *c += e.1;
+        }
+        let (i, _) = credit
+            .iter()
+            .enumerate()
+            .max_by(|a, b| a.1.total_cmp(b.1))
+            .expect("at least one endpoint");
+        credit[i] -= total;
+        let sent = Instant::now();
+        let result = d.get(&endpoints[i].0);
+        if sent >= measure_from {
+            o.requests += 1;
+            latency_sum += sent.elapsed();
+            if !matches!(result, Ok((200, _))) {
+                o.errors += 1;
+            }
+        }
+        if o.requests % 50 == 1
+            && let Ok(env) = d.get_json("/_djbench/env")
+        {
+            interpreters.insert(env["interpreter_id"].as_u64().unwrap_or(0));
+        }
+    }
+    o.seconds = Instant::now()
+        .saturating_duration_since(measure_from)
+        .as_secs_f64();
+    o.mean_ms = if o.requests > 0 {
+        latency_sum.as_secs_f64() * 1000.0 / o.requests as f64
+    } else {
+        0.0
+    };
+    o.interpreters = interpreters.len();
+    let drain_end = Instant::now() + tasks.drain_timeout.0;
+    loop {
+        let t: Value = d.get_json("/_djbench/tasks?limit=1").unwrap_or_default();
+        o.tasks_enqueued = t["enqueued"].as_u64().unwrap_or(0);
+        o.tasks_finished = t["finished"].as_u64().unwrap_or(0);
+        if o.tasks_finished >= o.tasks_enqueued
+            || Instant::now() > drain_end
+            || stop.load(Ordering::Relaxed)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
