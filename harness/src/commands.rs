@@ -159,7 +159,17 @@ fn list(dirs: &ScenarioDirs) -> Exit {
     println!("Modes (`mode:` in a scenario):\n");
     let mut t = table(&["mode", "what runs", "servers (`server:`)"]);
     for mode in Mode::ALL {
-        let servers: Vec<&str> = mode.servers().iter().map(|s| s.name()).collect();
+        let servers: Vec<String> = mode
+            .servers()
+            .iter()
+            .map(|s| {
+                if *s == mode.default_server() {
+                    format!("{s} (default)")
+                } else {
+                    s.to_string()
+                }
+            })
+            .collect();
         t.add_row(vec![
             mode.name().to_owned(),
             mode.summary().to_owned(),
