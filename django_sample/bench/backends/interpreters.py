@@ -11,10 +11,9 @@ import logging
 
 from django.core.exceptions import ImproperlyConfigured
 from django.tasks.backends.base import BaseTaskBackend
-from django.tasks.base import TaskResult, TaskResultStatus
-from django.utils import timezone
-from django.utils.crypto import get_random_string
 from django.utils.module_loading import import_string
+
+from . import ready_result
 
 logger = logging.getLogger(__name__)
 
@@ -32,20 +31,7 @@ class InterpreterQueueBackend(BaseTaskBackend):
                 "run the app with serve/subinterpreters.py"
             )
         self.validate_task(task)
-        result = TaskResult(
-            task=task,
-            id=get_random_string(32),
-            status=TaskResultStatus.READY,
-            enqueued_at=timezone.now(),
-            started_at=None,
-            last_attempted_at=None,
-            finished_at=None,
-            args=args,
-            kwargs=kwargs,
-            backend=self.alias,
-            errors=[],
-            worker_ids=[],
-        )
+        result = ready_result(self, task, args, kwargs)
         QUEUE.put(json.dumps([task.module_path, result.args, result.kwargs]))
         return result
 

@@ -7,9 +7,8 @@ import queue
 import threading
 
 from django.tasks.backends.base import BaseTaskBackend
-from django.tasks.base import TaskResult, TaskResultStatus
-from django.utils import timezone
-from django.utils.crypto import get_random_string
+
+from . import ready_result
 
 logger = logging.getLogger(__name__)
 
@@ -70,19 +69,6 @@ class ThreadPoolBackend(BaseTaskBackend):
 
     def enqueue(self, task, args, kwargs):
         self.validate_task(task)
-        result = TaskResult(
-            task=task,
-            id=get_random_string(32),
-            status=TaskResultStatus.READY,
-            enqueued_at=timezone.now(),
-            started_at=None,
-            last_attempted_at=None,
-            finished_at=None,
-            args=args,
-            kwargs=kwargs,
-            backend=self.alias,
-            errors=[],
-            worker_ids=[],
-        )
+        result = ready_result(self, task, args, kwargs)
         self.start().queue.put(result)
         return result
