@@ -135,6 +135,10 @@ pub struct ScenarioArgs {
     #[arg(long, value_name = "D", value_parser = parse_duration)]
     pub duration: Option<Duration>,
 
+    /// Keep the ephemeral PostgreSQL cluster's folder after the run (`database: postgres`).
+    #[arg(long)]
+    pub keep: bool,
+
     /// Runs per deployment (overrides `workload.repetitions`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repetitions: Option<u32>,

@@ -355,7 +355,7 @@ fn scenario_cmd(args: &ScenarioArgs, dirs: &ScenarioDirs) -> Exit {
     };
     let plan = Plan::new(&s, &overrides, SystemTime::now());
     if !args.dry_run {
-        return run_scenario(&s, &plan);
+        return run_scenario(&s, &plan, args.keep);
     }
     if args.json {
         let doc = serde_json::json!({
@@ -381,7 +381,7 @@ fn scenario_cmd(args: &ScenarioArgs, dirs: &ScenarioDirs) -> Exit {
     Exit::Ok
 }
 
-fn run_scenario(s: &Scenario, plan: &Plan) -> Exit {
+fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
     use crate::run;
     if let Some(why) = run::unsupported(s) {
         eprintln!("error: this build cannot run `{}`: {why}", s.name());
@@ -401,7 +401,9 @@ fn run_scenario(s: &Scenario, plan: &Plan) -> Exit {
         plan.runs.len(),
         plan.out.display()
     );
-    let outcomes = run::execute(s, plan, &report, &stop, &|m| eprintln!("djbench: {m}"));
+    let outcomes = run::execute(s, plan, &report, keep, &stop, &|m| {
+        eprintln!("djbench: {m}")
+    });
     let mut t = table(&[
         "run",
         "deployment",

@@ -61,9 +61,6 @@ fn flavour_of(shape: &Shape) -> Result<Flavour, String> {
 
 /// Checks what this build cannot run yet, before anything starts.
 pub fn unsupported(s: &Scenario) -> Option<String> {
-    if s.file.database == Database::Postgres {
-        return Some("`database: postgres` is not wired into deployments yet".into());
-    }
     s.deployments().find_map(|d| flavour_of(d).err())
 }
 
@@ -72,15 +69,63 @@ pub fn provision_for(s: &Scenario, ui: &Ui) -> Result<Report, provision::Provisi
         gil_twin: s
             .deployments()
             .any(|d| matches!(d.python.value, Python::GilTwin)),
-        postgres: false,
+        postgres: s.file.database == Database::Postgres,
     };
     provision::setup(&Lookup::from_env(Cache::from_env()), wants, ui)
+}
+
+/// Where each deployment's data comes from: a seeded SQLite template, or a seeded template
+/// database on a PostgreSQL cluster started for the whole scenario.
+enum Data {
+    Sqlite(std::path::PathBuf),
+    Postgres(deploy::postgres::Cluster),
+}
+
+impl Data {
+    fn prepare(
+        s: &Scenario,
+        plan: &Plan,
+        python: &std::path::Path,
+        postgres: Option<&std::path::Path>,
+        keep: bool,
+    ) -> Result<Self, String> {
+        std::fs::create_dir_all(&plan.out).map_err(|e| e.to_string())?;
+        if s.file.database == Database::Postgres {
+            let bin = postgres.ok_or("no PostgreSQL server binaries (djbench setup --postgres)")?;
+            let cluster = deploy::postgres::Cluster::start(bin, &plan.out, keep)
+                .map_err(|e| e.to_string())?;
+            cluster
+                .create_database("djbench_template", None)
+                .map_err(|e| e.to_string())?;
+            deploy::migrate_and_seed(python, &cluster.env("djbench_template"))
+                .map_err(|e| e.to_string())?;
+            Ok(Data::Postgres(cluster))
+        } else {
+            let template = plan.out.join("db-template.sqlite3");
+            deploy::prepare_database(python, &template).map_err(|e| e.to_string())?;
+            Ok(Data::Sqlite(template))
+        }
+    }
+
+    fn for_run(&self, index: usize) -> Result<deploy::Database, String> {
+        match self {
+            Data::Sqlite(t) => Ok(deploy::Database::SqliteTemplate(t.clone())),
+            Data::Postgres(cluster) => {
+                let name = format!("djbench_run_{index:02}");
+                cluster
+                    .create_database(&name, Some("djbench_template"))
+                    .map_err(|e| e.to_string())?;
+                Ok(deploy::Database::Postgres(cluster.env(&name)))
+            }
+        }
+    }
 }
 
 pub fn execute(
     s: &Scenario,
     plan: &Plan,
     report: &Report,
+    keep: bool,
     stop: &AtomicBool,
     progress: &dyn Fn(&str),
 ) -> Vec<RunOutcome> {
@@ -97,22 +142,26 @@ pub fn execute(
         .find(|x| x.name == "redis-server")
         .map(|x| x.path.clone());
     let deployments: Vec<&Shape> = s.deployments().collect();
-    let template = plan.out.join("db-template.sqlite3");
+    let postgres = report
+        .services
+        .iter()
+        .find(|x| x.name == "postgres")
+        .map(|x| x.path.clone());
     let mut outcomes = Vec::new();
-    if let Err(e) = std::fs::create_dir_all(&plan.out)
-        .map_err(|e| e.to_string())
-        .and_then(|_| {
-            let python = venv(Flavour::Gil).ok_or("no 3.14 virtualenv")?;
-            deploy::prepare_database(&python, &template).map_err(|e| e.to_string())
-        })
-    {
-        outcomes.push(RunOutcome {
-            label: "database".into(),
-            failure: Some(e),
-            ..Default::default()
-        });
-        return outcomes;
-    }
+    let data = venv(Flavour::Gil)
+        .ok_or_else(|| "no 3.14 virtualenv".to_owned())
+        .and_then(|python| Data::prepare(s, plan, &python, postgres.as_deref(), keep));
+    let data = match data {
+        Ok(d) => d,
+        Err(e) => {
+            outcomes.push(RunOutcome {
+                label: "database".into(),
+                failure: Some(e),
+                ..Default::default()
+            });
+            return outcomes;
+        }
+    };
     for run in &plan.runs {
         if stop.load(Ordering::Relaxed) {
             break;
@@ -137,6 +186,14 @@ pub fn execute(
             outcomes.push(outcome);
             continue;
         };
+        let database = match data.for_run(run.index) {
+            Ok(d) => d,
+            Err(e) => {
+                outcome.failure = Some(e);
+                outcomes.push(outcome);
+                continue;
+            }
+        };
         let spec = Spec {
             mode: shape.mode,
             server: shape.server.value,
@@ -147,7 +204,7 @@ pub fn execute(
             allow_gil: flavour != Flavour::FreeThreaded,
             redis: redis.clone(),
             run_dir: plan.out.join(format!("run-{:02}-{label}", run.index)),
-            database: template.clone(),
+            database,
             env: Vec::new(),
         };
         match Deployment::start(&spec) {
@@ -166,6 +223,7 @@ pub fn execute(
         }
         outcomes.push(outcome);
     }
+    drop(data);
     outcomes
 }
 

@@ -259,19 +259,23 @@ fn the_dry_run_table_shows_every_run_and_the_wall_time() {
 
 #[test]
 fn what_this_build_cannot_run_is_refused_before_anything_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("own_python.yaml");
+    let yaml = "name: own_python\nmodes:\n  - mode: free_threaded\n    python: /opt/python3.14t\n";
+    std::fs::write(&file, yaml).unwrap();
+    let out = tmp.path().join("out");
     djbench()
-        .args([
-            "scenario",
-            "compare_modes_postgres",
-            "--out",
-            "/tmp/djbench-never-created",
-        ])
+        .arg("scenario")
+        .arg(&file)
+        .arg("--out")
+        .arg(&out)
+        .timeout(std::time::Duration::from_secs(60))
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "`database: postgres` is not wired",
+            "`python: /opt/python3.14t` needs a virtualenv",
         ));
-    assert!(!std::path::Path::new("/tmp/djbench-never-created").exists());
+    assert!(!out.exists(), "it started before refusing");
 }
 
 #[test]

@@ -60,7 +60,7 @@ fn spec(mode: Mode, tmp: &Path) -> Spec {
             .find(|s| s.name == "redis-server")
             .map(|s| s.path.clone()),
         run_dir: tmp.join("run"),
-        database,
+        database: deploy::Database::SqliteTemplate(database),
         env: Vec::new(),
     }
 }
@@ -305,4 +305,62 @@ fn ctrl_c_in_the_middle_of_a_run_leaves_no_process() {
         "survivors: {:?}",
         processes_using(&out)
     );
+}
+
+#[test]
+fn every_mode_serves_from_an_ephemeral_postgres_cluster_that_is_removed_after() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    provisioned();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(
+        tmp.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let scenario = tmp.path().join("pg.yaml");
+    std::fs::write(
+        &scenario,
+        "name: pg_smoke\nmodes: [gunicorn_celery, subinterpreters, free_threaded]\n\
+         workload:\n  endpoints: [/hello, /db, \"/enqueue?kind=io&n=5\"]\n  warmup: 1s\n\
+         \x20 duration: 2s\n  repetitions: 1\ntasks: {rate: 5, size: 5, drain_timeout: 20s}\n\
+         database: postgres\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let assert = common::djbench()
+        .arg("scenario")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .timeout(Duration::from_secs(600))
+        .assert();
+    let output = assert.get_output();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    for label in [
+        "gunicorn_celery #1",
+        "subinterpreters #1",
+        "free_threaded #1",
+    ] {
+        let row = stdout
+            .lines()
+            .find(|l| l.contains(label))
+            .unwrap_or_else(|| panic!("{stdout}"));
+        let cells: Vec<&str> = row.split_whitespace().collect();
+        assert!(cells[5].parse::<u64>().unwrap() > 0, "{row}");
+        assert_eq!(
+            (cells[6], cells[10]),
+            ("0", "0"),
+            "errors or lost tasks: {row}"
+        );
+    }
+    assert!(
+        !out.join("postgres").exists(),
+        "the cluster folder was kept"
+    );
+    assert!(processes_using(&out).is_empty());
 }

@@ -3,6 +3,7 @@
 //! reported), and teardown that leaves no process behind. It sends no load and measures
 //! nothing.
 
+pub mod postgres;
 pub mod process;
 
 use std::path::{Path, PathBuf};
@@ -36,8 +37,8 @@ pub struct Spec {
     pub redis: Option<PathBuf>,
     /// Logs and the database go here.
     pub run_dir: PathBuf,
-    /// A migrated, seeded SQLite file, copied for each deployment.
-    pub database: PathBuf,
+    /// Where the app's data comes from.
+    pub database: Database,
     /// Extra environment (tests use DJBENCH_PRELOAD and PYTHONPATH).
     pub env: Vec<(String, String)>,
 }
@@ -50,6 +51,15 @@ impl Spec {
             server
         }
     }
+}
+
+/// The database a deployment uses.
+#[derive(Debug, Clone)]
+pub enum Database {
+    /// A migrated, seeded SQLite file, copied into the run folder for each deployment.
+    SqliteTemplate(PathBuf),
+    /// A database of its own on a running cluster: the settings that reach it.
+    Postgres(Vec<(String, String)>),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,12 +88,18 @@ pub fn prepare_database(python: &Path, path: &Path) -> Result<(), DeployError> {
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
     }
+    let env = [("DJBENCH_SQLITE_PATH".to_owned(), path.display().to_string())];
+    migrate_and_seed(python, &env)
+}
+
+/// Migrates and seeds the database that `env` points the app at.
+pub fn migrate_and_seed(python: &Path, env: &[(String, String)]) -> Result<(), DeployError> {
     for args in [&["migrate", "--no-input", "-v0"][..], &["seed"][..]] {
         let out = Command::new(python)
             .arg("manage.py")
             .args(args)
             .current_dir(django_dir())
-            .env("DJBENCH_SQLITE_PATH", path)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .output()
             .map_err(|e| err("prepare the database", e.to_string()))?;
         if !out.status.success() {
@@ -130,7 +146,14 @@ impl Deployment {
         std::fs::create_dir_all(&spec.run_dir)
             .map_err(|e| err("create the run folder", e.to_string()))?;
         let db = spec.run_dir.join("db.sqlite3");
-        std::fs::copy(&spec.database, &db).map_err(|e| err("copy the database", e.to_string()))?;
+        let db_env = match &spec.database {
+            Database::SqliteTemplate(template) => {
+                std::fs::copy(template, &db)
+                    .map_err(|e| err("copy the database", e.to_string()))?;
+                vec![("DJBENCH_SQLITE_PATH".to_owned(), db.display().to_string())]
+            }
+            Database::Postgres(env) => env.clone(),
+        };
         let port = process::free_port().map_err(|e| err("find a free port", e.to_string()))?;
         let bind = format!("127.0.0.1:{port}");
         let server = Spec::resolve_server(spec.mode, spec.server);
@@ -141,7 +164,7 @@ impl Deployment {
             let mut cmd = Command::new(program);
             cmd.current_dir(django_dir())
                 .env("DJANGO_SETTINGS_MODULE", "djsample.settings")
-                .env("DJBENCH_SQLITE_PATH", &db)
+                .envs(db_env.iter().map(|(k, v)| (k, v)))
                 .env("DJBENCH_SECRET_KEY", &secret)
                 .env("DJBENCH_MODE", spec.mode.name())
                 .env("DJBENCH_SERVER", server.name())
