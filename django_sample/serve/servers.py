@@ -92,4 +92,37 @@ def waitress(sock, app, threads):
     return stop
 
 
-IN_PROCESS = {"wsgiref": wsgiref, "cheroot": cheroot, "waitress": waitress}
+def hypercorn(sock, app, threads):
+    """An asyncio server (HTTP/1.1 and HTTP/2) running the WSGI app in its thread pool."""
+    import asyncio
+
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"fd://{sock.fileno()}"]
+    config.accesslog = None
+    config.errorlog = None
+    loop = asyncio.new_event_loop()
+    stopping = asyncio.Event()
+
+    def run():
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(serve(app, config, shutdown_trigger=stopping.wait, mode="wsgi"))
+
+    thread = threading.Thread(target=run)
+    thread.start()
+
+    def stop():
+        loop.call_soon_threadsafe(stopping.set)
+        thread.join(timeout=5)
+
+    return stop
+
+
+IN_PROCESS = {
+    "wsgiref": wsgiref,
+    "cheroot": cheroot,
+    "waitress": waitress,
+    "hypercorn": hypercorn,
+}

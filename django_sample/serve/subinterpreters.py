@@ -60,7 +60,7 @@ def main():
     parser.add_argument("--web", type=int, default=2, help="web subinterpreters")
     parser.add_argument("--tasks", type=int, default=2, help="task subinterpreters")
     parser.add_argument("--threads", type=int, default=4, help="threads per web subinterpreter")
-    parser.add_argument("--server", default="cheroot", choices=["cheroot", "wsgiref"])
+    parser.add_argument("--server", default="cheroot", choices=["cheroot", "wsgiref", "hypercorn"])
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")

@@ -388,7 +388,7 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
         return Exit::BadInput;
     }
     let stop = run::interrupt_flag();
-    let report = match run::provision_for(s, &Ui::detect()) {
+    let ready = match run::provision_for(s, &Ui::detect()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -401,9 +401,7 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
         plan.runs.len(),
         plan.out.display()
     );
-    let outcomes = run::execute(s, plan, &report, keep, &stop, &|m| {
-        eprintln!("djbench: {m}")
-    });
+    let outcomes = run::execute(s, plan, &ready, keep, &stop, &|m| eprintln!("djbench: {m}"));
     let mut t = table(&[
         "run",
         "deployment",

@@ -42,36 +42,63 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
     flag
 }
 
-fn flavour_of(shape: &Shape) -> Result<Flavour, String> {
-    Ok(match &shape.python.value {
+/// The interpreter a deployment asked for: a provisioned flavour, or a path of its own.
+enum Wanted {
+    Flavour(Flavour),
+    Path(std::path::PathBuf),
+}
+
+fn wanted(s: &Scenario, shape: &Shape) -> Wanted {
+    Wanted::Flavour(match &shape.python.value {
         Python::Auto if shape.mode == Mode::FreeThreaded => Flavour::FreeThreaded,
         Python::Auto | Python::Gil => Flavour::Gil,
         Python::FreeThreaded => Flavour::FreeThreaded,
         Python::GilTwin => Flavour::GilTwin,
+        // Relative to the scenario file, like any path written in it.
         Python::Path(p) => {
-            return Err(format!(
-                "`python: {}` needs a virtualenv djbench does not build yet; set {} or {} instead",
-                p.display(),
-                Flavour::Gil.env_var(),
-                Flavour::FreeThreaded.env_var()
-            ));
+            let base = s.path.parent().unwrap_or(std::path::Path::new("."));
+            return Wanted::Path(base.join(p));
         }
     })
 }
 
-/// Checks what this build cannot run yet, before anything starts.
+/// Checks the interpreters named by path before anything starts: each must run and be 3.14
+/// with the GIL or a free-threaded build.
 pub fn unsupported(s: &Scenario) -> Option<String> {
-    s.deployments().find_map(|d| flavour_of(d).err())
+    s.deployments().find_map(|d| match wanted(s, d) {
+        Wanted::Path(p) => provision::python::from_path(&p)
+            .err()
+            .map(|e| format!("`python: {}` cannot be used: {e}", d.python.value)),
+        Wanted::Flavour(_) => None,
+    })
 }
 
-pub fn provision_for(s: &Scenario, ui: &Ui) -> Result<Report, provision::ProvisionError> {
+/// What a run needs ready: the setup report, and a venv python for each interpreter the
+/// scenario names by path.
+pub struct Ready {
+    pub report: Report,
+    by_path: Vec<(std::path::PathBuf, std::path::PathBuf, bool)>,
+}
+
+pub fn provision_for(s: &Scenario, ui: &Ui) -> Result<Ready, provision::ProvisionError> {
     let wants = Wants {
         gil_twin: s
             .deployments()
             .any(|d| matches!(d.python.value, Python::GilTwin)),
         postgres: s.file.database == Database::Postgres,
     };
-    provision::setup(&Lookup::from_env(Cache::from_env()), wants, ui)
+    let cache = Cache::from_env();
+    let report = provision::setup(&Lookup::from_env(cache.clone()), wants, ui)?;
+    let mut by_path = Vec::new();
+    for d in s.deployments() {
+        if let Wanted::Path(p) = wanted(s, d) {
+            let interp = provision::python::from_path(&p)
+                .map_err(|e| provision::ProvisionError::new("the scenario's python", e))?;
+            let venv = provision::venv::ensure(&cache, ui, &interp)?;
+            by_path.push((p, venv.python, interp.facts.gil_enabled));
+        }
+    }
+    Ok(Ready { report, by_path })
 }
 
 /// Where each deployment's data comes from: a seeded SQLite template, or a seeded template
@@ -124,11 +151,12 @@ impl Data {
 pub fn execute(
     s: &Scenario,
     plan: &Plan,
-    report: &Report,
+    ready: &Ready,
     keep: bool,
     stop: &AtomicBool,
     progress: &dyn Fn(&str),
 ) -> Vec<RunOutcome> {
+    let report = &ready.report;
     let venv = |f: Flavour| {
         report
             .venvs
@@ -180,9 +208,21 @@ pub fn execute(
             repetition: run.repetition,
             ..Default::default()
         };
-        let flavour = flavour_of(shape).expect("checked by unsupported()");
-        let Some(python) = venv(flavour) else {
-            outcome.failure = Some(format!("no {flavour} virtualenv"));
+        let (python, allow_gil) = match wanted(s, shape) {
+            Wanted::Flavour(f) => (venv(f), f != Flavour::FreeThreaded),
+            Wanted::Path(p) => {
+                let found = ready.by_path.iter().find(|(q, ..)| *q == p);
+                (
+                    found.map(|(_, venv, _)| venv.clone()),
+                    found.is_some_and(|(.., gil)| *gil),
+                )
+            }
+        };
+        let Some(python) = python else {
+            outcome.failure = Some(format!(
+                "no virtualenv for `python: {}`",
+                shape.python.value
+            ));
             outcomes.push(outcome);
             continue;
         };
@@ -201,7 +241,7 @@ pub fn execute(
             threads: shape.threads.value.get(),
             task_workers: shape.task_workers.get(),
             python,
-            allow_gil: flavour != Flavour::FreeThreaded,
+            allow_gil,
             redis: redis.clone(),
             run_dir: plan.out.join(format!("run-{:02}-{label}", run.index)),
             database,

@@ -273,7 +273,7 @@ fn what_this_build_cannot_run_is_refused_before_anything_starts() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains(
-            "`python: /opt/python3.14t` needs a virtualenv",
+            "`python: /opt/python3.14t` cannot be used",
         ));
     assert!(!out.exists(), "it started before refusing");
 }

@@ -364,3 +364,43 @@ fn every_mode_serves_from_an_ephemeral_postgres_cluster_that_is_removed_after() 
     );
     assert!(processes_using(&out).is_empty());
 }
+
+#[test]
+fn a_scenario_can_name_its_interpreter_by_path() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let ft = provisioned()
+        .interpreters
+        .iter()
+        .find(|i| i.flavour == Flavour::FreeThreaded)
+        .expect("a free-threaded interpreter")
+        .path
+        .clone();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("by_path.yaml");
+    let yaml = format!(
+        "name: by_path\nmodes:\n  - mode: free_threaded\n    python: {}\n\
+         workload: {{endpoints: [/hello], warmup: 1s, duration: 2s, repetitions: 1}}\n",
+        ft.display()
+    );
+    std::fs::write(&scenario, yaml).unwrap();
+    let assert = common::djbench()
+        .arg("scenario")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(tmp.path().join("out"))
+        .timeout(Duration::from_secs(300))
+        .assert();
+    let output = assert.get_output();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("free_threaded #1"))
+        .unwrap();
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!((cells[4], cells[6]), ("off", "0"), "{row}");
+}

@@ -300,6 +300,29 @@ fn is_executable(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
+/// An interpreter named by path in a scenario: probed, and given the flavour its build says
+/// (3.14 with the GIL, or free-threaded) so it gets the right pins.
+pub fn from_path(path: &Path) -> Result<Interpreter, String> {
+    let facts = probe(path)?;
+    let flavour = if facts.free_threaded_build {
+        Flavour::FreeThreaded
+    } else {
+        Flavour::Gil
+    };
+    // A free-threaded build may run with the GIL on by choice (PYTHON_GIL=1): the scenario
+    // asked for this interpreter, and /_djbench/env reports what it observes.
+    if let Some(reason) = flavour.refuse(&facts).filter(|_| flavour == Flavour::Gil) {
+        return Err(format!("{}: {reason}", path.display()));
+    }
+    Ok(Interpreter {
+        flavour,
+        path: path.to_owned(),
+        origin: "a path in the scenario".into(),
+        source: Rule::Explicit,
+        facts,
+    })
+}
+
 /// Finds the interpreter for `flavour`: the first rule whose candidate passes wins.
 pub fn resolve(flavour: Flavour, lookup: &Lookup) -> Resolution {
     let mut res = Resolution::default();
