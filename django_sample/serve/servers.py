@@ -100,7 +100,9 @@ def hypercorn(sock, app, threads):
     from hypercorn.config import Config
 
     config = Config()
-    config.bind = [f"fd://{sock.fileno()}"]
+    # hypercorn makes its own socket object from the descriptor: hand the descriptor over,
+    # or this one would close it when collected.
+    config.bind = [f"fd://{sock.detach()}"]
     config.accesslog = None
     config.errorlog = None
     loop = asyncio.new_event_loop()

@@ -404,3 +404,39 @@ fn a_scenario_can_name_its_interpreter_by_path() {
     let cells: Vec<&str> = row.split_whitespace().collect();
     assert_eq!((cells[4], cells[6]), ("off", "0"), "{row}");
 }
+
+/// Every server a scenario can pick, not only the defaults: it serves, runs tasks, stops.
+#[test]
+fn every_selectable_server_serves_and_stops() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    for mode in Mode::ALL {
+        let tmp = tempfile::tempdir().unwrap();
+        let base = spec(mode, tmp.path());
+        for &server in mode.servers().iter().skip(1) {
+            let mut s = base.clone();
+            s.server = server;
+            s.threads = if server.is_single_threaded() { 1 } else { 2 };
+            s.run_dir = tmp.path().join(server.name());
+            let mut d = Deployment::start(&s).unwrap();
+            let env = d
+                .wait_ready(Duration::from_secs(90))
+                .unwrap_or_else(|e| panic!("{mode} {server}: {e}"));
+            assert_eq!(env["server"], server.name());
+            for _ in 0..20 {
+                assert_eq!(d.get("/hello").unwrap().0, 200, "{mode} {server}");
+            }
+            for _ in 0..5 {
+                d.get_json("/enqueue?kind=io&n=1").unwrap();
+            }
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while d.get_json("/_djbench/tasks?limit=1").unwrap()["finished"] != 5 {
+                assert!(
+                    Instant::now() < deadline,
+                    "{mode} {server}: tasks did not finish"
+                );
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            assert!(d.stop().survivors.is_empty(), "{mode} {server}");
+        }
+    }
+}

@@ -116,7 +116,7 @@ impl Mode {
     pub const fn servers(self) -> &'static [Server] {
         match self {
             Mode::GunicornCelery => &[Server::GunicornSync, Server::GunicornGthread],
-            Mode::Subinterpreters => &[Server::Cheroot, Server::Wsgiref],
+            Mode::Subinterpreters => &[Server::Cheroot, Server::Wsgiref, Server::Hypercorn],
             Mode::FreeThreaded => &[
                 Server::Granian,
                 Server::GunicornGthread,
@@ -153,6 +153,7 @@ pub enum Server {
     Waitress,
     Cheroot,
     Wsgiref,
+    Hypercorn,
     Granian,
 }
 
@@ -165,6 +166,7 @@ impl Server {
             Server::Waitress => "waitress",
             Server::Cheroot => "cheroot",
             Server::Wsgiref => "wsgiref",
+            Server::Hypercorn => "hypercorn",
             Server::Granian => "granian",
         }
     }
