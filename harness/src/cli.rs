@@ -106,6 +106,16 @@ pub enum Command {
         postgres: bool,
     },
 
+    /// Load one URL with djbench's generator alone, like wrk or oha: closed loop (-c
+    /// connections back to back) or, with --rate, an open loop whose latency counts from each
+    /// request's intended send time.
+    #[command(after_help = "Examples:
+  djbench load http://127.0.0.1:8000/hello -c 16 -d 10s
+  djbench load http://127.0.0.1:8000/hello --rate 2000 -d 30s --json
+
+Load goes only to loopback addresses unless --allow-remote is given.")]
+    Load(LoadArgs),
+
     /// Print the JSON Schema of the scenario format, for editors' YAML completion.
     ///
     /// For example, with the YAML language server, save it and add
@@ -158,6 +168,61 @@ pub struct SetupArgs {
     /// Empty the cache first: everything is provisioned again from nothing.
     #[arg(long)]
     pub clean: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// The URL to request (http only), e.g. http://127.0.0.1:8000/hello.
+    pub url: String,
+
+    /// Connections: virtual users of a closed loop, or the most an open loop may open.
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub connections: u32,
+
+    /// Measured time, like 10s or 1m.
+    #[arg(short = 'd', long, value_name = "D", default_value = "10s", value_parser = parse_duration)]
+    pub duration: Duration,
+
+    /// Load sent first and not recorded.
+    #[arg(long, value_name = "D", default_value = "2s", value_parser = parse_duration_or_zero)]
+    pub warmup: Duration,
+
+    /// Requests per second of an open loop (omit for a closed loop).
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+
+    /// Poisson arrivals for the open loop instead of evenly spaced ones.
+    #[arg(long, requires = "rate")]
+    pub poisson: bool,
+
+    /// Generator threads, each with its own runtime (default: one per core).
+    #[arg(short = 't', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub threads: Option<u32>,
+
+    /// A request without a full response by then counts as a timeout error.
+    #[arg(long, value_name = "D", default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
+
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Allow a target that is not a loopback address.
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
+    humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e}; write a number and a unit, like 2s or 500ms"))
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.trim().trim_end_matches("/s").parse::<f64>() {
+        Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
+        _ => Err("expected requests per second, more than 0, like 500".into()),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

@@ -9,7 +9,7 @@ use std::time::SystemTime;
 use anstream::{eprintln, println};
 use comfy_table::{Table, presets};
 
-use crate::cli::{Cli, Color, Command, ScenarioArgs, SetupArgs};
+use crate::cli::{Cli, Color, Command, LoadArgs, ScenarioArgs, SetupArgs};
 use crate::provision::{self, Cache, Lookup, Ui, Wants};
 use crate::scenario::model::{Mode, ScenarioFile};
 use crate::scenario::{self, Overrides, Plan, Scenario, ScenarioDirs};
@@ -43,6 +43,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::Validate { scenarios } => validate(&scenarios, &dirs),
         Command::List => list(&dirs),
         Command::Schema => schema(),
+        Command::Load(args) => load_cmd(&args),
         Command::Setup(args) => setup(&args),
         Command::Doctor {
             json,
@@ -332,6 +333,106 @@ Not ready; `djbench setup` would:"
             println!("  - {p}");
         }
     }
+}
+
+fn load_cmd(args: &LoadArgs) -> Exit {
+    use crate::load::{self, Endpoint, LoadSpec, Model};
+    let target = match load::target(&args.url, args.allow_remote) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::BadInput;
+        }
+    };
+    let model = match args.rate {
+        Some(rate) => Model::Open {
+            rate,
+            poisson: args.poisson,
+            max_connections: args.connections,
+        },
+        None => Model::Closed {
+            connections: args.connections,
+        },
+    };
+    let threads = args.threads.map_or_else(
+        || std::thread::available_parallelism().map_or(1, |n| n.get()),
+        |t| t as usize,
+    );
+    let spec = LoadSpec {
+        addr: target.addr,
+        host: target.host,
+        endpoints: vec![Endpoint {
+            path: target.path,
+            weight: 1.0,
+        }],
+        model,
+        warmup: args.warmup,
+        duration: args.duration,
+        timeout: args.timeout,
+        threads,
+    };
+    if !args.json {
+        eprintln!(
+            "djbench load {}: {}, {} measured after {} of warm-up",
+            args.url,
+            match model {
+                Model::Closed { connections } => format!("closed loop, {connections} connections"),
+                Model::Open {
+                    rate,
+                    poisson,
+                    max_connections,
+                } => format!(
+                    "open loop at {rate} req/s ({}), up to {max_connections} connections",
+                    if poisson { "poisson" } else { "uniform" }
+                ),
+            },
+            humantime::format_duration(args.duration),
+            humantime::format_duration(args.warmup),
+        );
+    }
+    let report = match load::run(&spec) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::BadInput;
+        }
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&report).expect("a report always serialises")
+        );
+        return Exit::Ok;
+    }
+    let l = &report.latency_us;
+    println!(
+        "  requests     {} ({} errors)",
+        report.requests, report.errors
+    );
+    println!("  throughput   {:.1} req/s", report.throughput_rps);
+    println!(
+        "  latency µs   p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
+        l.p50, l.p90, l.p99, l.p999, l.max, l.mean
+    );
+    if let Some(o) = &report.open_loop {
+        println!(
+            "  open loop    intended {:.0} req/s, achieved {:.1}; {} sends more than 1 ms late (lateness p99 {} µs); {} connections",
+            o.intended_rps, o.achieved_rps, o.late_sends, o.lateness_us.p99, o.connections_used
+        );
+    }
+    let g = &report.generator;
+    println!(
+        "  generator    {} thread(s), {:.2} s CPU, {:.1} µs CPU per request{}",
+        g.threads,
+        g.cpu_seconds,
+        g.cpu_us_per_request,
+        if g.saturated {
+            " — SATURATED: these numbers may measure the generator"
+        } else {
+            ""
+        }
+    );
+    Exit::Ok
 }
 
 fn schema() -> Exit {

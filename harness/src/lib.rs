@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod commands;
 pub mod deploy;
+pub mod load;
 pub mod provision;
 pub mod run;
 pub mod scenario;

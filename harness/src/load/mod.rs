@@ -1,0 +1,517 @@
+//! The load generator: closed loop (N connections back to back) and open loop (a constant or
+//! Poisson arrival rate, latency counted from each request's intended send time, so a stalled
+//! server shows up). One hyper `client::conn` per connection, one current-thread runtime per
+//! generator thread, recording in thread-local HDR histograms (µs, 3 significant digits) that
+//! are merged at the end; per-second snapshots cross threads once a second, never per request.
+//! It sends requests and counts; it knows nothing of deployments.
+
+mod recorder;
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
+use rand::{Rng, SeedableRng};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+
+pub use recorder::{ErrorKind, Latency};
+use recorder::{Recorder, SecondSnapshot};
+
+/// One request of the mix.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    /// Path and query, starting with `/`.
+    pub path: String,
+    pub weight: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum Model {
+    Closed {
+        connections: u32,
+    },
+    Open {
+        rate: f64,
+        poisson: bool,
+        max_connections: u32,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct LoadSpec {
+    pub addr: SocketAddr,
+    /// The Host header.
+    pub host: String,
+    pub endpoints: Vec<Endpoint>,
+    pub model: Model,
+    pub warmup: Duration,
+    pub duration: Duration,
+    pub timeout: Duration,
+    /// Generator threads, each with its own runtime and share of the load.
+    pub threads: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointReport {
+    pub path: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub error_kinds: recorder::ErrorCounts,
+    pub latency_us: Latency,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SecondRow {
+    pub second: u64,
+    pub path: String,
+    pub count: u64,
+    pub errors: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+}
+
+/// What an open loop managed against what it intended.
+#[derive(Debug, Clone, Serialize)]
+pub struct OpenLoopReport {
+    pub intended_rps: f64,
+    pub achieved_rps: f64,
+    /// Requests sent more than 1 ms after their intended time.
+    pub late_sends: u64,
+    pub lateness_us: Latency,
+    pub connections_used: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GeneratorReport {
+    pub threads: usize,
+    /// User + system CPU of the whole djbench process over the run.
+    pub cpu_seconds: f64,
+    pub cpu_us_per_request: f64,
+    /// The generator used nearly all of its threads' CPU: its numbers may measure itself.
+    pub saturated: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadReport {
+    #[serde(flatten)]
+    pub model: Model,
+    pub measured_seconds: f64,
+    pub requests: u64,
+    pub errors: u64,
+    pub throughput_rps: f64,
+    pub latency_us: Latency,
+    pub error_kinds: recorder::ErrorCounts,
+    pub endpoints: Vec<EndpointReport>,
+    pub seconds: Vec<SecondRow>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub open_loop: Option<OpenLoopReport>,
+    pub generator: GeneratorReport,
+}
+
+/// Shared, read-only facts every connection task needs.
+struct Ctx {
+    addr: SocketAddr,
+    host: hyper::header::HeaderValue,
+    paths: Vec<hyper::Uri>,
+    weights: Vec<f64>,
+    end: Instant,
+    timeout: Duration,
+}
+
+impl Ctx {
+    fn request(&self, ep: usize) -> hyper::Request<Empty<Bytes>> {
+        let mut req = hyper::Request::new(Empty::new());
+        *req.uri_mut() = self.paths[ep].clone();
+        req.headers_mut()
+            .insert(hyper::header::HOST, self.host.clone());
+        req
+    }
+}
+
+/// Smooth weighted round robin: each endpoint earns its weight, the richest goes next.
+/// Deterministic, and exact over any window of a few rounds.
+struct Picker {
+    credit: Vec<f64>,
+    weights: Vec<f64>,
+    total: f64,
+}
+
+impl Picker {
+    fn new(weights: &[f64], offset: usize) -> Self {
+        let mut p = Self {
+            credit: vec![0.0; weights.len()],
+            weights: weights.to_vec(),
+            total: weights.iter().sum(),
+        };
+        // Connections start at different places in the cycle.
+        for _ in 0..offset % (weights.len() * 4).max(1) {
+            p.next();
+        }
+        p
+    }
+
+    fn next(&mut self) -> usize {
+        for (c, w) in self.credit.iter_mut().zip(&self.weights) {
+            *c += w;
+        }
+        let mut best = 0;
+        for i in 1..self.credit.len() {
+            if self.credit[i] > self.credit[best] {
+                best = i;
+            }
+        }
+        self.credit[best] -= self.total;
+        best
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadError(pub String);
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+async fn connect(addr: SocketAddr) -> Result<SendRequest<Empty<Bytes>>, ErrorKind> {
+    let stream = tokio::net::TcpStream::connect(addr)
+        .await
+        .map_err(|_| ErrorKind::Connect)?;
+    let _ = stream.set_nodelay(true);
+    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(|_| ErrorKind::Connect)?;
+    tokio::task::spawn_local(conn);
+    Ok(sender)
+}
+
+/// A connection ready for the next request: the one given if the server kept it open, else a
+/// new one (a server may close after any response; that is not an error of the request).
+async fn ready(
+    addr: SocketAddr,
+    sender: Option<SendRequest<Empty<Bytes>>>,
+) -> Result<SendRequest<Empty<Bytes>>, ErrorKind> {
+    if let Some(mut s) = sender
+        && !s.is_closed()
+        && s.ready().await.is_ok()
+    {
+        return Ok(s);
+    }
+    connect(addr).await
+}
+
+/// Sends one request and reads the whole response; the connection stays usable on success.
+async fn exchange(
+    sender: &mut SendRequest<Empty<Bytes>>,
+    req: hyper::Request<Empty<Bytes>>,
+    timeout: Duration,
+) -> Result<u16, ErrorKind> {
+    let work = async {
+        let resp = sender
+            .send_request(req)
+            .await
+            .map_err(|_| ErrorKind::Read)?;
+        let status = resp.status().as_u16();
+        resp.into_body()
+            .collect()
+            .await
+            .map_err(|_| ErrorKind::Read)?;
+        Ok(status)
+    };
+    match tokio::time::timeout(timeout, work).await {
+        Ok(r) => r,
+        Err(_) => Err(ErrorKind::Timeout),
+    }
+}
+
+fn status_result(status: u16) -> Result<(), ErrorKind> {
+    match status {
+        400..=499 => Err(ErrorKind::Http4xx),
+        500..=599 => Err(ErrorKind::Http5xx),
+        _ => Ok(()),
+    }
+}
+
+async fn closed_connection(ctx: Rc<Ctx>, rec: Rc<RefCell<Recorder>>, index: usize) {
+    let mut picker = Picker::new(&ctx.weights, index);
+    let mut sender = None;
+    while Instant::now() < ctx.end {
+        let ep = picker.next();
+        let sent = Instant::now();
+        let mut s = match ready(ctx.addr, sender.take()).await {
+            Ok(s) => s,
+            Err(kind) => {
+                rec.borrow_mut().record(ep, sent, Instant::now(), Err(kind));
+                // A refused connection answers at once: do not spin.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        let result = exchange(&mut s, ctx.request(ep), ctx.timeout).await;
+        if result.is_ok() {
+            sender = Some(s);
+        }
+        let done = Instant::now();
+        rec.borrow_mut()
+            .record(ep, sent, done, result.and_then(status_result));
+    }
+}
+
+struct OpenPool {
+    idle: RefCell<Vec<SendRequest<Empty<Bytes>>>>,
+    permits: Semaphore,
+    opened: std::cell::Cell<u32>,
+}
+
+async fn open_request(
+    ctx: Rc<Ctx>,
+    rec: Rc<RefCell<Recorder>>,
+    pool: Rc<OpenPool>,
+    ep: usize,
+    intended: Instant,
+) {
+    let Ok(_permit) = pool.permits.acquire().await else {
+        return;
+    };
+    let pooled = pool.idle.borrow_mut().pop();
+    if pooled.is_none() {
+        pool.opened.set(pool.opened.get() + 1);
+    }
+    let sender = ready(ctx.addr, pooled).await;
+    let sent = Instant::now();
+    rec.borrow_mut().record_lateness(intended, sent);
+    let result = match sender {
+        Ok(mut s) => {
+            let r = exchange(&mut s, ctx.request(ep), ctx.timeout).await;
+            if r.is_ok() {
+                pool.idle.borrow_mut().push(s);
+            }
+            r.and_then(status_result)
+        }
+        Err(kind) => Err(kind),
+    };
+    // Latency from the intended send time: waiting for a connection counts.
+    rec.borrow_mut()
+        .record(ep, intended, Instant::now(), result);
+}
+
+async fn open_loop(
+    ctx: Rc<Ctx>,
+    rec: Rc<RefCell<Recorder>>,
+    rate: f64,
+    poisson: bool,
+    max: u32,
+    seed: u64,
+) {
+    let pool = Rc::new(OpenPool {
+        idle: RefCell::new(Vec::new()),
+        permits: Semaphore::new(max as usize),
+        opened: std::cell::Cell::new(0),
+    });
+    let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
+    let mut picker = Picker::new(&ctx.weights, seed as usize);
+    // Warm-up requests go out too; only those intended inside the window are recorded.
+    let mut intended = Instant::now();
+    let gap = 1.0 / rate;
+    while intended < ctx.end {
+        tokio::time::sleep_until(intended.into()).await;
+        let ep = picker.next();
+        tokio::task::spawn_local(open_request(
+            ctx.clone(),
+            rec.clone(),
+            pool.clone(),
+            ep,
+            intended,
+        ));
+        let step = if poisson {
+            // Exponential gaps: -ln(U) / rate.
+            -(1.0 - rng.random::<f64>()).ln() * gap
+        } else {
+            gap
+        };
+        intended += Duration::from_secs_f64(step);
+    }
+    // Let the last requests finish (each is bounded by the timeout).
+    let _ = pool.permits.acquire_many(max).await;
+    rec.borrow_mut().connections = pool.opened.get();
+}
+
+/// Where `djbench load` sends its requests.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    pub host: String,
+    pub path: String,
+}
+
+/// Parses an http URL and resolves it, refusing anything but loopback unless allowed.
+pub fn target(url: &str, allow_remote: bool) -> Result<Target, LoadError> {
+    use std::net::ToSocketAddrs;
+    let uri: hyper::Uri = url
+        .parse()
+        .map_err(|e| LoadError(format!("`{url}` is not a URL: {e}")))?;
+    if uri.scheme_str() != Some("http") {
+        return Err(LoadError(format!(
+            "`{url}`: only http:// URLs are supported"
+        )));
+    }
+    let host = uri
+        .host()
+        .ok_or_else(|| LoadError(format!("`{url}` has no host")))?;
+    let port = uri.port_u16().unwrap_or(80);
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    let addrs: Vec<SocketAddr> = (bare, port)
+        .to_socket_addrs()
+        .map_err(|e| LoadError(format!("cannot resolve `{host}`: {e}")))?
+        .collect();
+    let addr = *addrs
+        .first()
+        .ok_or_else(|| LoadError(format!("`{host}` resolves to nothing")))?;
+    if !allow_remote && !addrs.iter().all(|a| a.ip().is_loopback()) {
+        return Err(LoadError(format!(
+            "`{host}` is not a loopback address: djbench sends load only to this machine unless \
+             --allow-remote is given"
+        )));
+    }
+    let path = uri.path_and_query().map_or("/", |p| p.as_str()).to_owned();
+    Ok(Target {
+        addr,
+        host: uri.authority().map_or(host, |a| a.as_str()).to_owned(),
+        path,
+    })
+}
+
+/// Runs the load and returns what it measured.
+pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
+    if spec.endpoints.is_empty() {
+        return Err(LoadError("no endpoint to request".into()));
+    }
+    let paths = spec
+        .endpoints
+        .iter()
+        .map(|e| {
+            e.path
+                .parse::<hyper::Uri>()
+                .map_err(|e| LoadError(format!("bad path: {e}")))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let host = hyper::header::HeaderValue::from_str(&spec.host)
+        .map_err(|_| LoadError(format!("bad host `{}`", spec.host)))?;
+    let threads = match spec.model {
+        Model::Closed { connections } => spec.threads.clamp(1, connections.max(1) as usize),
+        Model::Open { .. } => spec.threads.max(1),
+    };
+    let started = Instant::now();
+    let measure_from = started + spec.warmup;
+    let end = measure_from + spec.duration;
+    let cpu_before = cpu_seconds();
+    let (snapshots_tx, snapshots_rx) = mpsc::channel::<SecondSnapshot>();
+    let mut handles = Vec::new();
+    for t in 0..threads {
+        let (paths, host, tx) = (paths.clone(), host.clone(), snapshots_tx.clone());
+        let weights: Vec<f64> = spec.endpoints.iter().map(|e| e.weight).collect();
+        let (addr, model, timeout) = (spec.addr, spec.model, spec.timeout);
+        handles.push(
+            std::thread::Builder::new()
+                .name(format!("djbench-load-{t}"))
+                .spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .expect("a runtime");
+                    let local = tokio::task::LocalSet::new();
+                    let ctx = Rc::new(Ctx {
+                        addr,
+                        host,
+                        paths,
+                        weights,
+                        end,
+                        timeout,
+                    });
+                    let rec = Rc::new(RefCell::new(Recorder::new(
+                        ctx.paths.len(),
+                        measure_from,
+                        end,
+                    )));
+                    local.block_on(&rt, async {
+                        let ticker = tokio::task::spawn_local(recorder::tick(rec.clone(), tx, end));
+                        match model {
+                            Model::Closed { connections } => {
+                                let mine: Vec<usize> = (0..connections as usize)
+                                    .filter(|c| c % threads == t)
+                                    .collect();
+                                let tasks: Vec<_> = mine
+                                    .into_iter()
+                                    .map(|c| {
+                                        tokio::task::spawn_local(closed_connection(
+                                            ctx.clone(),
+                                            rec.clone(),
+                                            c,
+                                        ))
+                                    })
+                                    .collect();
+                                for task in tasks {
+                                    let _ = task.await;
+                                }
+                            }
+                            Model::Open {
+                                rate,
+                                poisson,
+                                max_connections,
+                            } => {
+                                let share = (max_connections as usize / threads).max(1) as u32;
+                                open_loop(
+                                    ctx.clone(),
+                                    rec.clone(),
+                                    rate / threads as f64,
+                                    poisson,
+                                    share,
+                                    0x5eed + t as u64,
+                                )
+                                .await;
+                            }
+                        }
+                        let _ = ticker.await;
+                    });
+                    Rc::try_unwrap(rec)
+                        .map(RefCell::into_inner)
+                        .unwrap_or_else(|rc| rc.borrow().clone())
+                })
+                .map_err(|e| LoadError(format!("cannot start a generator thread: {e}")))?,
+        );
+    }
+    drop(snapshots_tx);
+    let mut recorders = Vec::new();
+    for h in handles {
+        recorders.push(
+            h.join()
+                .map_err(|_| LoadError("a generator thread panicked".into()))?,
+        );
+    }
+    let snapshots: Vec<SecondSnapshot> = snapshots_rx.into_iter().collect();
+    let cpu = cpu_seconds() - cpu_before;
+    let wall = started.elapsed().as_secs_f64();
+    Ok(recorder::report(
+        spec, threads, recorders, snapshots, cpu, wall,
+    ))
+}
+
+/// User + system CPU of this process so far.
+fn cpu_seconds() -> f64 {
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+        .map(|u| {
+            let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+            tv(u.user_time()) + tv(u.system_time())
+        })
+        .unwrap_or(0.0)
+}

@@ -1,0 +1,350 @@
+//! Thread-local recording for the load generator, and the merge into one report. Latencies are
+//! in µs in HDR histograms (1 µs to 60 s, 3 significant digits) recorded with
+//! `saturating_record`, so an outlier clamps instead of panicking.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use super::{
+    EndpointReport, GeneratorReport, LoadReport, LoadSpec, Model, OpenLoopReport, SecondRow,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    Connect,
+    Timeout,
+    Read,
+    Http4xx,
+    Http5xx,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ErrorCounts {
+    pub connect: u64,
+    pub timeout: u64,
+    pub read: u64,
+    pub http_4xx: u64,
+    pub http_5xx: u64,
+}
+
+impl ErrorCounts {
+    fn add(&mut self, kind: ErrorKind) {
+        match kind {
+            ErrorKind::Connect => self.connect += 1,
+            ErrorKind::Timeout => self.timeout += 1,
+            ErrorKind::Read => self.read += 1,
+            ErrorKind::Http4xx => self.http_4xx += 1,
+            ErrorKind::Http5xx => self.http_5xx += 1,
+        }
+    }
+
+    fn merge(&mut self, o: &Self) {
+        self.connect += o.connect;
+        self.timeout += o.timeout;
+        self.read += o.read;
+        self.http_4xx += o.http_4xx;
+        self.http_5xx += o.http_5xx;
+    }
+
+    pub fn total(&self) -> u64 {
+        self.connect + self.timeout + self.read + self.http_4xx + self.http_5xx
+    }
+
+    /// Failures with no response at all.
+    fn transport(&self) -> u64 {
+        self.connect + self.timeout + self.read
+    }
+}
+
+/// Percentiles in µs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct Latency {
+    pub min: u64,
+    pub mean: f64,
+    pub p50: u64,
+    pub p90: u64,
+    pub p99: u64,
+    pub p999: u64,
+    pub max: u64,
+}
+
+impl Latency {
+    pub fn of(h: &Histogram<u64>) -> Self {
+        if h.is_empty() {
+            return Self::default();
+        }
+        Self {
+            min: h.min(),
+            mean: h.mean(),
+            p50: h.value_at_quantile(0.5),
+            p90: h.value_at_quantile(0.9),
+            p99: h.value_at_quantile(0.99),
+            p999: h.value_at_quantile(0.999),
+            max: h.max(),
+        }
+    }
+}
+
+pub fn histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("fixed, valid bounds")
+}
+
+#[derive(Debug, Clone)]
+struct Ep {
+    total: Histogram<u64>,
+    second: Histogram<u64>,
+    requests: u64,
+    errors: ErrorCounts,
+    second_errors: u64,
+}
+
+/// One generator thread's counts.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    measure_from: Instant,
+    end: Instant,
+    eps: Vec<Ep>,
+    lateness: Histogram<u64>,
+    late: u64,
+    sent: u64,
+    pub connections: u32,
+}
+
+/// One thread's last second, sent to the main thread once a second.
+#[derive(Debug)]
+pub struct SecondSnapshot {
+    pub second: u64,
+    pub eps: Vec<(Histogram<u64>, u64)>,
+}
+
+impl Recorder {
+    pub fn new(endpoints: usize, measure_from: Instant, end: Instant) -> Self {
+        let ep = Ep {
+            total: histogram(),
+            second: histogram(),
+            requests: 0,
+            errors: ErrorCounts::default(),
+            second_errors: 0,
+        };
+        Self {
+            measure_from,
+            end,
+            eps: vec![ep; endpoints],
+            lateness: histogram(),
+            late: 0,
+            sent: 0,
+            connections: 0,
+        }
+    }
+
+    fn in_window(&self, t: Instant) -> bool {
+        t >= self.measure_from && t < self.end
+    }
+
+    /// A finished request, counted from `from` (its send time, or its intended send time in an
+    /// open loop). Warm-up requests are not recorded.
+    pub fn record(
+        &mut self,
+        ep: usize,
+        from: Instant,
+        done: Instant,
+        result: Result<(), ErrorKind>,
+    ) {
+        if !self.in_window(from) {
+            return;
+        }
+        let e = &mut self.eps[ep];
+        e.requests += 1;
+        let us = done.saturating_duration_since(from).as_micros() as u64;
+        match result {
+            Ok(()) => {
+                e.total.saturating_record(us);
+                e.second.saturating_record(us);
+            }
+            Err(kind) => {
+                e.errors.add(kind);
+                e.second_errors += 1;
+                // An HTTP error is still a response with a latency.
+                if matches!(kind, ErrorKind::Http4xx | ErrorKind::Http5xx) {
+                    e.total.saturating_record(us);
+                    e.second.saturating_record(us);
+                }
+            }
+        }
+    }
+
+    /// How late an open-loop request left against its intended time.
+    pub fn record_lateness(&mut self, intended: Instant, sent: Instant) {
+        if !self.in_window(intended) {
+            return;
+        }
+        self.sent += 1;
+        let us = sent.saturating_duration_since(intended).as_micros() as u64;
+        self.lateness.saturating_record(us);
+        if us > 1000 {
+            self.late += 1;
+        }
+    }
+
+    fn snapshot(&mut self, second: u64) -> SecondSnapshot {
+        SecondSnapshot {
+            second,
+            eps: self
+                .eps
+                .iter_mut()
+                .map(|e| {
+                    let h = e.second.clone();
+                    e.second.reset();
+                    (h, std::mem::take(&mut e.second_errors))
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Sends this thread's per-second snapshot at each second of the measured window, then the
+/// remainder once the thread's requests are done (`end` plus the in-flight tail).
+pub async fn tick(rec: Rc<RefCell<Recorder>>, tx: mpsc::Sender<SecondSnapshot>, end: Instant) {
+    let from = rec.borrow().measure_from;
+    let mut second = 0u64;
+    loop {
+        let at = from + Duration::from_secs(second + 1);
+        if at > end {
+            break;
+        }
+        tokio::time::sleep_until(at.into()).await;
+        let snap = rec.borrow_mut().snapshot(second);
+        let _ = tx.send(snap);
+        second += 1;
+    }
+    tokio::time::sleep_until(end.into()).await;
+    // Give in-flight requests a moment; what lands later still counts in the totals.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let snap = rec.borrow_mut().snapshot(second);
+    let _ = tx.send(snap);
+}
+
+pub fn report(
+    spec: &LoadSpec,
+    threads: usize,
+    recorders: Vec<Recorder>,
+    snapshots: Vec<SecondSnapshot>,
+    cpu: f64,
+    wall: f64,
+) -> LoadReport {
+    let n = spec.endpoints.len();
+    let mut totals = vec![histogram(); n];
+    let mut requests = vec![0u64; n];
+    let mut errors = vec![ErrorCounts::default(); n];
+    let mut lateness = histogram();
+    let (mut late, mut sent, mut connections) = (0, 0, 0);
+    for r in &recorders {
+        for (i, e) in r.eps.iter().enumerate() {
+            let _ = totals[i].add(&e.total);
+            requests[i] += e.requests;
+            errors[i].merge(&e.errors);
+        }
+        let _ = lateness.add(&r.lateness);
+        late += r.late;
+        sent += r.sent;
+        connections += r.connections;
+    }
+    let seconds_total = spec.duration.as_secs_f64();
+    let mut all = histogram();
+    let mut all_errors = ErrorCounts::default();
+    let endpoints: Vec<EndpointReport> = (0..n)
+        .map(|i| {
+            let _ = all.add(&totals[i]);
+            all_errors.merge(&errors[i]);
+            EndpointReport {
+                path: spec.endpoints[i].path.clone(),
+                requests: requests[i],
+                errors: errors[i].total(),
+                error_kinds: errors[i],
+                latency_us: Latency::of(&totals[i]),
+            }
+        })
+        .collect();
+    let total_requests: u64 = requests.iter().sum();
+
+    // Per second: each endpoint, and all of them as `*`.
+    let last = snapshots.iter().map(|s| s.second).max().unwrap_or(0);
+    let mut seconds = Vec::new();
+    for second in 0..=last {
+        let mut sum = histogram();
+        let mut sum_errors = 0;
+        let mut rows = Vec::new();
+        for i in 0..n {
+            let mut h = histogram();
+            let mut errs = 0;
+            for s in snapshots.iter().filter(|s| s.second == second) {
+                let _ = h.add(&s.eps[i].0);
+                errs += s.eps[i].1;
+            }
+            let _ = sum.add(&h);
+            sum_errors += errs;
+            rows.push(row(second, &spec.endpoints[i].path, &h, errs));
+        }
+        seconds.push(row(second, "*", &sum, sum_errors));
+        if n > 1 {
+            seconds.extend(rows);
+        }
+    }
+    let open_loop = match spec.model {
+        Model::Open { rate, .. } => Some(OpenLoopReport {
+            intended_rps: rate,
+            achieved_rps: sent as f64 / seconds_total,
+            late_sends: late,
+            lateness_us: Latency::of(&lateness),
+            connections_used: connections,
+        }),
+        Model::Closed { .. } => None,
+    };
+    LoadReport {
+        model: spec.model,
+        measured_seconds: seconds_total,
+        requests: total_requests,
+        errors: all_errors.total(),
+        throughput_rps: (total_requests - all_errors.transport()) as f64 / seconds_total,
+        latency_us: Latency::of(&all),
+        error_kinds: all_errors,
+        endpoints,
+        seconds,
+        open_loop,
+        generator: GeneratorReport {
+            threads,
+            cpu_seconds: cpu,
+            cpu_us_per_request: if total_requests > 0 {
+                cpu * 1e6 / total_requests as f64
+            } else {
+                0.0
+            },
+            saturated: wall > 0.0 && cpu / wall >= 0.9 * threads as f64,
+        },
+    }
+}
+
+fn row(second: u64, path: &str, h: &Histogram<u64>, errors: u64) -> SecondRow {
+    SecondRow {
+        second,
+        path: path.to_owned(),
+        count: h.len() + errors,
+        errors,
+        p50_us: if h.is_empty() {
+            0
+        } else {
+            h.value_at_quantile(0.5)
+        },
+        p99_us: if h.is_empty() {
+            0
+        } else {
+            h.value_at_quantile(0.99)
+        },
+        max_us: h.max(),
+    }
+}

@@ -1,0 +1,221 @@
+//! The load generator against a server whose behaviour is known: a fixed delay must be
+//! measured as that delay, and a stall must show in open-loop percentiles while closed-loop
+//! percentiles hide it (coordinated omission).
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use djbench::load::{self, Endpoint, LoadReport, LoadSpec, Model};
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+
+/// A server answering every request after `delay`; during a stall window it holds every
+/// request until the window ends. `close` makes it close the connection after each answer.
+struct TestServer {
+    addr: SocketAddr,
+    stall: Arc<Mutex<Option<(Instant, Instant)>>>,
+}
+
+fn server(delay: Duration, close: bool) -> TestServer {
+    let stall: Arc<Mutex<Option<(Instant, Instant)>>> = Arc::default();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let window = stall.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let window = window.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |_req| {
+                        let window = window.clone();
+                        async move {
+                            let until = *window.lock().unwrap();
+                            if let Some((from, to)) = until
+                                && Instant::now() >= from
+                                && Instant::now() < to
+                            {
+                                tokio::time::sleep_until(to.into()).await;
+                            }
+                            // A blocking sleep is precise to well under a millisecond; the
+                            // runtime's timer rounds up to whole milliseconds.
+                            tokio::task::spawn_blocking(move || std::thread::sleep(delay))
+                                .await
+                                .unwrap();
+                            let mut resp =
+                                hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
+                            if close {
+                                resp.headers_mut()
+                                    .insert(hyper::header::CONNECTION, "close".parse().unwrap());
+                            }
+                            Ok::<_, Infallible>(resp)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+    });
+    TestServer { addr, stall }
+}
+
+fn spec(addr: SocketAddr, model: Model, duration: Duration) -> LoadSpec {
+    LoadSpec {
+        addr,
+        host: addr.to_string(),
+        endpoints: vec![Endpoint {
+            path: "/x".into(),
+            weight: 1.0,
+        }],
+        model,
+        warmup: Duration::from_millis(500),
+        duration,
+        timeout: Duration::from_secs(5),
+        threads: 1,
+    }
+}
+
+fn run(spec: &LoadSpec) -> LoadReport {
+    load::run(spec).unwrap()
+}
+
+#[test]
+fn a_known_delay_is_measured_within_a_millisecond() {
+    let s = server(Duration::from_millis(5), false);
+    let r = run(&spec(
+        s.addr,
+        Model::Closed { connections: 2 },
+        Duration::from_secs(2),
+    ));
+    assert_eq!(r.errors, 0, "{r:?}");
+    assert!(r.requests > 200, "only {} requests", r.requests);
+    let p50 = r.latency_us.p50 as i64;
+    assert!((p50 - 5000).abs() < 1000, "p50 {p50} µs for a 5 ms server");
+    assert!(
+        r.latency_us.min >= 5000,
+        "faster than the server can answer: {:?}",
+        r.latency_us
+    );
+    // Closed loop, 2 connections, ~5 ms each: ~400 req/s.
+    assert!(
+        (300.0..450.0).contains(&r.throughput_rps),
+        "{}",
+        r.throughput_rps
+    );
+}
+
+/// The server stalls 600 ms in the middle. Closed loop: only the few requests in flight wait,
+/// so p99 stays low (the stall hides). Open loop: every request intended during the stall is
+/// late, counted from its intended time, so p99 shows it.
+#[test]
+fn a_stall_shows_in_open_loop_percentiles_and_hides_in_closed_loop_ones() {
+    let s = server(Duration::from_millis(1), false);
+    let stall = |s: &TestServer| {
+        let from = Instant::now() + Duration::from_millis(1500);
+        *s.stall.lock().unwrap() = Some((from, from + Duration::from_millis(600)));
+    };
+
+    stall(&s);
+    let closed = run(&spec(
+        s.addr,
+        Model::Closed { connections: 4 },
+        Duration::from_secs(3),
+    ));
+    assert_eq!(closed.errors, 0);
+    assert!(
+        closed.latency_us.p99 < 50_000,
+        "closed p99 {:?}",
+        closed.latency_us
+    );
+    assert!(
+        closed.latency_us.max >= 400_000,
+        "the stall did not happen: {:?}",
+        closed.latency_us
+    );
+
+    stall(&s);
+    let open = Model::Open {
+        rate: 400.0,
+        poisson: false,
+        max_connections: 256,
+    };
+    let open = run(&spec(s.addr, open, Duration::from_secs(3)));
+    assert_eq!(open.errors, 0);
+    assert!(
+        open.latency_us.p99 >= 300_000,
+        "open p99 {:?}",
+        open.latency_us
+    );
+    let o = open.open_loop.as_ref().unwrap();
+    assert!((o.achieved_rps - 400.0).abs() < 40.0, "{o:?}");
+    assert!(
+        o.connections_used > 4,
+        "the stall should have needed more connections: {o:?}"
+    );
+    // The per-second series shows where it happened.
+    let worst = open
+        .seconds
+        .iter()
+        .filter(|r| r.path == "*")
+        .max_by_key(|r| r.p99_us)
+        .unwrap();
+    assert!(worst.p99_us >= 300_000, "{worst:?}");
+}
+
+#[test]
+fn a_server_closing_connections_is_not_an_error() {
+    let s = server(Duration::from_millis(1), true);
+    let r = run(&spec(
+        s.addr,
+        Model::Closed { connections: 2 },
+        Duration::from_secs(1),
+    ));
+    assert!(r.requests > 50, "{r:?}");
+    assert_eq!(r.errors, 0, "{:?}", r.error_kinds);
+}
+
+#[test]
+fn nothing_listening_is_counted_as_connect_errors() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let r = run(&spec(
+        port,
+        Model::Closed { connections: 1 },
+        Duration::from_millis(500),
+    ));
+    assert!(
+        r.error_kinds.connect > 0 && r.error_kinds.connect == r.errors,
+        "{r:?}"
+    );
+}
+
+#[test]
+fn only_loopback_targets_without_allow_remote() {
+    assert!(load::target("http://127.0.0.1:8000/hello", false).is_ok());
+    let remote = load::target("http://10.1.2.3:80/", false)
+        .unwrap_err()
+        .to_string();
+    assert!(remote.contains("not a loopback address"), "{remote}");
+    assert!(load::target("http://10.1.2.3:80/", true).is_ok());
+    assert!(load::target("https://127.0.0.1/", false).is_err());
+    let t = load::target("http://localhost:9/a?b=1", false).unwrap();
+    assert_eq!(
+        (t.path.as_str(), t.host.as_str()),
+        ("/a?b=1", "localhost:9")
+    );
+}
