@@ -62,9 +62,10 @@ pub enum Command {
     /// Run a scenario: provision what is missing, deploy each mode in turn, load it, tear it
     /// down. With --dry-run, show the plan instead.
     ///
-    /// This build loads each deployment with a simple sequential burst (one connection) and
-    /// prints counts and means; the load generator with percentiles, memory sampling and
-    /// results.json come with the measurement engine.
+    /// Each run gets the scenario's endpoint mix from djbench's load generator (closed or open
+    /// loop) with its background tasks beside it, then a bounded task drain; a table of
+    /// throughput, p50/p99 and tasks per run follows. Memory and CPU sampling, results.json and
+    /// reports are not built yet.
     #[command(after_help = "Examples:
   djbench scenario ci_smoke
   djbench scenario compare_modes --dry-run

@@ -370,6 +370,7 @@ fn load_cmd(args: &LoadArgs) -> Exit {
         duration: args.duration,
         timeout: args.timeout,
         threads,
+        stop: Some(crate::run::interrupt_flag()),
     };
     if !args.json {
         eprintln!(
@@ -511,10 +512,10 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
         "requests",
         "errors",
         "req/s",
-        "mean ms",
+        "p50 ms",
+        "p99 ms",
         "tasks done",
         "lost",
-        "interps",
     ]);
     for (i, o) in outcomes.iter().enumerate() {
         let gil = match o.gil_enabled {
@@ -527,25 +528,34 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
             format!("{} #{}", o.label, o.repetition),
             o.python.clone(),
             gil.into(),
-            o.requests.to_string(),
-            o.errors.to_string(),
-            if o.seconds > 0.0 {
-                format!("{:.0}", o.requests as f64 / o.seconds)
-            } else {
-                "-".into()
-            },
-            format!("{:.2}", o.mean_ms),
+            o.load
+                .as_ref()
+                .map_or("-".into(), |l| l.requests.to_string()),
+            o.load.as_ref().map_or("-".into(), |l| l.errors.to_string()),
+            o.load
+                .as_ref()
+                .map_or("-".into(), |l| format!("{:.0}", l.throughput_rps)),
+            o.load.as_ref().map_or("-".into(), |l| {
+                format!("{:.2}", l.latency_us.p50 as f64 / 1000.0)
+            }),
+            o.load.as_ref().map_or("-".into(), |l| {
+                format!("{:.2}", l.latency_us.p99 as f64 / 1000.0)
+            }),
             format!("{}/{}", o.tasks_finished, o.tasks_enqueued),
             (o.tasks_enqueued - o.tasks_finished.min(o.tasks_enqueued)).to_string(),
-            o.interpreters.to_string(),
         ]);
     }
     println!();
     print_table(&t);
-    println!(
-        "\nOne connection, one request at a time: counts and means only, not a benchmark yet\n\
-         (the load generator, percentiles and memory sampling come with the measurement engine)."
-    );
+    if outcomes
+        .iter()
+        .any(|o| o.load.as_ref().is_some_and(|l| l.generator.saturated))
+    {
+        println!(
+            "\nWARNING: the load generator saturated its core in some runs: those numbers measure it."
+        );
+    }
+    println!("\nMemory and CPU sampling, results.json and reports are not built yet.");
     let mut exit = Exit::Ok;
     for o in &outcomes {
         if let Some(f) = &o.failure {

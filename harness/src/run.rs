@@ -22,13 +22,10 @@ pub struct RunOutcome {
     pub repetition: u32,
     pub python: String,
     pub gil_enabled: Option<bool>,
-    pub requests: u64,
-    pub errors: u64,
-    pub seconds: f64,
-    pub mean_ms: f64,
+    /// What the generator measured.
+    pub load: Option<crate::load::LoadReport>,
     pub tasks_enqueued: u64,
     pub tasks_finished: u64,
-    pub interpreters: usize,
     pub failure: Option<String>,
     pub survivors: Vec<i32>,
 }
@@ -153,7 +150,7 @@ pub fn execute(
     plan: &Plan,
     ready: &Ready,
     keep: bool,
-    stop: &AtomicBool,
+    stop: &Arc<AtomicBool>,
     progress: &dyn Fn(&str),
 ) -> Vec<RunOutcome> {
     let report = &ready.report;
@@ -255,7 +252,7 @@ pub fn execute(
                     Ok(env) => {
                         outcome.python = env["python"].as_str().unwrap_or("?").to_owned();
                         outcome.gil_enabled = env["gil_enabled"].as_bool();
-                        burst(s, shape, plan, &d, stop, &mut outcome);
+                        measure(s, shape, plan, &d, stop, &mut outcome);
                     }
                 }
                 outcome.survivors = d.stop().survivors;
@@ -267,78 +264,82 @@ pub fn execute(
     outcomes
 }
 
-/// The stand-in for the load generator: one request after another, endpoints in proportion
-/// to their weights, tasks enqueued on schedule; then a bounded drain.
-fn burst(
+/// The scenario's load on one deployment: its endpoint mix through the generator (closed or
+/// open loop), and beside it the background tasks as an open loop of `/enqueue` requests at
+/// the scenario's rate; then a bounded drain of the task queue.
+fn measure(
     s: &Scenario,
     shape: &Shape,
     plan: &Plan,
     d: &Deployment,
-    stop: &AtomicBool,
+    stop: &Arc<AtomicBool>,
     o: &mut RunOutcome,
 ) {
-    let endpoints: Vec<(String, f64)> = s
-        .endpoints()
-        .map(|e| (e.path.clone(), e.weight.0))
-        .collect();
-    let total: f64 = endpoints.iter().map(|e| e.1).sum();
-    let tasks = &s.file.tasks;
-    let task_path = format!(
-        "/enqueue?kind={}&n={}",
-        format!("{:?}", tasks.kind).to_lowercase(),
-        tasks.size()
-    );
-    let task_rate = tasks.rate.filter(|_| shape.background_tasks).map(|r| r.0);
-    let mut credit = vec![0.0; endpoints.len()];
-    let mut interpreters = std::collections::BTreeSet::new();
-    let started = Instant::now();
-    let measure_from = started + plan.warmup;
-    let end = measure_from + plan.duration;
-    let mut latency_sum = Duration::ZERO;
-    let mut enqueued = 0u64;
-    while Instant::now() < end && !stop.load(Ordering::Relaxed) {
-        if let Some(rate) = task_rate {
-            let due = (started.elapsed().as_secs_f64() * rate) as u64;
-            if enqueued < due {
-                enqueued += 1;
-                let _ = d.get(&task_path);
-                continue;
-            }
-        }
-        // Smooth weighted round robin: each endpoint earns its weight; the richest goes next.
-        for (c, e) in credit.iter_mut().zip(&endpoints) {
-            *c += e.1;
-        }
-        let (i, _) = credit
-            .iter()
-            .enumerate()
-            .max_by(|a, b| a.1.total_cmp(b.1))
-            .expect("at least one endpoint");
-        credit[i] -= total;
-        let sent = Instant::now();
-        let result = d.get(&endpoints[i].0);
-        if sent >= measure_from {
-            o.requests += 1;
-            latency_sum += sent.elapsed();
-            if !matches!(result, Ok((200, _))) {
-                o.errors += 1;
-            }
-        }
-        if o.requests % 50 == 1
-            && let Ok(env) = d.get_json("/_djbench/env")
-        {
-            interpreters.insert(env["interpreter_id"].as_u64().unwrap_or(0));
-        }
-    }
-    o.seconds = Instant::now()
-        .saturating_duration_since(measure_from)
-        .as_secs_f64();
-    o.mean_ms = if o.requests > 0 {
-        latency_sum.as_secs_f64() * 1000.0 / o.requests as f64
-    } else {
-        0.0
+    use crate::load::{Endpoint, LoadSpec, Model};
+    use crate::scenario::model::LoadModel;
+    let Ok(target) = crate::load::target(&d.base_url, false) else {
+        o.failure = Some(format!("cannot load {}", d.base_url));
+        return;
     };
-    o.interpreters = interpreters.len();
+    let shape_of_load = s.load();
+    let spec = LoadSpec {
+        addr: target.addr,
+        host: target.host.clone(),
+        endpoints: s
+            .endpoints()
+            .map(|e| Endpoint {
+                path: e.path.clone(),
+                weight: e.weight.0,
+            })
+            .collect(),
+        model: match shape_of_load.model {
+            LoadModel::Closed => Model::Closed {
+                connections: shape_of_load.connections,
+            },
+            LoadModel::Open => Model::Open {
+                rate: shape_of_load.rate.unwrap_or(1.0),
+                poisson: shape_of_load.poisson,
+                max_connections: shape_of_load.connections,
+            },
+        },
+        warmup: plan.warmup,
+        duration: plan.duration,
+        timeout: s.file.workload.timeout.value.0,
+        // The machine's other cores serve the deployment; one generator thread keeps up on
+        // loopback (its CPU is reported, and a saturated generator is flagged).
+        threads: 1,
+        stop: Some(stop.clone()),
+    };
+    let tasks = &s.file.tasks;
+    let task_spec = tasks
+        .rate
+        .filter(|_| shape.background_tasks)
+        .map(|rate| LoadSpec {
+            endpoints: vec![Endpoint {
+                path: format!(
+                    "/enqueue?kind={}&n={}",
+                    format!("{:?}", tasks.kind).to_lowercase(),
+                    tasks.size()
+                ),
+                weight: 1.0,
+            }],
+            model: Model::Open {
+                rate: rate.0,
+                poisson: false,
+                max_connections: 16,
+            },
+            ..spec.clone()
+        });
+    let task_load = task_spec.map(|t| std::thread::spawn(move || crate::load::run(&t)));
+    match crate::load::run(&spec) {
+        Ok(report) => o.load = Some(report),
+        Err(e) => o.failure = Some(e.to_string()),
+    }
+    if let Some(handle) = task_load
+        && let Ok(Err(e)) = handle.join()
+    {
+        o.failure = Some(format!("background tasks: {e}"));
+    }
     let drain_end = Instant::now() + tasks.drain_timeout.0;
     loop {
         let t: Value = d.get_json("/_djbench/tasks?limit=1").unwrap_or_default();

@@ -311,7 +311,9 @@ fn list_shows_every_shipped_scenario_and_every_mode() {
 fn help_lists_only_the_commands_that_exist() {
     let assert = djbench().arg("--help").assert().success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
-    for cmd in ["scenario", "validate", "list", "schema", "setup", "doctor", "load"] {
+    for cmd in [
+        "scenario", "validate", "list", "schema", "setup", "doctor", "load",
+    ] {
         assert!(stdout.contains(cmd), "{cmd} missing from --help");
     }
     for later in ["compare", "report", "demo"] {

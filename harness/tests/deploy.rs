@@ -259,11 +259,11 @@ fn ci_smoke_deploys_loads_and_tears_down_every_mode() {
             .find(|l| l.contains(label))
             .unwrap_or_else(|| panic!("no row for {label}:\n{stdout}"));
         let cells: Vec<&str> = row.split_whitespace().collect();
-        // run, label, #rep, python, GIL, requests, errors, req/s, mean, tasks done, lost, interps
+        // run, label, #rep, python, GIL, requests, errors, req/s, p50, p99, tasks done, lost
         assert_eq!(cells[4], gil, "{row}");
         assert!(cells[5].parse::<u64>().unwrap() > 0, "no requests: {row}");
         assert_eq!(cells[6], "0", "errors: {row}");
-        assert_eq!(cells[10], "0", "lost tasks: {row}");
+        assert_eq!(cells[11], "0", "lost tasks: {row}");
     }
     assert!(processes_using(&out).is_empty());
 }
@@ -353,7 +353,7 @@ fn every_mode_serves_from_an_ephemeral_postgres_cluster_that_is_removed_after() 
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert!(cells[5].parse::<u64>().unwrap() > 0, "{row}");
         assert_eq!(
-            (cells[6], cells[10]),
+            (cells[6], cells[11]),
             ("0", "0"),
             "errors or lost tasks: {row}"
         );

@@ -85,6 +85,7 @@ fn spec(addr: SocketAddr, model: Model, duration: Duration) -> LoadSpec {
         duration,
         timeout: Duration::from_secs(5),
         threads: 1,
+        stop: None,
     }
 }
 

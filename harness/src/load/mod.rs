@@ -10,7 +10,8 @@ mod recorder;
 use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::rc::Rc;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -57,6 +58,8 @@ pub struct LoadSpec {
     pub timeout: Duration,
     /// Generator threads, each with its own runtime and share of the load.
     pub threads: usize,
+    /// Set from outside (Ctrl-C) to end the run early; what was recorded is kept.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -125,9 +128,19 @@ struct Ctx {
     weights: Vec<f64>,
     end: Instant,
     timeout: Duration,
+    stop: Option<Arc<AtomicBool>>,
 }
 
 impl Ctx {
+    /// Whether to send more: before the end, and not stopped from outside.
+    fn going(&self) -> bool {
+        Instant::now() < self.end
+            && !self
+                .stop
+                .as_ref()
+                .is_some_and(|s| s.load(Ordering::Relaxed))
+    }
+
     fn request(&self, ep: usize) -> hyper::Request<Empty<Bytes>> {
         let mut req = hyper::Request::new(Empty::new());
         *req.uri_mut() = self.paths[ep].clone();
@@ -245,7 +258,7 @@ fn status_result(status: u16) -> Result<(), ErrorKind> {
 async fn closed_connection(ctx: Rc<Ctx>, rec: Rc<RefCell<Recorder>>, index: usize) {
     let mut picker = Picker::new(&ctx.weights, index);
     let mut sender = None;
-    while Instant::now() < ctx.end {
+    while ctx.going() {
         let ep = picker.next();
         let sent = Instant::now();
         let mut s = match ready(ctx.addr, sender.take()).await {
@@ -325,6 +338,9 @@ async fn open_loop(
     let gap = 1.0 / rate;
     while intended < ctx.end {
         tokio::time::sleep_until(intended.into()).await;
+        if !ctx.going() {
+            break;
+        }
         let ep = picker.next();
         tokio::task::spawn_local(open_request(
             ctx.clone(),
@@ -420,7 +436,7 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
     for t in 0..threads {
         let (paths, host, tx) = (paths.clone(), host.clone(), snapshots_tx.clone());
         let weights: Vec<f64> = spec.endpoints.iter().map(|e| e.weight).collect();
-        let (addr, model, timeout) = (spec.addr, spec.model, spec.timeout);
+        let (addr, model, timeout, stop) = (spec.addr, spec.model, spec.timeout, spec.stop.clone());
         handles.push(
             std::thread::Builder::new()
                 .name(format!("djbench-load-{t}"))
@@ -430,6 +446,7 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
                         .build()
                         .expect("a runtime");
                     let local = tokio::task::LocalSet::new();
+                    let ticker_stop = stop.clone();
                     let ctx = Rc::new(Ctx {
                         addr,
                         host,
@@ -437,6 +454,7 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
                         weights,
                         end,
                         timeout,
+                        stop,
                     });
                     let rec = Rc::new(RefCell::new(Recorder::new(
                         ctx.paths.len(),
@@ -444,7 +462,12 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
                         end,
                     )));
                     local.block_on(&rt, async {
-                        let ticker = tokio::task::spawn_local(recorder::tick(rec.clone(), tx, end));
+                        let ticker = tokio::task::spawn_local(recorder::tick(
+                            rec.clone(),
+                            tx,
+                            end,
+                            ticker_stop,
+                        ));
                         match model {
                             Model::Closed { connections } => {
                                 let mine: Vec<usize> = (0..connections as usize)

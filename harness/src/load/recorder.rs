@@ -209,12 +209,21 @@ impl Recorder {
 
 /// Sends this thread's per-second snapshot at each second of the measured window, then the
 /// remainder once the thread's requests are done (`end` plus the in-flight tail).
-pub async fn tick(rec: Rc<RefCell<Recorder>>, tx: mpsc::Sender<SecondSnapshot>, end: Instant) {
+pub async fn tick(
+    rec: Rc<RefCell<Recorder>>,
+    tx: mpsc::Sender<SecondSnapshot>,
+    end: Instant,
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+) {
+    let stopped = || {
+        stop.as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
+    };
     let from = rec.borrow().measure_from;
     let mut second = 0u64;
     loop {
         let at = from + Duration::from_secs(second + 1);
-        if at > end {
+        if at > end || stopped() {
             break;
         }
         tokio::time::sleep_until(at.into()).await;
@@ -222,7 +231,9 @@ pub async fn tick(rec: Rc<RefCell<Recorder>>, tx: mpsc::Sender<SecondSnapshot>, 
         let _ = tx.send(snap);
         second += 1;
     }
-    tokio::time::sleep_until(end.into()).await;
+    if !stopped() {
+        tokio::time::sleep_until(end.into()).await;
+    }
     // Give in-flight requests a moment; what lands later still counts in the totals.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let snap = rec.borrow_mut().snapshot(second);
