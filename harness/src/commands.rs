@@ -514,9 +514,14 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
         "req/s",
         "p50 ms",
         "p99 ms",
+        "ΣPSS MiB",
+        "ΣRSS MiB",
+        "CPU cores",
         "tasks done",
         "lost",
     ]);
+    // Numbers read best unwrapped, even past the terminal's width.
+    t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
     for (i, o) in outcomes.iter().enumerate() {
         let gil = match o.gil_enabled {
             Some(true) => "on",
@@ -541,6 +546,15 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
             o.load.as_ref().map_or("-".into(), |l| {
                 format!("{:.2}", l.latency_us.p99 as f64 / 1000.0)
             }),
+            o.sample.as_ref().map_or("-".into(), |m| {
+                format!("{:.0}", m.pss.total.peak_bytes as f64 / 1048576.0)
+            }),
+            o.sample.as_ref().map_or("-".into(), |m| {
+                format!("{:.0}", m.rss.total.peak_bytes as f64 / 1048576.0)
+            }),
+            o.sample
+                .as_ref()
+                .map_or("-".into(), |m| format!("{:.2}", m.cpu_cores_total)),
             format!("{}/{}", o.tasks_finished, o.tasks_enqueued),
             (o.tasks_enqueued - o.tasks_finished.min(o.tasks_enqueued)).to_string(),
         ]);
@@ -555,7 +569,10 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
             "\nWARNING: the load generator saturated its core in some runs: those numbers measure it."
         );
     }
-    println!("\nMemory and CPU sampling, results.json and reports are not built yet.");
+    println!(
+        "\nΣPSS and ΣRSS: peaks over the measured window, every process of the deployment. \
+         results.json and reports are not built yet."
+    );
     let mut exit = Exit::Ok;
     for o in &outcomes {
         if let Some(f) = &o.failure {

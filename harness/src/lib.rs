@@ -9,4 +9,5 @@ pub mod deploy;
 pub mod load;
 pub mod provision;
 pub mod run;
+pub mod sample;
 pub mod scenario;

@@ -24,6 +24,8 @@ pub struct RunOutcome {
     pub gil_enabled: Option<bool>,
     /// What the generator measured.
     pub load: Option<crate::load::LoadReport>,
+    /// Memory and CPU of the deployment over the measured window.
+    pub sample: Option<crate::sample::SampleReport>,
     pub tasks_enqueued: u64,
     pub tasks_finished: u64,
     pub failure: Option<String>,
@@ -330,11 +332,18 @@ fn measure(
             },
             ..spec.clone()
         });
+    let sampler = crate::sample::Sampler::start(
+        d.session_roles(),
+        s.file.sampling.rss_hz.0,
+        s.file.sampling.pss_hz.0,
+        Instant::now() + plan.warmup,
+    );
     let task_load = task_spec.map(|t| std::thread::spawn(move || crate::load::run(&t)));
     match crate::load::run(&spec) {
         Ok(report) => o.load = Some(report),
         Err(e) => o.failure = Some(e.to_string()),
     }
+    o.sample = Some(sampler.finish());
     if let Some(handle) = task_load
         && let Ok(Err(e)) = handle.join()
     {

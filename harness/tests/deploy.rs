@@ -259,11 +259,22 @@ fn ci_smoke_deploys_loads_and_tears_down_every_mode() {
             .find(|l| l.contains(label))
             .unwrap_or_else(|| panic!("no row for {label}:\n{stdout}"));
         let cells: Vec<&str> = row.split_whitespace().collect();
-        // run, label, #rep, python, GIL, requests, errors, req/s, p50, p99, tasks done, lost
+        // run, label, #rep, python, GIL, requests, errors, req/s, p50, p99, ΣPSS, ΣRSS, CPU,
+        // tasks done, lost
         assert_eq!(cells[4], gil, "{row}");
         assert!(cells[5].parse::<u64>().unwrap() > 0, "no requests: {row}");
         assert_eq!(cells[6], "0", "errors: {row}");
-        assert_eq!(cells[11], "0", "lost tasks: {row}");
+        let pss: f64 = cells[10].parse().unwrap();
+        let rss: f64 = cells[11].parse().unwrap();
+        assert!(
+            pss > 20.0 && rss >= pss,
+            "ΣPSS {pss} MiB, ΣRSS {rss} MiB: {row}"
+        );
+        assert!(
+            cells[12].parse::<f64>().unwrap() > 0.05,
+            "no CPU seen: {row}"
+        );
+        assert_eq!(cells[14], "0", "lost tasks: {row}");
     }
     assert!(processes_using(&out).is_empty());
 }
@@ -353,7 +364,7 @@ fn every_mode_serves_from_an_ephemeral_postgres_cluster_that_is_removed_after() 
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert!(cells[5].parse::<u64>().unwrap() > 0, "{row}");
         assert_eq!(
-            (cells[6], cells[11]),
+            (cells[6], cells[14]),
             ("0", "0"),
             "errors or lost tasks: {row}"
         );
@@ -439,4 +450,44 @@ fn every_selectable_server_serves_and_stops() {
             assert!(d.stop().survivors.is_empty(), "{mode} {server}");
         }
     }
+}
+
+/// djbench's ΣPSS of a forked tree (gunicorn's master and workers) against smem's figure for
+/// the same processes, read one right after the other on an idle deployment.
+#[test]
+fn pss_of_a_forked_tree_matches_smem_within_two_percent() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut d = Deployment::start(&spec(Mode::GunicornCelery, tmp.path())).unwrap();
+    d.wait_ready(Duration::from_secs(90)).unwrap();
+    let web: Vec<i32> = d
+        .processes()
+        .into_iter()
+        .filter(|(_, role)| *role == djbench::deploy::Role::Web)
+        .map(|(pid, _)| pid)
+        .collect();
+    assert!(web.len() >= 3, "gunicorn master and 2 workers: {web:?}");
+    let ours = djbench::sample::pss_now(&web) as f64;
+    let out = std::process::Command::new("smem")
+        .args(["-H", "-c", "pid pss"])
+        .output()
+        .expect("smem (apt-get install smem; .ci/run installs it)");
+    let smem_kib: u64 = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split_whitespace();
+            let pid: i32 = f.next()?.parse().ok()?;
+            let pss: u64 = f.next()?.parse().ok()?;
+            web.contains(&pid).then_some(pss)
+        })
+        .sum();
+    let theirs = (smem_kib * 1024) as f64;
+    assert!(theirs > 0.0, "smem saw none of {web:?}");
+    let diff = (ours - theirs).abs() / theirs;
+    assert!(
+        diff < 0.02,
+        "djbench {ours} B vs smem {theirs} B: {:.2}% apart",
+        diff * 100.0
+    );
+    assert!(d.stop().survivors.is_empty());
 }

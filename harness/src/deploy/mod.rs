@@ -345,6 +345,11 @@ impl Deployment {
             .collect()
     }
 
+    /// Each leader's session with its role, for the sampler.
+    pub fn session_roles(&self) -> Vec<(i32, Role)> {
+        self.leaders.iter().map(|l| (l.session(), l.role)).collect()
+    }
+
     pub fn sessions(&self) -> Vec<i32> {
         self.leaders.iter().map(Leader::session).collect()
     }

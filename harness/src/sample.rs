@@ -1,0 +1,255 @@
+//! Sampling the memory and CPU of every process of a deployment while it runs: RSS (statm)
+//! at the scenario's rss_hz, PSS and USS (smaps_rollup) at pss_hz, CPU from stat deltas,
+//! thread counts; every process of the deployment's sessions, those born during the run
+//! included (the process list is refreshed once a second), each under its leader's role.
+//! It reads /proc; it never signals or changes a process.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::deploy::{Role, process::session_members};
+
+/// Peak and mean of a sum over the measured window, in bytes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+pub struct PeakMean {
+    pub peak_bytes: u64,
+    pub mean_bytes: u64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Sums {
+    pub total: PeakMean,
+    pub by_role: BTreeMap<String, PeakMean>,
+}
+
+/// One point of the ΣPSS/ΣRSS series, for charts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Point {
+    /// Seconds since the measured window began.
+    pub t: f64,
+    pub bytes_by_role: BTreeMap<String, u64>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SampleReport {
+    pub rss: Sums,
+    pub pss: Sums,
+    pub uss: Sums,
+    /// CPU cores used on average over the window, by role and in total.
+    pub cpu_cores: BTreeMap<String, f64>,
+    pub cpu_cores_total: f64,
+    pub max_processes: usize,
+    pub max_threads: u64,
+    pub pss_series: Vec<Point>,
+    pub rss_samples: u64,
+    pub pss_samples: u64,
+}
+
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<SampleReport>,
+}
+
+#[derive(Default)]
+struct Acc {
+    peak: u64,
+    sum: u128,
+    n: u64,
+}
+
+impl Acc {
+    fn add(&mut self, v: u64) {
+        self.peak = self.peak.max(v);
+        self.sum += u128::from(v);
+        self.n += 1;
+    }
+    fn result(&self) -> PeakMean {
+        PeakMean {
+            peak_bytes: self.peak,
+            mean_bytes: if self.n == 0 {
+                0
+            } else {
+                (self.sum / u128::from(self.n)) as u64
+            },
+        }
+    }
+}
+
+#[derive(Default)]
+struct SumAcc {
+    total: Acc,
+    roles: HashMap<Role, Acc>,
+}
+
+impl SumAcc {
+    fn add(&mut self, by_role: &HashMap<Role, u64>) {
+        self.total.add(by_role.values().sum());
+        for (role, v) in by_role {
+            self.roles.entry(*role).or_default().add(*v);
+        }
+    }
+    fn result(&self) -> Sums {
+        Sums {
+            total: self.total.result(),
+            by_role: self
+                .roles
+                .iter()
+                .map(|(r, a)| (r.name().to_owned(), a.result()))
+                .collect(),
+        }
+    }
+}
+
+fn page_size() -> u64 {
+    procfs::page_size()
+}
+
+/// RSS in bytes and the CPU ticks and threads of one process, or None once it is gone.
+fn rss_cpu(pid: i32) -> Option<(u64, u64, u64)> {
+    let p = procfs::process::Process::new(pid).ok()?;
+    let statm = p.statm().ok()?;
+    let stat = p.stat().ok()?;
+    Some((
+        statm.resident * page_size(),
+        stat.utime + stat.stime,
+        stat.num_threads as u64,
+    ))
+}
+
+/// PSS and USS in bytes of one process.
+fn pss_uss(pid: i32) -> Option<(u64, u64)> {
+    let p = procfs::process::Process::new(pid).ok()?;
+    let rollup = p.smaps_rollup().ok()?;
+    let map = rollup.memory_map_rollup.0.first()?;
+    let get = |k: &str| map.extension.map.get(k).copied().unwrap_or(0);
+    Some((get("Pss"), get("Private_Clean") + get("Private_Dirty")))
+}
+
+impl Sampler {
+    /// Starts sampling the sessions `leaders` (session id, role); only samples taken at or
+    /// after `measure_from` count.
+    pub fn start(
+        leaders: Vec<(i32, Role)>,
+        rss_hz: f64,
+        pss_hz: f64,
+        measure_from: Instant,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::Builder::new()
+            .name("djbench-sample".into())
+            .spawn(move || run(leaders, rss_hz, pss_hz, measure_from, &flag))
+            .expect("a sampler thread");
+        Self { stop, handle }
+    }
+
+    pub fn finish(self) -> SampleReport {
+        self.stop.store(true, Ordering::Relaxed);
+        self.handle.join().unwrap_or_default()
+    }
+}
+
+fn run(
+    leaders: Vec<(i32, Role)>,
+    rss_hz: f64,
+    pss_hz: f64,
+    from: Instant,
+    stop: &AtomicBool,
+) -> SampleReport {
+    let tick = Duration::from_secs_f64(1.0 / rss_hz);
+    let pss_every = Duration::from_secs_f64(1.0 / pss_hz);
+    let ticks_per_sec = procfs::ticks_per_second() as f64;
+    let mut pids: Vec<(i32, Role)> = Vec::new();
+    let mut last_scan = None::<Instant>;
+    let mut last_pss = None::<Instant>;
+    let (mut rss, mut pss, mut uss) = (SumAcc::default(), SumAcc::default(), SumAcc::default());
+    let mut report = SampleReport::default();
+    // CPU ticks per process at the first and latest measured sample.
+    let mut cpu_first: HashMap<i32, (Role, u64)> = HashMap::new();
+    let mut cpu_last: HashMap<i32, (Role, u64)> = HashMap::new();
+    let mut window_start = None::<Instant>;
+    let mut next = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let now = Instant::now();
+        if last_scan.is_none_or(|t| now - t >= Duration::from_secs(1)) {
+            pids = leaders
+                .iter()
+                .flat_map(|&(sid, role)| session_members(sid).into_iter().map(move |p| (p, role)))
+                .collect();
+            last_scan = Some(now);
+        }
+        let measuring = now >= from;
+        let mut rss_by_role: HashMap<Role, u64> = HashMap::new();
+        let mut threads = 0;
+        for &(pid, role) in &pids {
+            if let Some((bytes, ticks, n)) = rss_cpu(pid) {
+                *rss_by_role.entry(role).or_default() += bytes;
+                threads += n;
+                if measuring {
+                    cpu_first.entry(pid).or_insert((role, ticks));
+                    cpu_last.insert(pid, (role, ticks));
+                }
+            }
+        }
+        if measuring {
+            window_start.get_or_insert(now);
+            rss.add(&rss_by_role);
+            report.rss_samples += 1;
+            report.max_processes = report.max_processes.max(pids.len());
+            report.max_threads = report.max_threads.max(threads);
+            if last_pss.is_none_or(|t| now - t >= pss_every) {
+                let (mut p_by, mut u_by) = (HashMap::new(), HashMap::new());
+                for &(pid, role) in &pids {
+                    if let Some((p, u)) = pss_uss(pid) {
+                        *p_by.entry(role).or_default() += p;
+                        *u_by.entry(role).or_default() += u;
+                    }
+                }
+                pss.add(&p_by);
+                uss.add(&u_by);
+                report.pss_samples += 1;
+                report.pss_series.push(Point {
+                    t: now.duration_since(from).as_secs_f64(),
+                    bytes_by_role: p_by
+                        .iter()
+                        .map(|(r, v): (&Role, &u64)| (r.name().to_owned(), *v))
+                        .collect(),
+                });
+                last_pss = Some(now);
+            }
+        }
+        next += tick;
+        let now = Instant::now();
+        if next > now {
+            std::thread::sleep(next - now);
+        } else {
+            next = now;
+        }
+    }
+    let elapsed = window_start.map_or(0.0, |s| s.elapsed().as_secs_f64());
+    if elapsed > 0.0 {
+        for (pid, (role, last)) in &cpu_last {
+            let first = cpu_first.get(pid).map_or(*last, |f| f.1);
+            let cores = (last - first) as f64 / ticks_per_sec / elapsed;
+            *report.cpu_cores.entry(role.name().to_owned()).or_default() += cores;
+            report.cpu_cores_total += cores;
+        }
+    }
+    report.rss = rss.result();
+    report.pss = pss.result();
+    report.uss = uss.result();
+    report
+}
+
+/// ΣPSS of the given processes now, in bytes (one reading; used to cross-check with smem).
+pub fn pss_now(pids: &[i32]) -> u64 {
+    pids.iter()
+        .filter_map(|&p| pss_uss(p))
+        .map(|(p, _)| p)
+        .sum()
+}
