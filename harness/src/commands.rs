@@ -570,8 +570,9 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
         );
     }
     println!(
-        "\nΣPSS and ΣRSS: peaks over the measured window, every process of the deployment. \
-         results.json and reports are not built yet."
+        "\nΣPSS and ΣRSS: peaks over the measured window, every process of the deployment.\n\
+         Everything measured: {} (schema: reports/README.md).",
+        plan.out.join("results.json").display()
     );
     let mut exit = Exit::Ok;
     for o in &outcomes {

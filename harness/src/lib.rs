@@ -8,6 +8,7 @@ pub mod commands;
 pub mod deploy;
 pub mod load;
 pub mod provision;
+pub mod results;
 pub mod run;
 pub mod sample;
 pub mod scenario;

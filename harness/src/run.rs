@@ -28,6 +28,11 @@ pub struct RunOutcome {
     pub sample: Option<crate::sample::SampleReport>,
     pub tasks_enqueued: u64,
     pub tasks_finished: u64,
+    pub task_start_us: crate::load::Latency,
+    pub task_finish_us: crate::load::Latency,
+    pub tasks_per_second: f64,
+    /// What /_djbench/env said when the deployment became ready.
+    pub env: Value,
     pub failure: Option<String>,
     pub survivors: Vec<i32>,
 }
@@ -254,6 +259,7 @@ pub fn execute(
                     Ok(env) => {
                         outcome.python = env["python"].as_str().unwrap_or("?").to_owned();
                         outcome.gil_enabled = env["gil_enabled"].as_bool();
+                        outcome.env = env;
                         measure(s, shape, plan, &d, stop, &mut outcome);
                     }
                 }
@@ -261,6 +267,18 @@ pub fn execute(
             }
         }
         outcomes.push(outcome);
+        // After every run, so an interruption leaves what was measured, marked incomplete.
+        let complete =
+            outcomes.len() == plan.runs.len() && outcomes.iter().all(|o| o.failure.is_none());
+        if let Err(e) = crate::results::write(
+            &plan.out,
+            &crate::results::document(s, plan, &outcomes, complete),
+        ) {
+            progress(&format!(
+                "cannot write {}: {e}",
+                plan.out.join("results.json").display()
+            ));
+        }
     }
     drop(data);
     outcomes
@@ -361,5 +379,39 @@ fn measure(
             break;
         }
         std::thread::sleep(Duration::from_millis(100));
+    }
+    task_latencies(d, o);
+}
+
+/// Enqueue→start and enqueue→finish histograms from the app's task records, read page by page.
+fn task_latencies(d: &Deployment, o: &mut RunOutcome) {
+    let (mut start, mut finish) = (
+        crate::load::recorder_histogram(),
+        crate::load::recorder_histogram(),
+    );
+    let (mut first_enqueued, mut last_finished) = (u64::MAX, 0u64);
+    let mut after = 0;
+    while let Ok(page) = d.get_json(&format!("/_djbench/tasks?after={after}&limit=5000")) {
+        let tasks = page["tasks"].as_array().cloned().unwrap_or_default();
+        if tasks.is_empty() {
+            break;
+        }
+        for t in &tasks {
+            let enq = t["enqueued_ns"].as_u64().unwrap_or(0);
+            first_enqueued = first_enqueued.min(enq);
+            if let Some(st) = t["started_ns"].as_u64() {
+                start.saturating_record(st.saturating_sub(enq) / 1000);
+            }
+            if let Some(fin) = t["finished_ns"].as_u64() {
+                finish.saturating_record(fin.saturating_sub(enq) / 1000);
+                last_finished = last_finished.max(fin);
+            }
+        }
+        after = page["next"].as_u64().unwrap_or(after);
+    }
+    o.task_start_us = crate::load::Latency::of(&start);
+    o.task_finish_us = crate::load::Latency::of(&finish);
+    if last_finished > first_enqueued && first_enqueued != u64::MAX {
+        o.tasks_per_second = finish.len() as f64 / ((last_finished - first_enqueued) as f64 / 1e9);
     }
 }

@@ -277,6 +277,39 @@ fn ci_smoke_deploys_loads_and_tears_down_every_mode() {
         assert_eq!(cells[14], "0", "lost tasks: {row}");
     }
     assert!(processes_using(&out).is_empty());
+
+    let results: Value =
+        serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["schema_version"], 1);
+    assert_eq!(results["complete"], true);
+    let runs = results["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    for (run, (mode, gil)) in runs.iter().zip([
+        ("gunicorn_celery", true),
+        ("subinterpreters", true),
+        ("free_threaded", false),
+    ]) {
+        assert_eq!(run["mode"], mode);
+        assert_eq!(run["interpreter"]["gil_enabled"], gil, "{mode}");
+        assert!(run["throughput_rps"].as_f64().unwrap() > 0.0, "{mode}");
+        assert_eq!(run["errors"], 0, "{mode}");
+        for p in ["p50", "p90", "p99", "p999", "max"] {
+            assert!(run["latency_us"][p].as_u64().unwrap() > 0, "{mode} {p}");
+        }
+        for m in ["pss_bytes", "rss_bytes"] {
+            for k in ["peak_bytes", "mean_bytes"] {
+                assert!(run[m][k].as_u64().unwrap() > 10 << 20, "{mode} {m}.{k}");
+            }
+        }
+        assert!(run["cpu"]["cores"].as_f64().unwrap() > 0.0, "{mode}");
+        let tasks = &run["tasks"];
+        assert_eq!(tasks["lost"], 0, "{mode}");
+        assert!(tasks["finished"].as_u64().unwrap() > 0, "{mode}");
+        assert!(
+            tasks["enqueue_to_finish_us"]["p99"].as_u64().unwrap() > 0,
+            "{mode}"
+        );
+    }
 }
 
 #[test]

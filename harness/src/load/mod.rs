@@ -22,7 +22,7 @@ use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use tokio::sync::Semaphore;
 
-pub use recorder::{ErrorKind, Latency};
+pub use recorder::{ErrorKind, Latency, histogram as recorder_histogram};
 use recorder::{Recorder, SecondSnapshot};
 
 /// One request of the mix.
