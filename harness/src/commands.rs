@@ -519,6 +519,8 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
         "CPU cores",
         "tasks done",
         "lost",
+        "tasks/s",
+        "task p99 ms",
     ]);
     // Numbers read best unwrapped, even past the terminal's width.
     t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
@@ -557,6 +559,8 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
                 .map_or("-".into(), |m| format!("{:.2}", m.cpu_cores_total)),
             format!("{}/{}", o.tasks_finished, o.tasks_enqueued),
             (o.tasks_enqueued - o.tasks_finished.min(o.tasks_enqueued)).to_string(),
+            format!("{:.1}", o.tasks_per_second),
+            format!("{:.1}", o.task_finish_us.p99 as f64 / 1000.0),
         ]);
     }
     println!();
