@@ -234,31 +234,47 @@ fn processes_using(dir: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// Runs `djbench scenario SCENARIO --out OUT` to success and returns its summary table.
+fn run_scenario(scenario: &std::ffi::OsStr, out: &Path, extra: &[&str]) -> String {
+    let assert = common::djbench()
+        .arg("scenario")
+        .arg(scenario)
+        .args(extra)
+        .arg("--out")
+        .arg(out)
+        .timeout(Duration::from_secs(600))
+        .assert();
+    let output = assert.get_output();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    stdout
+}
+
+/// The cells of the summary row for `label` (`run label #rep python GIL requests errors …`).
+fn row<'a>(table: &'a str, label: &str) -> Vec<&'a str> {
+    table
+        .lines()
+        .find(|l| l.contains(label))
+        .unwrap_or_else(|| panic!("no row for {label}:\n{table}"))
+        .split_whitespace()
+        .collect()
+}
+
 #[test]
 fn ci_smoke_deploys_loads_and_tears_down_every_mode() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     provisioned();
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
-    let assert = common::djbench()
-        .args(["scenario", "ci_smoke", "--duration", "2s", "--out"])
-        .arg(&out)
-        .timeout(Duration::from_secs(600))
-        .assert();
-    let output = assert.get_output();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stdout}\n{stderr}");
+    let stdout = run_scenario("ci_smoke".as_ref(), &out, &["--duration", "2s"]);
     for (label, gil) in [
         ("gunicorn_celery #1", "on"),
         ("subinterpreters #1", "on"),
         ("free_threaded #1", "off"),
     ] {
-        let row = stdout
-            .lines()
-            .find(|l| l.contains(label))
-            .unwrap_or_else(|| panic!("no row for {label}:\n{stdout}"));
-        let cells: Vec<&str> = row.split_whitespace().collect();
+        let cells = row(&stdout, label);
+        let row = cells.join(" ");
         // run, label, #rep, python, GIL, requests, errors, req/s, p50, p99, ΣPSS, ΣRSS, CPU,
         // tasks done, lost
         assert_eq!(cells[4], gil, "{row}");
@@ -371,30 +387,14 @@ fn every_mode_serves_from_an_ephemeral_postgres_cluster_that_is_removed_after() 
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let assert = common::djbench()
-        .arg("scenario")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .timeout(Duration::from_secs(600))
-        .assert();
-    let output = assert.get_output();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = run_scenario(scenario.as_os_str(), &out, &[]);
     for label in [
         "gunicorn_celery #1",
         "subinterpreters #1",
         "free_threaded #1",
     ] {
-        let row = stdout
-            .lines()
-            .find(|l| l.contains(label))
-            .unwrap_or_else(|| panic!("{stdout}"));
-        let cells: Vec<&str> = row.split_whitespace().collect();
+        let cells = row(&stdout, label);
+        let row = cells.join(" ");
         assert!(cells[5].parse::<u64>().unwrap() > 0, "{row}");
         assert_eq!(
             (cells[6], cells[14]),
@@ -427,26 +427,9 @@ fn a_scenario_can_name_its_interpreter_by_path() {
         ft.display()
     );
     std::fs::write(&scenario, yaml).unwrap();
-    let assert = common::djbench()
-        .arg("scenario")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(tmp.path().join("out"))
-        .timeout(Duration::from_secs(300))
-        .assert();
-    let output = assert.get_output();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let row = stdout
-        .lines()
-        .find(|l| l.contains("free_threaded #1"))
-        .unwrap();
-    let cells: Vec<&str> = row.split_whitespace().collect();
-    assert_eq!((cells[4], cells[6]), ("off", "0"), "{row}");
+    let stdout = run_scenario(scenario.as_os_str(), &tmp.path().join("out"), &[]);
+    let cells = row(&stdout, "free_threaded #1");
+    assert_eq!((cells[4], cells[6]), ("off", "0"), "{cells:?}");
 }
 
 /// Every server a scenario can pick, not only the defaults: it serves, runs tasks, stops.
