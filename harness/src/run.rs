@@ -1,8 +1,8 @@
-//! Running a scenario for real, as far as this build goes: provision, then for each planned
-//! run deploy the mode, send a simple sequential burst of the scenario's requests with its
-//! background tasks, drain the tasks, and tear down. The measurement engine (open and closed
-//! loops, histograms, samplers, results.json) replaces the burst later; until then the
-//! numbers printed are plain counts and means, and say so.
+//! Running a scenario: provision, then for each planned run (modes interleaved across
+//! repetitions) deploy the mode on a fresh database, drive it with the load generator while the
+//! sampler watches its processes and the background tasks arrive beside the load, drain the
+//! tasks, tear down, and write results.json after every run. It orchestrates; the measuring is
+//! load's, sample's and the app's.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
