@@ -460,14 +460,15 @@ fn scenario_cmd(args: &ScenarioArgs, dirs: &ScenarioDirs) -> Exit {
         return run_scenario(&s, &plan, args.keep);
     }
     if args.json {
+        let load = s.load();
         let doc = serde_json::json!({
             "scenario": s.file,
             "file": s.path,
             "load": {
-                "model": s.load().model,
-                "connections": s.load().connections,
-                "rate": s.load().rate,
-                "poisson": s.load().poisson,
+                "model": load.model,
+                "connections": load.connections,
+                "rate": load.rate,
+                "poisson": load.poisson,
             },
             "plan": plan,
             "load_seconds": plan.load_time().as_secs_f64(),

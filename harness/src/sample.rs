@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use crate::deploy::{Role, process::session_members};
+use crate::deploy::{Role, process::members_by_role};
 
 /// Peak and mean of a sum over the measured window, in bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
@@ -177,10 +177,7 @@ fn run(
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         if last_scan.is_none_or(|t| now - t >= Duration::from_secs(1)) {
-            pids = leaders
-                .iter()
-                .flat_map(|&(sid, role)| session_members(sid).into_iter().map(move |p| (p, role)))
-                .collect();
+            pids = members_by_role(&leaders);
             last_scan = Some(now);
         }
         let measuring = now >= from;

@@ -333,25 +333,14 @@ impl Deployment {
         serde_json::from_str(&body).map_err(|e| err(format!("GET {path}"), e.to_string()))
     }
 
-    /// Every live process of the deployment with its role (children inherit their leader's).
+    /// Every live process of the deployment with its role.
     pub fn processes(&self) -> Vec<(i32, Role)> {
-        self.leaders
-            .iter()
-            .flat_map(|l| {
-                process::session_members(l.session())
-                    .into_iter()
-                    .map(|p| (p, l.role))
-            })
-            .collect()
+        process::members_by_role(&self.session_roles())
     }
 
     /// Each leader's session with its role, for the sampler.
     pub fn session_roles(&self) -> Vec<(i32, Role)> {
         self.leaders.iter().map(|l| (l.session(), l.role)).collect()
-    }
-
-    pub fn sessions(&self) -> Vec<i32> {
-        self.leaders.iter().map(Leader::session).collect()
     }
 
     /// SIGTERM, a grace period, SIGKILL for the rest; then checks that nothing survived.

@@ -101,6 +101,15 @@ pub fn session_members(sid: i32) -> Vec<i32> {
         .collect()
 }
 
+/// Every live process of the given sessions, each with its session's role (children inherit
+/// their leader's).
+pub fn members_by_role(sessions: &[(i32, Role)]) -> Vec<(i32, Role)> {
+    sessions
+        .iter()
+        .flat_map(|&(sid, role)| session_members(sid).into_iter().map(move |p| (p, role)))
+        .collect()
+}
+
 /// Asks every leader's process group to stop (SIGTERM), waits up to `grace` for their sessions
 /// to empty, then kills what is left. Returns the pids that had to be killed and any that
 /// still live after that (which would be a bug: the caller reports it).

@@ -194,8 +194,4 @@ impl Scenario {
                 .is_some_and(|a| a.value == model::Arrivals::Poisson),
         }
     }
-
-    pub fn modes(&self) -> Vec<model::Mode> {
-        validate::modes_in(&self.file)
-    }
 }

@@ -670,18 +670,6 @@ pub struct Thresholds {
     pub task_p99: Option<Duration>,
 }
 
-impl Thresholds {
-    pub fn is_empty(&self) -> bool {
-        self.p50.is_none()
-            && self.p99.is_none()
-            && self.p999.is_none()
-            && self.error_rate.is_none()
-            && self.pss.is_none()
-            && self.lost_tasks.is_none()
-            && self.task_p99.is_none()
-    }
-}
-
 /// Where a run writes its files.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -17,10 +17,6 @@ impl Duration {
     pub const fn from_secs(secs: u64) -> Self {
         Self(std::time::Duration::from_secs(secs))
     }
-
-    pub const fn from_millis(ms: u64) -> Self {
-        Self(std::time::Duration::from_millis(ms))
-    }
 }
 
 impl fmt::Display for Duration {

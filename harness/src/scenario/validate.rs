@@ -8,7 +8,7 @@ use std::path::Path;
 use serde_saphyr::{Location, Spanned};
 
 use super::diagnostic::{Diagnostic, closest};
-use super::model::{FORMAT_VERSION, LoadModel, Mode, ScenarioFile, Server};
+use super::model::{FORMAT_VERSION, LoadModel, ScenarioFile, Server};
 
 pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -201,15 +201,4 @@ fn placeholders(template: &str) -> impl Iterator<Item = &str> {
         .split('{')
         .skip(1)
         .filter_map(|part| part.split_once('}').map(|(name, _)| name))
-}
-
-/// Modes in the order of the file, each once.
-pub fn modes_in(s: &ScenarioFile) -> Vec<Mode> {
-    let mut modes = Vec::new();
-    for entry in &s.modes {
-        if !modes.contains(&entry.value.0.mode) {
-            modes.push(entry.value.0.mode);
-        }
-    }
-    modes
 }
