@@ -423,10 +423,12 @@ fn load_cmd(args: &LoadArgs) -> Exit {
     }
     let g = &report.generator;
     println!(
-        "  generator    {} thread(s), {:.2} s CPU, {:.1} µs CPU per request{}",
+        "  generator    {} thread(s), {:.2} s CPU over {} requests (warm-up included): {:.1} µs CPU per request; peak RSS {}{}",
         g.threads,
         g.cpu_seconds,
+        g.requests_exchanged,
         g.cpu_us_per_request,
+        bytesize::ByteSize(g.max_rss_bytes).display().iec(),
         if g.saturated {
             " — SATURATED: these numbers may measure the generator"
         } else {

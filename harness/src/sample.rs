@@ -48,6 +48,10 @@ pub struct SampleReport {
     pub pss_series: Vec<Point>,
     pub rss_samples: u64,
     pub pss_samples: u64,
+    /// CPU the sampler thread itself used over the whole run (user + system), and as a share
+    /// of one core: what watching the deployment cost.
+    pub sampler_cpu_seconds: f64,
+    pub sampler_cpu_share: f64,
 }
 
 pub struct Sampler {
@@ -161,6 +165,7 @@ fn run(
     from: Instant,
     stop: &AtomicBool,
 ) -> SampleReport {
+    let started = Instant::now();
     let tick = Duration::from_secs_f64(1.0 / rss_hz);
     let pss_every = Duration::from_secs_f64(1.0 / pss_hz);
     let ticks_per_sec = procfs::ticks_per_second() as f64;
@@ -237,10 +242,21 @@ fn run(
             report.cpu_cores_total += cores;
         }
     }
+    report.sampler_cpu_seconds = thread_cpu_seconds();
+    report.sampler_cpu_share = report.sampler_cpu_seconds / started.elapsed().as_secs_f64();
     report.rss = rss.result();
     report.pss = pss.result();
     report.uss = uss.result();
     report
+}
+
+/// User + system CPU of the calling thread so far.
+fn thread_cpu_seconds() -> f64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_THREAD).map_or(0.0, |u| {
+        let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
+        tv(u.user_time()) + tv(u.system_time())
+    })
 }
 
 /// ΣPSS of the given processes now, in bytes (one reading; used to cross-check with smem).

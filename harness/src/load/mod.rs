@@ -5,10 +5,12 @@
 //! are merged at the end; per-second snapshots cross threads once a second, never per request.
 //! It sends requests and counts; it knows nothing of deployments.
 
+mod pacer;
 mod recorder;
 
 use std::cell::RefCell;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
@@ -20,6 +22,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
+use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
 pub use recorder::{ErrorKind, Latency, histogram as recorder_histogram};
@@ -96,11 +99,15 @@ pub struct OpenLoopReport {
 #[derive(Debug, Clone, Serialize)]
 pub struct GeneratorReport {
     pub threads: usize,
-    /// User + system CPU of the whole djbench process over the run.
+    /// User + system CPU of the whole djbench process over the run, warm-up included.
     pub cpu_seconds: f64,
+    /// Every request that got an answer or an error, warm-up included: what that CPU paid for.
+    pub requests_exchanged: u64,
     pub cpu_us_per_request: f64,
     /// The generator used nearly all of its threads' CPU: its numbers may measure itself.
     pub saturated: bool,
+    /// Peak resident memory of the djbench process so far (the kernel's high-water mark).
+    pub max_rss_bytes: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -133,8 +140,8 @@ struct Ctx {
 
 impl Ctx {
     /// Whether to send more: before the end, and not stopped from outside.
-    fn going(&self) -> bool {
-        Instant::now() < self.end
+    fn going(&self, now: Instant) -> bool {
+        now < self.end
             && !self
                 .stop
                 .as_ref()
@@ -142,12 +149,19 @@ impl Ctx {
     }
 
     fn request(&self, ep: usize) -> hyper::Request<Empty<Bytes>> {
-        let mut req = hyper::Request::new(Empty::new());
-        *req.uri_mut() = self.paths[ep].clone();
-        req.headers_mut()
-            .insert(hyper::header::HOST, self.host.clone());
-        req
+        build_request(&self.paths[ep], &self.host)
     }
+}
+
+/// A GET with only a Host header: what every generated request is.
+fn build_request(
+    path: &hyper::Uri,
+    host: &hyper::header::HeaderValue,
+) -> hyper::Request<Empty<Bytes>> {
+    let mut req = hyper::Request::new(Empty::new());
+    *req.uri_mut() = path.clone();
+    req.headers_mut().insert(hyper::header::HOST, host.clone());
+    req
 }
 
 /// Smooth weighted round robin: each endpoint earns its weight, the richest goes next.
@@ -196,54 +210,108 @@ impl std::fmt::Display for LoadError {
     }
 }
 
-async fn connect(addr: SocketAddr) -> Result<SendRequest<Empty<Bytes>>, ErrorKind> {
-    let stream = tokio::net::TcpStream::connect(addr)
-        .await
-        .map_err(|_| ErrorKind::Connect)?;
-    let _ = stream.set_nodelay(true);
-    let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .map_err(|_| ErrorKind::Connect)?;
-    tokio::task::spawn_local(conn);
-    Ok(sender)
+type Driver<T> = hyper::client::conn::http1::Connection<T, Empty<Bytes>>;
+
+/// One keep-alive connection, driven inside the task that uses it. Hyper's usual pattern
+/// spawns the connection as a second task; polling it here instead saves the wake-ups that
+/// cross between the two tasks on every request (about a third of the generator's user CPU,
+/// measured with perf against nginx: harness/benches/README.md).
+struct Conn<T = TokioIo<TcpStream>>
+where
+    T: hyper::rt::Read + hyper::rt::Write + Unpin,
+{
+    sender: SendRequest<Empty<Bytes>>,
+    /// None once the connection has ended.
+    driver: Option<Pin<Box<Driver<T>>>>,
 }
 
-/// A connection ready for the next request: the one given if the server kept it open, else a
-/// new one (a server may close after any response; that is not an error of the request).
-async fn ready(
-    addr: SocketAddr,
-    sender: Option<SendRequest<Empty<Bytes>>>,
-) -> Result<SendRequest<Empty<Bytes>>, ErrorKind> {
-    if let Some(mut s) = sender
-        && !s.is_closed()
-        && s.ready().await.is_ok()
-    {
-        return Ok(s);
+impl Conn {
+    async fn open(addr: SocketAddr) -> Result<Self, ErrorKind> {
+        let stream = TcpStream::connect(addr)
+            .await
+            .map_err(|_| ErrorKind::Connect)?;
+        let _ = stream.set_nodelay(true);
+        Self::handshake(TokioIo::new(stream)).await
     }
-    connect(addr).await
 }
 
-/// Sends one request and reads the whole response; the connection stays usable on success.
-async fn exchange(
-    sender: &mut SendRequest<Empty<Bytes>>,
-    req: hyper::Request<Empty<Bytes>>,
-    timeout: Duration,
-) -> Result<u16, ErrorKind> {
-    let work = async {
-        let resp = sender
-            .send_request(req)
+impl<T> Conn<T>
+where
+    T: hyper::rt::Read + hyper::rt::Write + Unpin,
+{
+    async fn handshake(io: T) -> Result<Self, ErrorKind> {
+        let (sender, driver) = hyper::client::conn::http1::handshake(io)
             .await
-            .map_err(|_| ErrorKind::Read)?;
-        let status = resp.status().as_u16();
-        resp.into_body()
-            .collect()
-            .await
-            .map_err(|_| ErrorKind::Read)?;
-        Ok(status)
-    };
-    match tokio::time::timeout(timeout, work).await {
-        Ok(r) => r,
-        Err(_) => Err(ErrorKind::Timeout),
+            .map_err(|_| ErrorKind::Connect)?;
+        Ok(Self {
+            sender,
+            driver: Some(Box::pin(driver)),
+        })
+    }
+
+    /// Whether the connection can take another request (a server may close after any
+    /// response; that is not an error of the request).
+    async fn ready(&mut self) -> bool {
+        let Some(driver) = self.driver.as_mut() else {
+            return false;
+        };
+        if self.sender.is_closed() {
+            return false;
+        }
+        tokio::select! {
+            biased;
+            r = self.sender.ready() => r.is_ok(),
+            _ = driver.as_mut() => {
+                self.driver = None;
+                false
+            }
+        }
+    }
+
+    /// Sends one request and reads the whole response, dropping the body as it comes.
+    async fn exchange(
+        &mut self,
+        req: hyper::Request<Empty<Bytes>>,
+        timeout: Duration,
+    ) -> Result<u16, ErrorKind> {
+        let Conn { sender, driver } = self;
+        let Some(running) = driver.as_mut() else {
+            return Err(ErrorKind::Read);
+        };
+        let work = async {
+            let resp = sender
+                .send_request(req)
+                .await
+                .map_err(|_| ErrorKind::Read)?;
+            let status = resp.status().as_u16();
+            let mut body = resp.into_body();
+            while let Some(frame) = body.frame().await {
+                frame.map_err(|_| ErrorKind::Read)?;
+            }
+            Ok(status)
+        };
+        let mut work = std::pin::pin!(work);
+        let outcome = tokio::time::timeout(timeout, async {
+            tokio::select! {
+                biased;
+                r = &mut work => Some(r),
+                _ = running.as_mut() => None,
+            }
+        })
+        .await;
+        match outcome {
+            Err(_) => {
+                *driver = None;
+                Err(ErrorKind::Timeout)
+            }
+            Ok(Some(r)) => r,
+            // The connection ended; the response may already have been handed over (a server
+            // that closes after answering). Dropping the driver settles the request either way.
+            Ok(None) => {
+                *driver = None;
+                work.await
+            }
+        }
     }
 }
 
@@ -255,33 +323,46 @@ fn status_result(status: u16) -> Result<(), ErrorKind> {
     }
 }
 
+/// A connection ready for the next request: the one given if it can go on, else a new one.
+async fn ready(addr: SocketAddr, conn: Option<Conn>) -> Result<Conn, ErrorKind> {
+    if let Some(mut c) = conn
+        && c.ready().await
+    {
+        return Ok(c);
+    }
+    Conn::open(addr).await
+}
+
 async fn closed_connection(ctx: Rc<Ctx>, rec: Rc<RefCell<Recorder>>, index: usize) {
     let mut picker = Picker::new(&ctx.weights, index);
-    let mut sender = None;
-    while ctx.going() {
+    let mut conn = None;
+    let mut now = Instant::now();
+    while ctx.going(now) {
         let ep = picker.next();
-        let sent = Instant::now();
-        let mut s = match ready(ctx.addr, sender.take()).await {
-            Ok(s) => s,
+        let sent = now;
+        let mut c = match ready(ctx.addr, conn.take()).await {
+            Ok(c) => c,
             Err(kind) => {
                 rec.borrow_mut().record(ep, sent, Instant::now(), Err(kind));
                 // A refused connection answers at once: do not spin.
                 tokio::time::sleep(Duration::from_millis(10)).await;
+                now = Instant::now();
                 continue;
             }
         };
-        let result = exchange(&mut s, ctx.request(ep), ctx.timeout).await;
+        let result = c.exchange(ctx.request(ep), ctx.timeout).await;
         if result.is_ok() {
-            sender = Some(s);
+            conn = Some(c);
         }
-        let done = Instant::now();
+        // The next request leaves now: one clock read serves as this one's end and its start.
+        now = Instant::now();
         rec.borrow_mut()
-            .record(ep, sent, done, result.and_then(status_result));
+            .record(ep, sent, now, result.and_then(status_result));
     }
 }
 
 struct OpenPool {
-    idle: RefCell<Vec<SendRequest<Empty<Bytes>>>>,
+    idle: RefCell<Vec<Conn>>,
     permits: Semaphore,
     opened: std::cell::Cell<u32>,
 }
@@ -300,14 +381,14 @@ async fn open_request(
     if pooled.is_none() {
         pool.opened.set(pool.opened.get() + 1);
     }
-    let sender = ready(ctx.addr, pooled).await;
+    let conn = ready(ctx.addr, pooled).await;
     let sent = Instant::now();
     rec.borrow_mut().record_lateness(intended, sent);
-    let result = match sender {
-        Ok(mut s) => {
-            let r = exchange(&mut s, ctx.request(ep), ctx.timeout).await;
+    let result = match conn {
+        Ok(mut c) => {
+            let r = c.exchange(ctx.request(ep), ctx.timeout).await;
             if r.is_ok() {
-                pool.idle.borrow_mut().push(s);
+                pool.idle.borrow_mut().push(c);
             }
             r.and_then(status_result)
         }
@@ -333,12 +414,17 @@ async fn open_loop(
     });
     let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
     let mut picker = Picker::new(&ctx.weights, seed as usize);
+    let pacer = pacer::Pacer::new().ok();
     // Warm-up requests go out too; only those intended inside the window are recorded.
     let mut intended = Instant::now();
     let gap = 1.0 / rate;
     while intended < ctx.end {
-        tokio::time::sleep_until(intended.into()).await;
-        if !ctx.going() {
+        match &pacer {
+            Some(p) if p.until(intended).await.is_ok() => {}
+            // No timerfd (a restricted sandbox): tokio's millisecond timer, lateness will show it.
+            _ => tokio::time::sleep_until(intended.into()).await,
+        }
+        if !ctx.going(Instant::now()) {
             break;
         }
         let ep = picker.next();
@@ -525,16 +611,70 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
     let cpu = cpu_seconds() - cpu_before;
     let wall = started.elapsed().as_secs_f64();
     Ok(recorder::report(
-        spec, threads, recorders, snapshots, cpu, wall,
+        spec,
+        threads,
+        recorders,
+        snapshots,
+        cpu,
+        wall,
+        max_rss_bytes(),
     ))
 }
 
+fn own_usage() -> Option<nix::sys::resource::Usage> {
+    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF).ok()
+}
+
 /// User + system CPU of this process so far.
-fn cpu_seconds() -> f64 {
-    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF)
+pub fn cpu_seconds() -> f64 {
+    own_usage()
         .map(|u| {
             let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
             tv(u.user_time()) + tv(u.system_time())
         })
         .unwrap_or(0.0)
+}
+
+/// This process's peak RSS; Linux reports `ru_maxrss` in KiB.
+pub fn max_rss_bytes() -> u64 {
+    own_usage().map_or(0, |u| u.max_rss().max(0) as u64 * 1024)
+}
+
+/// The generator's per-request steps, reachable from the criterion benches
+/// (harness/benches/hot_path.rs) and nothing else: not an API.
+#[doc(hidden)]
+pub mod hot {
+    use std::time::{Duration, Instant};
+
+    use bytes::Bytes;
+    use http_body_util::Empty;
+
+    pub use super::recorder::Recorder;
+
+    pub fn build_request(
+        path: &hyper::Uri,
+        host: &hyper::header::HeaderValue,
+    ) -> hyper::Request<Empty<Bytes>> {
+        super::build_request(path, host)
+    }
+
+    /// One keep-alive connection over any byte stream, as the generator drives it.
+    pub struct Connection<T: hyper::rt::Read + hyper::rt::Write + Unpin>(super::Conn<T>);
+
+    impl<T: hyper::rt::Read + hyper::rt::Write + Unpin> Connection<T> {
+        pub async fn handshake(io: T) -> Option<Self> {
+            super::Conn::handshake(io).await.ok().map(Self)
+        }
+
+        /// Sends the request and reads the whole response: its status, or None on an error.
+        pub async fn exchange(&mut self, req: hyper::Request<Empty<Bytes>>) -> Option<u16> {
+            self.0.exchange(req, Duration::from_secs(5)).await.ok()
+        }
+    }
+
+    /// A recorder whose measured window is open from now for an hour.
+    pub fn recorder(endpoints: usize) -> Recorder {
+        let now = Instant::now();
+        Recorder::new(endpoints, now, now + Duration::from_secs(3600))
+    }
 }

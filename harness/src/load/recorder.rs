@@ -112,6 +112,8 @@ pub struct Recorder {
     lateness: Histogram<u64>,
     late: u64,
     sent: u64,
+    /// Every finished request, warm-up and tail included: what the generator's CPU paid for.
+    exchanged: u64,
     pub connections: u32,
 }
 
@@ -138,6 +140,7 @@ impl Recorder {
             lateness: histogram(),
             late: 0,
             sent: 0,
+            exchanged: 0,
             connections: 0,
         }
     }
@@ -155,6 +158,7 @@ impl Recorder {
         done: Instant,
         result: Result<(), ErrorKind>,
     ) {
+        self.exchanged += 1;
         if !self.in_window(from) {
             return;
         }
@@ -247,13 +251,14 @@ pub fn report(
     snapshots: Vec<SecondSnapshot>,
     cpu: f64,
     wall: f64,
+    max_rss_bytes: u64,
 ) -> LoadReport {
     let n = spec.endpoints.len();
     let mut totals = vec![histogram(); n];
     let mut requests = vec![0u64; n];
     let mut errors = vec![ErrorCounts::default(); n];
     let mut lateness = histogram();
-    let (mut late, mut sent, mut connections) = (0, 0, 0);
+    let (mut late, mut sent, mut connections, mut exchanged) = (0, 0, 0, 0);
     for r in &recorders {
         for (i, e) in r.eps.iter().enumerate() {
             let _ = totals[i].add(&e.total);
@@ -264,6 +269,7 @@ pub fn report(
         late += r.late;
         sent += r.sent;
         connections += r.connections;
+        exchanged += r.exchanged;
     }
     let seconds_total = spec.duration.as_secs_f64();
     let mut all = histogram();
@@ -330,12 +336,14 @@ pub fn report(
         generator: GeneratorReport {
             threads,
             cpu_seconds: cpu,
-            cpu_us_per_request: if total_requests > 0 {
-                cpu * 1e6 / total_requests as f64
+            requests_exchanged: exchanged,
+            cpu_us_per_request: if exchanged > 0 {
+                cpu * 1e6 / exchanged as f64
             } else {
                 0.0
             },
             saturated: wall > 0.0 && cpu / wall >= 0.9 * threads as f64,
+            max_rss_bytes,
         },
     }
 }
