@@ -28,3 +28,19 @@ list:
 # Write the scenario JSON Schema for editors.
 schema out="scenario.schema.json":
     cargo run -q -- schema > {{out}}
+
+# The harness's own performance (harness/benches/README.md): all three benches below.
+bench:
+    cargo bench
+
+# Hot path of the load generator, per request, without the kernel (criterion).
+bench-hot:
+    cargo bench --bench hot_path
+
+# The generator beside wrk and oha against nginx on pinned cores, then open loop at 5,000 req/s.
+bench-ceiling:
+    cargo bench --bench generator_ceiling
+
+# The sampler's CPU on a 10-process tree, and the harness's RSS over a 10-minute run.
+bench-footprint:
+    cargo bench --bench harness_footprint

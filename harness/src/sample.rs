@@ -113,16 +113,46 @@ fn page_size() -> u64 {
     procfs::page_size()
 }
 
-/// RSS in bytes and the CPU ticks and threads of one process, or None once it is gone.
-fn rss_cpu(pid: i32) -> Option<(u64, u64, u64)> {
-    let p = procfs::process::Process::new(pid).ok()?;
-    let statm = p.statm().ok()?;
-    let stat = p.stat().ok()?;
-    Some((
-        statm.resident * page_size(),
-        stat.utime + stat.stime,
-        stat.num_threads as u64,
-    ))
+/// One watched process: its statm and stat stay open and are re-read in place (pread at 0
+/// regenerates a /proc file), two syscalls a tick instead of six with open and close; that
+/// keeps the sampler far under 1% of a core at 10 Hz.
+struct Watched {
+    role: Role,
+    statm: std::fs::File,
+    stat: std::fs::File,
+}
+
+impl Watched {
+    fn open(pid: i32, role: Role) -> Option<Self> {
+        Some(Self {
+            role,
+            statm: std::fs::File::open(format!("/proc/{pid}/statm")).ok()?,
+            stat: std::fs::File::open(format!("/proc/{pid}/stat")).ok()?,
+        })
+    }
+
+    /// RSS in bytes, CPU ticks (user + system) and threads, or None once the process is gone
+    /// (or a zombie, whose memory is already released).
+    fn read(&self, buf: &mut [u8]) -> Option<(u64, u64, u64)> {
+        use std::os::unix::fs::FileExt;
+        let n = self.statm.read_at(buf, 0).ok().filter(|&n| n > 0)?;
+        let resident: u64 = std::str::from_utf8(&buf[..n])
+            .ok()?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()?;
+        let n = self.stat.read_at(buf, 0).ok().filter(|&n| n > 0)?;
+        let text = std::str::from_utf8(&buf[..n]).ok()?;
+        // Fields after the command name, which may hold spaces and parentheses; see proc(5):
+        // state is field 3, utime 14, stime 15, num_threads 20.
+        let rest: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+        if rest.first() == Some(&"Z") {
+            return None;
+        }
+        let field = |n: usize| rest.get(n - 3).and_then(|v| v.parse::<u64>().ok());
+        Some((resident * page_size(), field(14)? + field(15)?, field(20)?))
+    }
 }
 
 /// PSS and USS in bytes of one process.
@@ -170,6 +200,8 @@ fn run(
     let pss_every = Duration::from_secs_f64(1.0 / pss_hz);
     let ticks_per_sec = procfs::ticks_per_second() as f64;
     let mut pids: Vec<(i32, Role)> = Vec::new();
+    let mut watched: HashMap<i32, Watched> = HashMap::new();
+    let mut buf = vec![0u8; 4096];
     let mut last_scan = None::<Instant>;
     let mut last_pss = None::<Instant>;
     let (mut rss, mut pss, mut uss) = (SumAcc::default(), SumAcc::default(), SumAcc::default());
@@ -183,13 +215,22 @@ fn run(
         let now = Instant::now();
         if last_scan.is_none_or(|t| now - t >= Duration::from_secs(1)) {
             pids = members_by_role(&leaders);
+            watched.retain(|pid, _| pids.iter().any(|(p, _)| p == pid));
+            for &(pid, role) in &pids {
+                if let std::collections::hash_map::Entry::Vacant(e) = watched.entry(pid)
+                    && let Some(w) = Watched::open(pid, role)
+                {
+                    e.insert(w);
+                }
+            }
             last_scan = Some(now);
         }
         let measuring = now >= from;
         let mut rss_by_role: HashMap<Role, u64> = HashMap::new();
         let mut threads = 0;
-        for &(pid, role) in &pids {
-            if let Some((bytes, ticks, n)) = rss_cpu(pid) {
+        for (&pid, w) in &watched {
+            let role = w.role;
+            if let Some((bytes, ticks, n)) = w.read(&mut buf) {
                 *rss_by_role.entry(role).or_default() += bytes;
                 threads += n;
                 if measuring {

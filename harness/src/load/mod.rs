@@ -250,13 +250,26 @@ where
     }
 
     /// Whether the connection can take another request (a server may close after any
-    /// response; that is not an error of the request).
-    async fn ready(&mut self) -> bool {
+    /// response; that is not an error of the request). `idle`: it sat unpolled since its last
+    /// answer (an open loop's pool), so first poll its driver, the only way to notice that the
+    /// server closed it meanwhile (an idle timeout) before a request is lost to it. Not for a
+    /// connection reused at once (closed loop): that poll costs a read syscall per request.
+    async fn ready(&mut self, idle: bool) -> bool {
         let Some(driver) = self.driver.as_mut() else {
             return false;
         };
         if self.sender.is_closed() {
             return false;
+        }
+        if idle {
+            let closed = std::future::poll_fn(|cx| {
+                std::task::Poll::Ready(driver.as_mut().poll(cx).is_ready())
+            })
+            .await;
+            if closed {
+                self.driver = None;
+                return false;
+            }
         }
         tokio::select! {
             biased;
@@ -324,9 +337,9 @@ fn status_result(status: u16) -> Result<(), ErrorKind> {
 }
 
 /// A connection ready for the next request: the one given if it can go on, else a new one.
-async fn ready(addr: SocketAddr, conn: Option<Conn>) -> Result<Conn, ErrorKind> {
+async fn ready(addr: SocketAddr, conn: Option<Conn>, idle: bool) -> Result<Conn, ErrorKind> {
     if let Some(mut c) = conn
-        && c.ready().await
+        && c.ready(idle).await
     {
         return Ok(c);
     }
@@ -340,7 +353,7 @@ async fn closed_connection(ctx: Rc<Ctx>, rec: Rc<RefCell<Recorder>>, index: usiz
     while ctx.going(now) {
         let ep = picker.next();
         let sent = now;
-        let mut c = match ready(ctx.addr, conn.take()).await {
+        let mut c = match ready(ctx.addr, conn.take(), false).await {
             Ok(c) => c,
             Err(kind) => {
                 rec.borrow_mut().record(ep, sent, Instant::now(), Err(kind));
@@ -381,7 +394,7 @@ async fn open_request(
     if pooled.is_none() {
         pool.opened.set(pool.opened.get() + 1);
     }
-    let conn = ready(ctx.addr, pooled).await;
+    let conn = ready(ctx.addr, pooled, true).await;
     let sent = Instant::now();
     rec.borrow_mut().record_lateness(intended, sent);
     let result = match conn {
@@ -600,6 +613,14 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
         );
     }
     drop(snapshots_tx);
+    // Until every thread has finished (and dropped its sender).
+    let mut seconds = recorder::Seconds::new(
+        threads,
+        spec.endpoints.iter().map(|e| e.path.clone()).collect(),
+    );
+    for snap in snapshots_rx {
+        seconds.add(snap);
+    }
     let mut recorders = Vec::new();
     for h in handles {
         recorders.push(
@@ -607,14 +628,13 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
                 .map_err(|_| LoadError("a generator thread panicked".into()))?,
         );
     }
-    let snapshots: Vec<SecondSnapshot> = snapshots_rx.into_iter().collect();
     let cpu = cpu_seconds() - cpu_before;
     let wall = started.elapsed().as_secs_f64();
     Ok(recorder::report(
         spec,
         threads,
         recorders,
-        snapshots,
+        seconds.finish(),
         cpu,
         wall,
         max_rss_bytes(),
@@ -635,9 +655,14 @@ pub fn cpu_seconds() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// This process's peak RSS; Linux reports `ru_maxrss` in KiB.
+/// This process's peak RSS: the kernel's high-water mark for its memory (VmHWM). Not
+/// `ru_maxrss`, which keeps the RSS of whatever forked us (cargo, a shell) from before exec.
 pub fn max_rss_bytes() -> u64 {
-    own_usage().map_or(0, |u| u.max_rss().max(0) as u64 * 1024)
+    procfs::process::Process::myself()
+        .and_then(|p| p.status())
+        .ok()
+        .and_then(|s| s.vmhwm)
+        .map_or(0, |kib| kib * 1024)
 }
 
 /// The generator's per-request steps, reachable from the criterion benches

@@ -248,7 +248,7 @@ pub fn report(
     spec: &LoadSpec,
     threads: usize,
     recorders: Vec<Recorder>,
-    snapshots: Vec<SecondSnapshot>,
+    seconds: Vec<SecondRow>,
     cpu: f64,
     wall: f64,
     max_rss_bytes: u64,
@@ -289,29 +289,6 @@ pub fn report(
         .collect();
     let total_requests: u64 = requests.iter().sum();
 
-    // Per second: each endpoint, and all of them as `*`.
-    let last = snapshots.iter().map(|s| s.second).max().unwrap_or(0);
-    let mut seconds = Vec::new();
-    for second in 0..=last {
-        let mut sum = histogram();
-        let mut sum_errors = 0;
-        let mut rows = Vec::new();
-        for i in 0..n {
-            let mut h = histogram();
-            let mut errs = 0;
-            for s in snapshots.iter().filter(|s| s.second == second) {
-                let _ = h.add(&s.eps[i].0);
-                errs += s.eps[i].1;
-            }
-            let _ = sum.add(&h);
-            sum_errors += errs;
-            rows.push(row(second, &spec.endpoints[i].path, &h, errs));
-        }
-        seconds.push(row(second, "*", &sum, sum_errors));
-        if n > 1 {
-            seconds.extend(rows);
-        }
-    }
     let open_loop = match spec.model {
         Model::Open { rate, .. } => Some(OpenLoopReport {
             intended_rps: rate,
@@ -345,6 +322,68 @@ pub fn report(
             saturated: wall > 0.0 && cpu / wall >= 0.9 * threads as f64,
             max_rss_bytes,
         },
+    }
+}
+
+/// The per-second series, merged across generator threads as their snapshots arrive. A
+/// second's histograms live only until every thread has sent that second: kept whole, a
+/// 10-minute run would hold 600 × endpoints × threads histograms of ~140 KB each.
+pub struct Seconds {
+    threads: usize,
+    paths: Vec<String>,
+    pending: std::collections::BTreeMap<u64, (Vec<Histogram<u64>>, Vec<u64>, usize)>,
+    rows: Vec<SecondRow>,
+}
+
+impl Seconds {
+    pub fn new(threads: usize, paths: Vec<String>) -> Self {
+        Self {
+            threads,
+            paths,
+            pending: Default::default(),
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, snap: SecondSnapshot) {
+        let n = self.paths.len();
+        let (hists, errors, seen) = self
+            .pending
+            .entry(snap.second)
+            .or_insert_with(|| (vec![histogram(); n], vec![0; n], 0));
+        for (i, (h, e)) in snap.eps.iter().enumerate() {
+            let _ = hists[i].add(h);
+            errors[i] += e;
+        }
+        *seen += 1;
+        if *seen >= self.threads {
+            let done = self.pending.remove(&snap.second).expect("just inserted");
+            self.close(snap.second, done.0, done.1);
+        }
+    }
+
+    /// Each endpoint, and all of them as `*`.
+    fn close(&mut self, second: u64, hists: Vec<Histogram<u64>>, errors: Vec<u64>) {
+        let mut sum = histogram();
+        for h in &hists {
+            let _ = sum.add(h);
+        }
+        self.rows.push(row(second, "*", &sum, errors.iter().sum()));
+        if hists.len() > 1 {
+            for (i, h) in hists.iter().enumerate() {
+                self.rows.push(row(second, &self.paths[i], h, errors[i]));
+            }
+        }
+    }
+
+    /// The rows in order of seconds; seconds not every thread reached (a run stopped from
+    /// outside) close with what arrived.
+    pub fn finish(mut self) -> Vec<SecondRow> {
+        for (second, (hists, errors, _)) in std::mem::take(&mut self.pending) {
+            self.close(second, hists, errors);
+        }
+        self.rows.sort_by_key(|r| r.second);
+        self.rows
     }
 }
 
