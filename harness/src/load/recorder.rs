@@ -331,9 +331,13 @@ pub fn report(
 pub struct Seconds {
     threads: usize,
     paths: Vec<String>,
-    pending: std::collections::BTreeMap<u64, (Vec<Histogram<u64>>, Vec<u64>, usize)>,
+    pending: std::collections::BTreeMap<u64, OpenSecond>,
     rows: Vec<SecondRow>,
 }
+
+/// A second some threads have sent: per endpoint its merged histogram and errors, and how
+/// many threads have sent it.
+type OpenSecond = (Vec<Histogram<u64>>, Vec<u64>, usize);
 
 impl Seconds {
     pub fn new(threads: usize, paths: Vec<String>) -> Self {
