@@ -63,9 +63,10 @@ pub enum Command {
     /// down. With --dry-run, show the plan instead.
     ///
     /// Each run gets the scenario's endpoint mix from djbench's load generator (closed or open
-    /// loop) with its background tasks beside it, then a bounded task drain; a table of
-    /// throughput, p50/p99 and tasks per run follows. Memory and CPU sampling, results.json and
-    /// reports are not built yet.
+    /// loop) with its background tasks beside it, while every process of the deployment is
+    /// sampled (ΣPSS, ΣRSS, CPU); then a bounded task drain. A table per run follows
+    /// (throughput, p50/p99, memory, CPU, tasks), and OUT/results.json holds everything
+    /// measured, written after every run.
     #[command(after_help = "Examples:
   djbench scenario ci_smoke
   djbench scenario compare_modes --dry-run
@@ -116,6 +117,33 @@ pub enum Command {
 
 Load goes only to loopback addresses unless --allow-remote is given.")]
     Load(LoadArgs),
+
+    /// Judge a candidate results.json against a baseline: per deployment and metric, the
+    /// change of the median over repetitions with a bootstrap 95% confidence interval.
+    ///
+    /// A change fails only when it is worse than --max-regression and significant (its
+    /// interval excludes no change). With one repetition on a side there is no interval and
+    /// the threshold alone decides; the output says so. Errors and lost tasks also fail when
+    /// they rise from zero. Exit 1 when anything regressed, 0 otherwise, 2 when a file cannot
+    /// be compared (unreadable, another schema version, a deployment missing).
+    #[command(after_help = "Examples:
+  djbench compare reports/main/results.json reports/branch/results.json
+  djbench compare base.json head.json --max-regression 10% --metric p99 --metric pss")]
+    Compare(CompareArgs),
+
+    /// Rebuild summary.md from a results.json (the headline table per deployment, medians
+    /// over repetitions, best values in bold, and the warnings) and print it.
+    #[command(after_help = "Examples:
+  djbench report reports/compare_modes-20261122T031500Z/results.json
+  djbench report results.json --out /tmp/pr-comment")]
+    Report {
+        /// A results.json written by `djbench scenario`.
+        #[arg(value_name = "RESULTS")]
+        results: std::path::PathBuf,
+        /// Where to write summary.md (default: beside RESULTS).
+        #[arg(long, value_name = "DIR")]
+        out: Option<std::path::PathBuf>,
+    },
 
     /// Print the JSON Schema of the scenario format, for editors' YAML completion.
     ///
@@ -249,5 +277,36 @@ mod tests {
         assert!(parse_duration("30").is_err());
         assert!(parse_duration("0s").is_err());
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The results.json to compare against (e.g. from the main branch).
+    #[arg(value_name = "BASELINE")]
+    pub baseline: std::path::PathBuf,
+    /// The results.json under judgement (e.g. from a pull request).
+    #[arg(value_name = "CANDIDATE")]
+    pub candidate: std::path::PathBuf,
+    /// The largest tolerated worsening of a metric, in percent (`5`, `5%`, `2.5%`).
+    #[arg(long, value_name = "PCT", default_value = "5%", value_parser = parse_percent)]
+    pub max_regression: f64,
+    /// A metric to judge; repeat for several. Default: throughput, p50, p99, pss, task-p99,
+    /// errors, lost-tasks.
+    #[arg(long = "metric", value_name = "METRIC", value_enum)]
+    pub metrics: Vec<crate::compare::Metric>,
+    /// Print the comparison as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A percentage as a fraction: `5`, `5%` and `5.0 %` all give 0.05.
+fn parse_percent(s: &str) -> Result<f64, String> {
+    let n = s.trim().trim_end_matches('%').trim();
+    match n.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=1000.0).contains(&v) => Ok(v / 100.0),
+        _ => Err(format!(
+            "expected a percentage from 0 to 1000, like `5%`; got `{s}`"
+        )),
     }
 }

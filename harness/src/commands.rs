@@ -44,6 +44,8 @@ pub fn run(cli: Cli) -> Exit {
         Command::List => list(&dirs),
         Command::Schema => schema(),
         Command::Load(args) => load_cmd(&args),
+        Command::Compare(args) => compare_cmd(&args),
+        Command::Report { results, out } => report_cmd(&results, out.as_deref()),
         Command::Setup(args) => setup(&args),
         Command::Doctor {
             json,
@@ -578,8 +580,9 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
     }
     println!(
         "\nΣPSS and ΣRSS: peaks over the measured window, every process of the deployment.\n\
-         Everything measured: {} (schema: reports/README.md).",
-        plan.out.join("results.json").display()
+         Everything measured: {} (schema: reports/README.md); the summary for a pull request: {}.",
+        plan.out.join("results.json").display(),
+        plan.out.join("summary.md").display()
     );
     let mut exit = Exit::Ok;
     for o in &outcomes {
@@ -748,4 +751,126 @@ fn print_plan(s: &Scenario, plan: &Plan) {
 
 fn round_secs(d: std::time::Duration) -> std::time::Duration {
     std::time::Duration::from_secs(d.as_secs())
+}
+
+fn compare_cmd(args: &crate::cli::CompareArgs) -> Exit {
+    use crate::compare::{self, Metric, Verdict};
+    let metrics: Vec<Metric> = if args.metrics.is_empty() {
+        Metric::DEFAULT.to_vec()
+    } else {
+        let mut m = args.metrics.clone();
+        m.sort();
+        m.dedup();
+        m
+    };
+    let judged = compare::load(&args.baseline, &metrics).and_then(|base| {
+        let cand = compare::load(&args.candidate, &metrics)?;
+        compare::compare(&base, &cand, &metrics, args.max_regression)
+    });
+    let c = match judged {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::BadInput;
+        }
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&c).expect("a comparison serialises")
+        );
+    } else {
+        println!(
+            "{} against {}: a regression fails when worse than {}% and significant (bootstrap 95% \
+             interval of the change of medians)\n",
+            args.candidate.display(),
+            args.baseline.display(),
+            c.max_regression * 100.0
+        );
+        let mut t = table(&[
+            "deployment",
+            "metric",
+            "baseline",
+            "candidate",
+            "change",
+            "95% interval",
+            "reps",
+            "verdict",
+        ]);
+        t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+        let pct = |x: f64| format!("{:+.1}%", x * 100.0);
+        for r in &c.rows {
+            t.add_row(vec![
+                r.label.clone(),
+                r.metric.name().to_owned(),
+                r.metric.show(r.baseline),
+                r.metric.show(r.candidate),
+                r.change.map_or("-".into(), pct),
+                r.interval
+                    .map_or("-".into(), |(lo, hi)| format!("{} … {}", pct(lo), pct(hi))),
+                format!("{}/{}", r.repetitions.0, r.repetitions.1),
+                match r.verdict {
+                    Verdict::Same => "same",
+                    Verdict::Better => "better",
+                    Verdict::WorseNotSignificant => "worse, not significant",
+                    Verdict::Regressed => "REGRESSED",
+                }
+                .to_owned(),
+            ]);
+        }
+        print_table(&t);
+        for n in &c.notes {
+            println!("note: {n}");
+        }
+    }
+    let failed: Vec<String> = c
+        .failed()
+        .map(|r| format!("{} {}", r.label, r.metric.name()))
+        .collect();
+    if failed.is_empty() {
+        if !args.json {
+            println!("\nNo regression beyond {}%.", c.max_regression * 100.0);
+        }
+        Exit::Ok
+    } else {
+        eprintln!("\nRegressed: {}", failed.join(", "));
+        Exit::Failed
+    }
+}
+
+fn report_cmd(results: &Path, out: Option<&Path>) -> Exit {
+    let doc = match std::fs::read_to_string(results)
+        .map_err(|e| format!("cannot read it: {e}"))
+        .and_then(|t| {
+            serde_json::from_str::<serde_json::Value>(&t)
+                .map_err(|e| format!("{}:{}: not JSON: {e}", e.line(), e.column()))
+        }) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {}: {e}", results.display());
+            return Exit::BadInput;
+        }
+    };
+    if doc["schema_version"].as_u64() != Some(u64::from(crate::results::SCHEMA_VERSION)) {
+        eprintln!(
+            "error: {}: not a results.json of schema version {} (found {})",
+            results.display(),
+            crate::results::SCHEMA_VERSION,
+            doc["schema_version"]
+        );
+        return Exit::BadInput;
+    }
+    let dir = out
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| results.parent().map(Path::to_path_buf).unwrap_or_default());
+    if let Err(e) = std::fs::create_dir_all(&dir).and_then(|()| crate::report::write(&dir, &doc)) {
+        eprintln!(
+            "error: cannot write {}: {e}",
+            dir.join("summary.md").display()
+        );
+        return Exit::BadInput;
+    }
+    print!("{}", crate::report::summary_md(&doc));
+    eprintln!("\nwrote {}", dir.join("summary.md").display());
+    Exit::Ok
 }

@@ -5,9 +5,11 @@
 
 pub mod cli;
 pub mod commands;
+pub mod compare;
 pub mod deploy;
 pub mod load;
 pub mod provision;
+pub mod report;
 pub mod results;
 pub mod run;
 pub mod sample;

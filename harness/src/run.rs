@@ -270,13 +270,15 @@ pub fn execute(
         // After every run, so an interruption leaves what was measured, marked incomplete.
         let complete =
             outcomes.len() == plan.runs.len() && outcomes.iter().all(|o| o.failure.is_none());
-        if let Err(e) = crate::results::write(
-            &plan.out,
-            &crate::results::document(s, plan, &outcomes, complete),
-        ) {
+        let doc = crate::results::document(s, plan, &outcomes, complete);
+        let written = crate::results::write(&plan.out, &doc).and_then(|()| {
+            let value = serde_json::to_value(&doc).map_err(std::io::Error::other)?;
+            crate::report::write(&plan.out, &value)
+        });
+        if let Err(e) = written {
             progress(&format!(
-                "cannot write {}: {e}",
-                plan.out.join("results.json").display()
+                "cannot write results into {}: {e}",
+                plan.out.display()
             ));
         }
     }

@@ -312,14 +312,13 @@ fn help_lists_only_the_commands_that_exist() {
     let assert = djbench().arg("--help").assert().success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
     for cmd in [
-        "scenario", "validate", "list", "schema", "setup", "doctor", "load",
+        "scenario", "validate", "list", "schema", "setup", "doctor", "load", "compare", "report",
     ] {
         assert!(stdout.contains(cmd), "{cmd} missing from --help");
     }
-    for later in ["compare", "report", "demo"] {
-        assert!(
-            !stdout.lines().any(|l| l.trim_start().starts_with(later)),
-            "`{later}` is in --help before it exists:\n{stdout}"
-        );
-    }
+    // `demo` (the live talk view) is not built yet.
+    assert!(
+        !stdout.lines().any(|l| l.trim_start().starts_with("demo")),
+        "`demo` is in --help before it exists:\n{stdout}"
+    );
 }

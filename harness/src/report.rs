@@ -1,0 +1,317 @@
+//! What people read after a run, built from results.json alone: summary.md, the headline
+//! table (one row per deployment, medians over repetitions, best value per column in bold)
+//! and the warnings, fit for a pull-request comment and for the terminal. It re-reads what was
+//! measured; it never measures, and never changes results.json.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::compare::median;
+
+/// One column of the headline table.
+struct Column {
+    title: &'static str,
+    path: &'static [&'static str],
+    /// Some(true): higher is better; Some(false): lower is better; None: not ranked.
+    higher_better: Option<bool>,
+    show: fn(f64) -> String,
+}
+
+fn ms(v: f64) -> String {
+    format!("{:.2}", v / 1000.0)
+}
+
+fn mib(v: f64) -> String {
+    format!("{:.0}", v / 1048576.0)
+}
+
+const COLUMNS: &[Column] = &[
+    Column {
+        title: "req/s",
+        path: &["throughput_rps"],
+        higher_better: Some(true),
+        show: |v| format!("{v:.0}"),
+    },
+    Column {
+        title: "p50 ms",
+        path: &["latency_us", "p50"],
+        higher_better: Some(false),
+        show: ms,
+    },
+    Column {
+        title: "p99 ms",
+        path: &["latency_us", "p99"],
+        higher_better: Some(false),
+        show: ms,
+    },
+    Column {
+        title: "p99.9 ms",
+        path: &["latency_us", "p999"],
+        higher_better: Some(false),
+        show: ms,
+    },
+    Column {
+        title: "errors",
+        path: &["errors"],
+        higher_better: Some(false),
+        show: |v| format!("{v:.0}"),
+    },
+    Column {
+        title: "ΣPSS peak MiB",
+        path: &["pss_bytes", "peak_bytes"],
+        higher_better: Some(false),
+        show: mib,
+    },
+    Column {
+        title: "ΣPSS mean MiB",
+        path: &["pss_bytes", "mean_bytes"],
+        higher_better: Some(false),
+        show: mib,
+    },
+    Column {
+        title: "ΣRSS peak MiB",
+        path: &["rss_bytes", "peak_bytes"],
+        higher_better: Some(false),
+        show: mib,
+    },
+    Column {
+        title: "CPU cores",
+        path: &["cpu", "cores"],
+        higher_better: None,
+        show: |v| format!("{v:.2}"),
+    },
+    Column {
+        title: "tasks/s",
+        path: &["tasks", "tasks_per_second"],
+        higher_better: None,
+        show: |v| format!("{v:.1}"),
+    },
+    Column {
+        title: "task p50 ms",
+        path: &["tasks", "enqueue_to_finish_us", "p50"],
+        higher_better: Some(false),
+        show: ms,
+    },
+    Column {
+        title: "task p99 ms",
+        path: &["tasks", "enqueue_to_finish_us", "p99"],
+        higher_better: Some(false),
+        show: ms,
+    },
+    Column {
+        title: "lost tasks",
+        path: &["tasks", "lost"],
+        higher_better: Some(false),
+        show: |v| format!("{v:.0}"),
+    },
+];
+
+fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
+    path.iter().fold(v, |v, k| &v[*k])
+}
+
+/// Deployments in the order the scenario lists them, each with its measured runs.
+fn by_deployment(doc: &Value) -> Vec<(String, Vec<&Value>)> {
+    let mut order: Vec<String> = Vec::new();
+    let mut runs: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
+    for r in doc["runs"].as_array().into_iter().flatten() {
+        let label = r["label"].as_str().unwrap_or("?").to_owned();
+        if !order.contains(&label) {
+            order.push(label.clone());
+        }
+        if r["failure"].is_null() {
+            runs.entry(label).or_default().push(r);
+        }
+    }
+    order
+        .into_iter()
+        .map(|l| {
+            let rs = runs.remove(&l).unwrap_or_default();
+            (l, rs)
+        })
+        .collect()
+}
+
+/// Everything a reader must know before trusting the table.
+pub fn warnings(doc: &Value) -> Vec<String> {
+    let mut w = Vec::new();
+    if doc["complete"].as_bool() != Some(true) {
+        w.push(
+            "This run is incomplete: it was interrupted or a deployment failed; the table holds \
+             what was measured."
+                .to_owned(),
+        );
+    }
+    let runs: Vec<&Value> = doc["runs"].as_array().into_iter().flatten().collect();
+    for r in &runs {
+        let name = format!(
+            "{} #{}",
+            r["label"].as_str().unwrap_or("?"),
+            r["repetition"].as_u64().unwrap_or(0)
+        );
+        if let Some(f) = r["failure"].as_str() {
+            w.push(format!("{name} failed: {f}"));
+        }
+        if r["load"]["generator"]["saturated"].as_bool() == Some(true) {
+            w.push(format!(
+                "{name}: the load generator saturated its CPU; these numbers may measure djbench"
+            ));
+        }
+        let errors = r["errors"].as_u64().unwrap_or(0);
+        if errors > 0 {
+            w.push(format!(
+                "{name}: {errors} failed requests ({})",
+                r["load"]["error_kinds"]
+            ));
+        }
+        let lost = r["tasks"]["lost"].as_u64().unwrap_or(0);
+        if lost > 0 {
+            w.push(format!("{name}: {lost} tasks never finished"));
+        }
+        let mode = r["mode"].as_str().unwrap_or("");
+        let gil = r["interpreter"]["gil_enabled"].as_bool();
+        let free_build = r["interpreter"]["free_threaded_build"].as_bool() == Some(true);
+        if mode == "free_threaded" && free_build && gil == Some(true) {
+            w.push(format!(
+                "{name}: a free-threaded build ran with the GIL on (a module re-enabled it, or it \
+                 was asked for)"
+            ));
+        }
+    }
+    let versions: Vec<String> = runs
+        .iter()
+        .filter_map(|r| r["interpreter"]["version"].as_str().map(str::to_owned))
+        .fold(Vec::new(), |mut acc, v| {
+            if !acc.contains(&v) {
+                acc.push(v);
+            }
+            acc
+        });
+    if versions.len() > 1 {
+        w.push(format!(
+            "The deployments ran on different Python versions ({}): part of a difference may be \
+             the interpreter's",
+            versions.join(", ")
+        ));
+    }
+    w
+}
+
+/// summary.md: the headline table and the warnings.
+pub fn summary_md(doc: &Value) -> String {
+    let mut out = String::new();
+    let scenario = &doc["scenario"];
+    let name = scenario["name"].as_str().unwrap_or("scenario");
+    let _ = writeln!(out, "# djbench: {name}\n");
+    if let Some(d) = scenario["description"].as_str() {
+        let _ = writeln!(out, "{}\n", d.trim());
+    }
+    let deployments = by_deployment(doc);
+    let reps = deployments.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
+    let host = &doc["host"];
+    let _ = writeln!(
+        out,
+        "Medians over {reps} repetition{} per deployment; best value per column in **bold**. \
+         Host: {}, {} cores, kernel {}. djbench {} ({}).\n",
+        if reps == 1 { "" } else { "s" },
+        host["cpu"].as_str().unwrap_or("?"),
+        host["cores"],
+        host["kernel"].as_str().unwrap_or("?"),
+        doc["djbench"]["version"].as_str().unwrap_or("?"),
+        doc["djbench"]["git_revision"]
+            .as_str()
+            .unwrap_or("no git revision"),
+    );
+    // Columns nobody has a value for (no tasks anywhere) are left out.
+    let medians: Vec<Vec<Option<f64>>> = deployments
+        .iter()
+        .map(|(_, runs)| {
+            COLUMNS
+                .iter()
+                .map(|c| {
+                    let v: Vec<f64> = runs.iter().filter_map(|r| at(r, c.path).as_f64()).collect();
+                    (!v.is_empty()).then(|| median(&v))
+                })
+                .collect()
+        })
+        .collect();
+    let with_tasks: Vec<bool> = deployments
+        .iter()
+        .map(|(_, runs)| {
+            runs.iter()
+                .any(|r| r["tasks"]["enqueued"].as_u64().unwrap_or(0) > 0)
+        })
+        .collect();
+    let task_column = |i: usize| COLUMNS[i].path[0] == "tasks";
+    let shown: Vec<usize> = (0..COLUMNS.len())
+        .filter(|&i| !task_column(i) || with_tasks.iter().any(|&t| t))
+        .collect();
+    let _ = write!(out, "| deployment | python | GIL |");
+    for &i in &shown {
+        let _ = write!(out, " {} |", COLUMNS[i].title);
+    }
+    let _ = write!(out, "\n|---|---|---|");
+    for _ in &shown {
+        let _ = write!(out, "---:|");
+    }
+    out.push('\n');
+    for (d, (label, runs)) in deployments.iter().enumerate() {
+        let first = runs.first();
+        let python = first
+            .and_then(|r| r["interpreter"]["version"].as_str())
+            .unwrap_or("-");
+        let gil = match first.and_then(|r| r["interpreter"]["gil_enabled"].as_bool()) {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "-",
+        };
+        let _ = write!(out, "| {label} | {python} | {gil} |");
+        for &i in &shown {
+            let c = &COLUMNS[i];
+            let cell = match medians[d][i] {
+                // Task columns mean nothing for a deployment that ran none.
+                Some(_) if task_column(i) && !with_tasks[d] => "-".to_owned(),
+                Some(v) => {
+                    let rivals = (0..deployments.len())
+                        .filter(|&e| !task_column(i) || with_tasks[e])
+                        .filter_map(|e| medians[e][i]);
+                    let best = match c.higher_better {
+                        Some(true) => rivals.fold(f64::MIN, f64::max),
+                        Some(false) => rivals.fold(f64::MAX, f64::min),
+                        None => f64::NAN,
+                    };
+                    let text = (c.show)(v);
+                    if deployments.len() > 1 && v == best {
+                        format!("**{text}**")
+                    } else {
+                        text
+                    }
+                }
+                None => "-".to_owned(),
+            };
+            let _ = write!(out, " {cell} |");
+        }
+        out.push('\n');
+    }
+    let w = warnings(doc);
+    if !w.is_empty() {
+        out.push_str("\n## Warnings\n\n");
+        for line in w {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
+    out.push_str(
+        "\nΣPSS counts shared pages once across a deployment's processes; ΣRSS counts them in \
+         every process. Latency is web requests only; task latency is enqueue→finish. \
+         Everything is in results.json (schema: reports/README.md in djbench's repository).\n",
+    );
+    out
+}
+
+/// Writes summary.md beside results.json, atomically.
+pub fn write(out_dir: &Path, doc: &Value) -> std::io::Result<()> {
+    crate::provision::cache::write_atomic(&out_dir.join("summary.md"), summary_md(doc).as_bytes())
+}
