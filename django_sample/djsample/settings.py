@@ -73,6 +73,13 @@ else:
                 "timeout": 30,
                 "transaction_mode": "IMMEDIATE",
             },
+            # Workers keep their connection across requests, as with PostgreSQL. In WAL mode
+            # this matters more than the cost of connecting: when a process closes the last
+            # connection to the file, SQLite checkpoints the WAL, fsyncs and deletes it while
+            # holding an exclusive lock, and the next writer re-creates it (more fsyncs under
+            # the write lock). Closing after every request made that happen many times a second
+            # in gunicorn_celery, and one slow fsync stalled every worker.
+            "CONN_MAX_AGE": None,
             # Tests use a file too: the in-memory default shares one cache whose table locks
             # ignore the busy timeout, so the task threads' writes would fail in tests only.
             "TEST": {

@@ -1,0 +1,225 @@
+//! `djbench compare` and `djbench report` on a real results.json and candidates derived from
+//! it: a regression must fail naming its deployment and metric, noise must pass, and a file
+//! that cannot be compared must say why with exit 2.
+
+mod common;
+use common::{djbench, root};
+
+use serde_json::Value;
+
+fn baseline() -> Value {
+    let path = root().join("fixtures/results/ci_smoke-3reps.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn save(dir: &tempfile::TempDir, name: &str, v: &Value) -> std::path::PathBuf {
+    let p = dir.path().join(name);
+    std::fs::write(&p, serde_json::to_vec(v).unwrap()).unwrap();
+    p
+}
+
+fn run_compare(base: &Value, cand: &Value, extra: &[&str]) -> (i32, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let (b, c) = (save(&dir, "base.json", base), save(&dir, "cand.json", cand));
+    let out = djbench()
+        .arg("compare")
+        .arg(&b)
+        .arg(&c)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Every run of `label`, mutably.
+fn runs_of<'a>(v: &'a mut Value, label: &'a str) -> impl Iterator<Item = &'a mut Value> {
+    v["runs"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .filter(move |r| r["label"] == label)
+}
+
+#[test]
+fn a_p99_raised_by_a_fifth_in_one_mode_fails_naming_it() {
+    let base = baseline();
+    let mut cand = base.clone();
+    for r in runs_of(&mut cand, "subinterpreters") {
+        let p99 = r["latency_us"]["p99"].as_f64().unwrap();
+        r["latency_us"]["p99"] = Value::from((p99 * 1.2).round() as u64);
+    }
+    let (code, stdout, stderr) = run_compare(&base, &cand, &[]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stderr.contains("Regressed: subinterpreters p99"),
+        "{stderr}"
+    );
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("subinterpreters") && l.contains(" p99 "))
+        .unwrap();
+    assert!(row.contains("+20.0%") && row.contains("REGRESSED"), "{row}");
+    // Three repetitions a side: an interval is shown, and it excludes no change.
+    assert!(row.contains('…'), "{row}");
+    // Nothing else regressed.
+    assert_eq!(stdout.matches("REGRESSED").count(), 1, "{stdout}");
+}
+
+#[test]
+fn two_percent_of_noise_everywhere_passes() {
+    let base = baseline();
+    let mut cand = base.clone();
+    let mut k = 0u32;
+    for r in cand["runs"].as_array_mut().unwrap() {
+        for path in [
+            &["throughput_rps"][..],
+            &["latency_us", "p50"],
+            &["latency_us", "p99"],
+            &["pss_bytes", "peak_bytes"],
+            &["tasks", "enqueue_to_finish_us", "p99"],
+        ] {
+            k += 1;
+            // Deterministic ±2%: alternate signs, varying size.
+            let f = 1.0 + 0.02 * if k % 2 == 0 { 1.0 } else { -1.0 } * f64::from(k % 5) / 4.0;
+            let mut v = &mut *r;
+            for key in &path[..path.len() - 1] {
+                v = &mut v[*key];
+            }
+            let last = path[path.len() - 1];
+            let x = v[last].as_f64().unwrap() * f;
+            v[last] = if v[last].is_u64() {
+                Value::from(x.round() as u64)
+            } else {
+                Value::from(x)
+            };
+        }
+    }
+    let (code, stdout, stderr) = run_compare(&base, &cand, &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(!stdout.contains("REGRESSED"), "{stdout}");
+    assert!(stdout.contains("No regression beyond 5%"), "{stdout}");
+}
+
+#[test]
+fn the_threshold_is_a_flag() {
+    let base = baseline();
+    let mut cand = base.clone();
+    for r in runs_of(&mut cand, "free_threaded") {
+        let p = r["pss_bytes"]["peak_bytes"].as_f64().unwrap();
+        r["pss_bytes"]["peak_bytes"] = Value::from((p * 1.08) as u64);
+    }
+    assert_eq!(run_compare(&base, &cand, &[]).0, 1);
+    let (code, stdout, _) = run_compare(&base, &cand, &["--max-regression", "10%"]);
+    assert_eq!(code, 0, "{stdout}");
+    let (code, _, stderr) = run_compare(&base, &cand, &["--max-regression", "lots"]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--max-regression") && stderr.contains("percentage"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_missing_field_is_bad_input_said_plainly() {
+    let base = baseline();
+    let mut cand = base.clone();
+    cand["runs"][1]["latency_us"]
+        .as_object_mut()
+        .unwrap()
+        .remove("p99");
+    let (code, _, stderr) = run_compare(&base, &cand, &[]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("cand.json: runs[1] (subinterpreters) has no number at `latency_us.p99`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn another_schema_version_or_a_missing_mode_is_bad_input() {
+    let base = baseline();
+    let mut newer = base.clone();
+    newer["schema_version"] = Value::from(2);
+    let (code, _, stderr) = run_compare(&base, &newer, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("schema version 2") && stderr.contains("reads version 1"),
+        "{stderr}"
+    );
+
+    let mut fewer = base.clone();
+    fewer["runs"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| r["label"] != "free_threaded");
+    let (code, _, stderr) = run_compare(&base, &fewer, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("no measured run of `free_threaded`"),
+        "{stderr}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{\n  \"schema_version\": 1,\n  oops\n}").unwrap();
+    let out = djbench()
+        .arg("compare")
+        .arg(&broken)
+        .arg(&broken)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("broken.json:3:3"), "{stderr}");
+}
+
+#[test]
+fn one_repetition_is_judged_on_the_threshold_alone_and_says_so() {
+    let mut base = baseline();
+    base["runs"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|r| r["repetition"] == 1);
+    let mut cand = base.clone();
+    for r in runs_of(&mut cand, "gunicorn_celery") {
+        let t = r["throughput_rps"].as_f64().unwrap();
+        r["throughput_rps"] = Value::from(t * 0.9);
+    }
+    let (code, stdout, stderr) = run_compare(&base, &cand, &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stderr.contains("gunicorn_celery req/s"), "{stderr}");
+    assert!(stdout.contains("the threshold alone decides"), "{stdout}");
+}
+
+#[test]
+fn report_rebuilds_the_summary_from_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = djbench()
+        .arg("report")
+        .arg(root().join("fixtures/results/ci_smoke-3reps.json"))
+        .arg("--out")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
+    assert_eq!(md, String::from_utf8_lossy(&out.stdout));
+    assert!(md.starts_with("# djbench: ci_smoke"), "{md}");
+    assert!(md.contains("Medians over 3 repetitions"), "{md}");
+    for label in ["gunicorn_celery", "subinterpreters", "free_threaded"] {
+        assert!(
+            md.lines().any(|l| l.starts_with(&format!("| {label} |"))),
+            "{label} missing:\n{md}"
+        );
+    }
+    // The lowest ΣPSS is marked: free-threaded's one process, in this run.
+    let ft = md
+        .lines()
+        .find(|l| l.starts_with("| free_threaded |"))
+        .unwrap();
+    assert!(ft.contains("**"), "{ft}");
+}
