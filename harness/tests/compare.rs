@@ -84,7 +84,8 @@ fn two_percent_of_noise_everywhere_passes() {
         ] {
             k += 1;
             // Deterministic ±2%: alternate signs, varying size.
-            let f = 1.0 + 0.02 * if k % 2 == 0 { 1.0 } else { -1.0 } * f64::from(k % 5) / 4.0;
+            let f =
+                1.0 + 0.02 * if k.is_multiple_of(2) { 1.0 } else { -1.0 } * f64::from(k % 5) / 4.0;
             let mut v = &mut *r;
             for key in &path[..path.len() - 1] {
                 v = &mut v[*key];
