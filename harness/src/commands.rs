@@ -604,6 +604,24 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
         );
         exit = Exit::Failed;
     }
+    let doc = serde_json::to_value(crate::results::document(s, plan, &outcomes, true))
+        .unwrap_or_default();
+    match crate::compare::thresholds(&doc) {
+        Ok(breaches) if breaches.is_empty() => {}
+        Ok(breaches) => {
+            for b in &breaches {
+                eprintln!(
+                    "threshold broken: {} {}: {} (limit {})",
+                    b.label, b.threshold, b.measured, b.limit
+                );
+            }
+            exit = Exit::Failed;
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            exit = Exit::Failed;
+        }
+    }
     exit
 }
 

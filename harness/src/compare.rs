@@ -432,3 +432,105 @@ mod tests {
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
     }
 }
+
+/// A scenario's absolute limit that a deployment broke.
+#[derive(Debug, Clone, Serialize)]
+pub struct Breach {
+    pub label: String,
+    pub threshold: &'static str,
+    pub limit: String,
+    pub measured: String,
+}
+
+/// Checks the scenario's `thresholds:` (embedded in the results) on every deployment:
+/// latencies, ΣPSS and task p99 on the median over repetitions; the error rate over all
+/// requests of all repetitions; lost tasks in the worst repetition.
+pub fn thresholds(doc: &Value) -> Result<Vec<Breach>, BadResults> {
+    use crate::scenario::model::Thresholds;
+    let t: Thresholds = serde_json::from_value(doc["scenario"]["thresholds"].clone())
+        .map_err(|e| BadResults(format!("the scenario's thresholds: {e}")))?;
+    let mut by_label: Vec<(String, Vec<&Value>)> = Vec::new();
+    for r in doc["runs"].as_array().into_iter().flatten() {
+        if !r["failure"].is_null() {
+            continue;
+        }
+        let label = r["label"].as_str().unwrap_or("?").to_owned();
+        match by_label.iter_mut().find(|(l, _)| *l == label) {
+            Some((_, runs)) => runs.push(r),
+            None => by_label.push((label, vec![r])),
+        }
+    }
+    let mut breaches = Vec::new();
+    for (label, runs) in &by_label {
+        let med = |path: &[&str]| {
+            let v: Vec<f64> = runs
+                .iter()
+                .filter_map(|r| path.iter().fold(*r, |v, k| &v[*k]).as_f64())
+                .collect();
+            median(&v)
+        };
+        let mut breach = |threshold: &'static str, limit: String, measured: String| {
+            breaches.push(Breach {
+                label: label.clone(),
+                threshold,
+                limit,
+                measured,
+            });
+        };
+        let ms = |us: f64| format!("{:.2} ms", us / 1000.0);
+        for (name, limit, path) in [
+            ("p50", t.p50, &["latency_us", "p50"][..]),
+            ("p99", t.p99, &["latency_us", "p99"][..]),
+            ("p999", t.p999, &["latency_us", "p999"][..]),
+            (
+                "task_p99",
+                t.task_p99,
+                &["tasks", "enqueue_to_finish_us", "p99"][..],
+            ),
+        ] {
+            if let Some(limit) = limit {
+                let v = med(path);
+                if v > limit.0.as_micros() as f64 {
+                    breach(name, limit.to_string(), ms(v));
+                }
+            }
+        }
+        if let Some(limit) = t.error_rate {
+            let sum = |k: &str| runs.iter().filter_map(|r| r[k].as_u64()).sum::<u64>();
+            let (errors, requests) = (sum("errors"), sum("requests"));
+            let rate = if requests == 0 {
+                1.0
+            } else {
+                errors as f64 / requests as f64
+            };
+            if rate > limit.0 {
+                breach(
+                    "error_rate",
+                    limit.to_string(),
+                    format!("{:.3}% ({errors} of {requests})", rate * 100.0),
+                );
+            }
+        }
+        if let Some(limit) = t.pss {
+            let v = med(&["pss_bytes", "peak_bytes"]);
+            if v > limit.0 as f64 {
+                breach(
+                    "pss",
+                    limit.to_string(),
+                    bytesize::ByteSize(v as u64).display().iec().to_string(),
+                );
+            }
+        }
+        if let Some(limit) = t.lost_tasks {
+            let worst = runs
+                .iter()
+                .filter_map(|r| r["tasks"]["lost"].as_u64())
+                .max()
+                .unwrap_or(0);
+            if worst > u64::from(limit.0) {
+                breach("lost_tasks", limit.0.to_string(), worst.to_string());
+            }
+        }
+    }
+    Ok(breaches)
+}

@@ -296,6 +296,42 @@ pub fn summary_md(doc: &Value) -> String {
         }
         out.push('\n');
     }
+    let set = doc["scenario"]["thresholds"]
+        .as_object()
+        .map_or(0, serde_json::Map::len);
+    if set > 0 {
+        out.push_str("\n## Thresholds\n\n");
+        match crate::compare::thresholds(doc) {
+            Ok(b) if b.is_empty() => {
+                let _ = writeln!(
+                    out,
+                    "All {set} held in every deployment ({}).",
+                    doc["scenario"]["thresholds"]
+                        .as_object()
+                        .into_iter()
+                        .flatten()
+                        .map(|(k, v)| format!(
+                            "{k} ≤ {}",
+                            v.as_str().map_or(v.to_string(), str::to_owned)
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            Ok(b) => {
+                for x in b {
+                    let _ = writeln!(
+                        out,
+                        "- **broken**: {} `{}` {} (limit {})",
+                        x.label, x.threshold, x.measured, x.limit
+                    );
+                }
+            }
+            Err(e) => {
+                let _ = writeln!(out, "- cannot check: {e}");
+            }
+        }
+    }
     let w = warnings(doc);
     if !w.is_empty() {
         out.push_str("\n## Warnings\n\n");

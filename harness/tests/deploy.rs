@@ -325,7 +325,61 @@ fn ci_smoke_deploys_loads_and_tears_down_every_mode() {
             tasks["enqueue_to_finish_us"]["p99"].as_u64().unwrap() > 0,
             "{mode}"
         );
+        let generator = &run["load"]["generator"];
+        assert!(
+            generator["max_rss_bytes"].as_u64().unwrap() > 1 << 20,
+            "{mode}"
+        );
+        assert!(
+            generator["requests_exchanged"].as_u64().unwrap() > 0,
+            "{mode}"
+        );
+        let share = run["memory"]["sampler_cpu_share"].as_f64().unwrap();
+        assert!(share > 0.0 && share < 0.5, "{mode}: sampler {share}");
     }
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.starts_with("# djbench: ci_smoke"), "{summary}");
+    assert!(
+        summary.contains("All 2 held in every deployment"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn a_broken_threshold_fails_the_scenario_and_the_summary_says_which() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    provisioned();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("strict.yaml");
+    std::fs::write(
+        &scenario,
+        "name: strict\nmodes: [free_threaded]\nworkload:\n  endpoints: [/hello]\n  \
+         connections: 2\n  warmup: 1s\n  duration: 2s\n  repetitions: 1\nthresholds:\n  p50: 1us\n  \
+         error_rate: 0%\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let output = common::djbench()
+        .arg("scenario")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .timeout(Duration::from_secs(600))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("threshold broken: free_threaded p50:") && stderr.contains("(limit 1us)"),
+        "{stderr}"
+    );
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(
+        summary.contains("- **broken**: free_threaded `p50`"),
+        "{summary}"
+    );
+    assert!(!summary.contains("`error_rate`"), "{summary}");
+    assert!(processes_using(&out).is_empty());
 }
 
 #[test]

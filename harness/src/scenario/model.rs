@@ -643,7 +643,9 @@ fn default_pss_hz() -> Hertz {
     Hertz(1.0)
 }
 
-/// Absolute limits, checked on every deployment's median; any unset limit is not checked.
+/// Absolute limits, checked on every deployment when a scenario ends (exit 1 when broken):
+/// latencies, ΣPSS and task p99 on the median over repetitions, the error rate over all
+/// requests, lost tasks in the worst repetition. An unset limit is not checked.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
