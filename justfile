@@ -13,6 +13,11 @@ test:
 ci:
     bash .ci/run
 
+# A/B of two git revisions, interleaved, then compare (what the CI regression job runs),
+# e.g. `just ab origin/main HEAD` or `just ab v0.1.0 HEAD compare_modes 5`.
+ab base head scenario="ci_smoke" repetitions="3":
+    .ci/ab {{base}} {{head}} {{scenario}} {{repetitions}}
+
 # Check every shipped scenario.
 validate:
     cargo run -q -- validate scenarios/*.yaml

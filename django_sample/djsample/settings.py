@@ -79,7 +79,7 @@ else:
             # holding an exclusive lock, and the next writer re-creates it (more fsyncs under
             # the write lock). Closing after every request made that happen many times a second
             # in gunicorn_celery, and one slow fsync stalled every worker.
-            # "CONN_MAX_AGE": None,  # TEMP-OFF
+            "CONN_MAX_AGE": None,
             # Tests use a file too: the in-memory default shares one cache whose table locks
             # ignore the busy timeout, so the task threads' writes would fail in tests only.
             "TEST": {

@@ -282,10 +282,11 @@ mod tests {
 
 #[derive(Debug, Args)]
 pub struct CompareArgs {
-    /// The results.json to compare against (e.g. from the main branch).
+    /// The results.json to compare against (e.g. from the main branch), or a folder whose
+    /// results.json files (in it and its subfolders) are pooled as repetitions.
     #[arg(value_name = "BASELINE")]
     pub baseline: std::path::PathBuf,
-    /// The results.json under judgement (e.g. from a pull request).
+    /// The results.json under judgement (e.g. from a pull request), or a folder of them.
     #[arg(value_name = "CANDIDATE")]
     pub candidate: std::path::PathBuf,
     /// The largest tolerated worsening of a metric, in percent (`5`, `5%`, `2.5%`).

@@ -131,7 +131,70 @@ pub struct Loaded {
     pub pythons: BTreeMap<String, Vec<String>>,
 }
 
+/// A results.json, or a folder whose runs are pooled from every results.json in it and in its
+/// immediate subfolders (one scenario run per repetition, run interleaved with the other side's:
+/// what the A/B recipe and the CI workflow do).
 pub fn load(path: &Path, metrics: &[Metric]) -> Result<Loaded, BadResults> {
+    if !path.is_dir() {
+        return load_file(path, metrics);
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+        .map_err(|e| BadResults(format!("{}: cannot read it: {e}", path.display())))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .flat_map(|p| {
+            if p.is_dir() {
+                Some(p.join("results.json")).filter(|f| f.is_file())
+            } else {
+                Some(p).filter(|f| f.file_name().is_some_and(|n| n == "results.json"))
+            }
+        })
+        .collect();
+    files.sort();
+    let mut pooled: Option<Loaded> = None;
+    for f in &files {
+        let one = load_file(f, metrics)?;
+        match &mut pooled {
+            None => pooled = Some(one),
+            Some(all) => {
+                if all.scenario != one.scenario {
+                    return Err(BadResults(format!(
+                        "{}: scenario `{}`, but {} holds `{}`: pool results of one scenario",
+                        f.display(),
+                        one.scenario,
+                        files[0].display(),
+                        all.scenario
+                    )));
+                }
+                all.complete &= one.complete;
+                for (label, by_metric) in one.values {
+                    let into = all.values.entry(label).or_default();
+                    for (m, v) in by_metric {
+                        into.entry(m).or_default().extend(v);
+                    }
+                }
+                for (label, pys) in one.pythons {
+                    let seen = all.pythons.entry(label).or_default();
+                    for py in pys {
+                        if !seen.contains(&py) {
+                            seen.push(py);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let mut pooled = pooled.ok_or_else(|| {
+        BadResults(format!(
+            "{}: no results.json in this folder or its subfolders",
+            path.display()
+        ))
+    })?;
+    pooled.path = path.to_owned();
+    Ok(pooled)
+}
+
+fn load_file(path: &Path, metrics: &[Metric]) -> Result<Loaded, BadResults> {
     let shown = path.display();
     let text = std::fs::read_to_string(path)
         .map_err(|e| BadResults(format!("{shown}: cannot read it: {e}")))?;

@@ -224,3 +224,52 @@ fn report_rebuilds_the_summary_from_results() {
         .unwrap();
     assert!(ft.contains("**"), "{ft}");
 }
+
+#[test]
+fn folders_pool_their_results_as_repetitions() {
+    // One results.json per repetition, as the A/B recipe writes them.
+    let base = baseline();
+    let dir = tempfile::tempdir().unwrap();
+    for (side, factor) in [("base", 1.0), ("head", 1.3)] {
+        for rep in 1..=3u64 {
+            let mut one = base.clone();
+            one["runs"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|r| r["repetition"] == rep);
+            for r in runs_of(&mut one, "gunicorn_celery") {
+                let p = r["pss_bytes"]["peak_bytes"].as_f64().unwrap();
+                r["pss_bytes"]["peak_bytes"] = Value::from((p * factor) as u64);
+            }
+            let sub = dir.path().join(side).join(rep.to_string());
+            std::fs::create_dir_all(&sub).unwrap();
+            std::fs::write(sub.join("results.json"), serde_json::to_vec(&one).unwrap()).unwrap();
+        }
+    }
+    let out = djbench()
+        .arg("compare")
+        .arg(dir.path().join("base"))
+        .arg(dir.path().join("head"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("gunicorn_celery") && l.contains("ΣPSS"))
+        .unwrap();
+    assert!(
+        row.contains("3/3") && row.contains("+30.0%") && row.contains("REGRESSED"),
+        "{row}"
+    );
+
+    let empty = tempfile::tempdir().unwrap();
+    let out = djbench()
+        .arg("compare")
+        .arg(empty.path())
+        .arg(dir.path().join("head"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no results.json in this folder"));
+}
