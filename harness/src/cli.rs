@@ -135,7 +135,8 @@ Load goes only to loopback addresses unless --allow-remote is given.")]
     /// over repetitions, best values in bold, and the warnings) and print it.
     #[command(after_help = "Examples:
   djbench report reports/compare_modes-20261122T031500Z/results.json
-  djbench report results.json --out /tmp/pr-comment")]
+  djbench report results.json --out /tmp/pr-comment
+  djbench report results.json --export bmf --export csv")]
     Report {
         /// A results.json written by `djbench scenario`.
         #[arg(value_name = "RESULTS")]
@@ -143,6 +144,11 @@ Load goes only to loopback addresses unless --allow-remote is given.")]
         /// Where to write summary.md (default: beside RESULTS).
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
+        /// Also write an export: `bmf` (bmf.json, Bencher Metric Format: per deployment the
+        /// median with the range over repetitions) or `csv` (seconds.csv, the per-second
+        /// series of every run). Repeat for both.
+        #[arg(long = "export", value_name = "FORMAT", value_enum)]
+        exports: Vec<Export>,
     },
 
     /// Print the JSON Schema of the scenario format, for editors' YAML completion.
@@ -310,4 +316,12 @@ fn parse_percent(s: &str) -> Result<f64, String> {
             "expected a percentage from 0 to 1000, like `5%`; got `{s}`"
         )),
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Export {
+    /// bmf.json: Bencher Metric Format.
+    Bmf,
+    /// seconds.csv: the per-second series.
+    Csv,
 }

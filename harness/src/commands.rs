@@ -45,7 +45,11 @@ pub fn run(cli: Cli) -> Exit {
         Command::Schema => schema(),
         Command::Load(args) => load_cmd(&args),
         Command::Compare(args) => compare_cmd(&args),
-        Command::Report { results, out } => report_cmd(&results, out.as_deref()),
+        Command::Report {
+            results,
+            out,
+            exports,
+        } => report_cmd(&results, out.as_deref(), &exports),
         Command::Setup(args) => setup(&args),
         Command::Doctor {
             json,
@@ -856,7 +860,7 @@ fn compare_cmd(args: &crate::cli::CompareArgs) -> Exit {
     }
 }
 
-fn report_cmd(results: &Path, out: Option<&Path>) -> Exit {
+fn report_cmd(results: &Path, out: Option<&Path>, exports: &[crate::cli::Export]) -> Exit {
     let doc = match std::fs::read_to_string(results)
         .map_err(|e| format!("cannot read it: {e}"))
         .and_then(|t| {
@@ -890,5 +894,22 @@ fn report_cmd(results: &Path, out: Option<&Path>) -> Exit {
     }
     print!("{}", crate::report::summary_md(&doc));
     eprintln!("\nwrote {}", dir.join("summary.md").display());
+    for e in exports {
+        let (name, bytes) = match e {
+            crate::cli::Export::Bmf => (
+                "bmf.json",
+                serde_json::to_vec_pretty(&crate::report::bmf(&doc)).unwrap_or_default(),
+            ),
+            crate::cli::Export::Csv => {
+                ("seconds.csv", crate::report::seconds_csv(&doc).into_bytes())
+            }
+        };
+        let path = dir.join(name);
+        if let Err(e) = crate::provision::cache::write_atomic(&path, &bytes) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return Exit::BadInput;
+        }
+        eprintln!("wrote {}", path.display());
+    }
     Exit::Ok
 }

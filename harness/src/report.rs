@@ -351,3 +351,72 @@ pub fn summary_md(doc: &Value) -> String {
 pub fn write(out_dir: &Path, doc: &Value) -> std::io::Result<()> {
     crate::provision::cache::write_atomic(&out_dir.join("summary.md"), summary_md(doc).as_bytes())
 }
+
+/// Bencher Metric Format (https://bencher.dev/docs/reference/bencher-metric-format/): one
+/// benchmark per deployment, each measure the median over repetitions with the smallest and
+/// largest repetition as its bounds.
+pub fn bmf(doc: &Value) -> Value {
+    let measures: [(&str, &[&str]); 7] = [
+        ("throughput", &["throughput_rps"]),
+        ("latency_p50_us", &["latency_us", "p50"]),
+        ("latency_p99_us", &["latency_us", "p99"]),
+        ("pss_peak_bytes", &["pss_bytes", "peak_bytes"]),
+        ("rss_peak_bytes", &["rss_bytes", "peak_bytes"]),
+        ("cpu_cores", &["cpu", "cores"]),
+        ("task_p99_us", &["tasks", "enqueue_to_finish_us", "p99"]),
+    ];
+    let mut out = serde_json::Map::new();
+    for (label, runs) in by_deployment(doc) {
+        let mut m = serde_json::Map::new();
+        for (name, path) in measures {
+            let v: Vec<f64> = runs.iter().filter_map(|r| at(r, path).as_f64()).collect();
+            if v.is_empty() {
+                continue;
+            }
+            m.insert(
+                name.to_owned(),
+                serde_json::json!({
+                    "value": median(&v),
+                    "lower_value": v.iter().copied().fold(f64::MAX, f64::min),
+                    "upper_value": v.iter().copied().fold(f64::MIN, f64::max),
+                }),
+            );
+        }
+        out.insert(label, Value::Object(m));
+    }
+    Value::Object(out)
+}
+
+/// The per-second series of every run as CSV: one row per run, second and endpoint (`*` is
+/// all endpoints together).
+pub fn seconds_csv(doc: &Value) -> String {
+    let mut out =
+        String::from("run,label,mode,repetition,second,path,count,errors,p50_us,p99_us,max_us\n");
+    let quote = |s: &str| {
+        if s.contains([',', '"', '\n']) {
+            format!("\"{}\"", s.replace('"', "\"\""))
+        } else {
+            s.to_owned()
+        }
+    };
+    for r in doc["runs"].as_array().into_iter().flatten() {
+        for s in r["load"]["seconds"].as_array().into_iter().flatten() {
+            let _ = writeln!(
+                out,
+                "{},{},{},{},{},{},{},{},{},{},{}",
+                r["index"],
+                quote(r["label"].as_str().unwrap_or("")),
+                quote(r["mode"].as_str().unwrap_or("")),
+                r["repetition"],
+                s["second"],
+                quote(s["path"].as_str().unwrap_or("")),
+                s["count"],
+                s["errors"],
+                s["p50_us"],
+                s["p99_us"],
+                s["max_us"]
+            );
+        }
+    }
+    out
+}

@@ -273,3 +273,48 @@ fn folders_pool_their_results_as_repetitions() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no results.json in this folder"));
 }
+
+#[test]
+fn report_exports_bencher_metric_format_and_the_per_second_csv() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = djbench()
+        .arg("report")
+        .arg(root().join("fixtures/results/ci_smoke-3reps.json"))
+        .args(["--out"])
+        .arg(dir.path())
+        .args(["--export", "bmf", "--export", "csv"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let bmf: Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("bmf.json")).unwrap()).unwrap();
+    let base = baseline();
+    for label in ["gunicorn_celery", "subinterpreters", "free_threaded"] {
+        let t = &bmf[label]["throughput"];
+        let reps: Vec<f64> = base["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["label"] == label)
+            .map(|r| r["throughput_rps"].as_f64().unwrap())
+            .collect();
+        assert_eq!(reps.len(), 3);
+        let (lo, hi) = (
+            t["lower_value"].as_f64().unwrap(),
+            t["upper_value"].as_f64().unwrap(),
+        );
+        let v = t["value"].as_f64().unwrap();
+        assert!(lo <= v && v <= hi && reps.contains(&v), "{label}: {t}");
+        assert!(bmf[label]["latency_p99_us"]["value"].as_f64().unwrap() > 0.0);
+    }
+    let csv = std::fs::read_to_string(dir.path().join("seconds.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("run,label,mode,repetition,second,path,count,errors,p50_us,p99_us,max_us")
+    );
+    let rows: Vec<&str> = lines.collect();
+    // The fixture keeps three per-second rows of each of its nine runs.
+    assert_eq!(rows.len(), 27, "{csv}");
+    assert!(rows.iter().all(|r| r.split(',').count() == 11), "{csv}");
+}
