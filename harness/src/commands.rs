@@ -188,6 +188,14 @@ fn list(dirs: &ScenarioDirs) -> Exit {
 }
 
 /// comfy-table pads every cell; trailing blanks only get in the way of copy and paste.
+/// Machine-readable output: what djbench builds always serialises.
+fn print_json<T: serde::Serialize>(v: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("djbench's reports serialise")
+    );
+}
+
 fn print_table(t: &Table) {
     for line in t.to_string().lines() {
         println!("{}", line.trim_end());
@@ -244,10 +252,7 @@ fn setup(args: &SetupArgs) -> Exit {
 fn doctor(json: bool, wants: Wants) -> Exit {
     let report = provision::doctor(&Lookup::from_env(Cache::from_env()), wants);
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("a report always serialises")
-        );
+        print_json(&report);
     } else {
         print_report(&report);
     }
@@ -405,10 +410,7 @@ fn load_cmd(args: &LoadArgs) -> Exit {
         }
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&report).expect("a report always serialises")
-        );
+        print_json(&report);
         return Exit::Ok;
     }
     let l = &report.latency_us;
@@ -446,10 +448,7 @@ fn load_cmd(args: &LoadArgs) -> Exit {
 
 fn schema() -> Exit {
     let schema = schemars::schema_for!(ScenarioFile);
-    println!(
-        "{}",
-        serde_json::to_string_pretty(&schema).expect("a schema always serialises")
-    );
+    print_json(&schema);
     Exit::Ok
 }
 
@@ -482,10 +481,7 @@ fn scenario_cmd(args: &ScenarioArgs, dirs: &ScenarioDirs) -> Exit {
             "load_seconds": plan.load_time().as_secs_f64(),
             "load_and_drain_bound_seconds": plan.load_and_drain_bound().as_secs_f64(),
         });
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&doc).expect("a plan always serialises")
-        );
+        print_json(&doc);
         return Exit::Ok;
     }
     print_plan(&s, &plan);
@@ -797,10 +793,7 @@ fn compare_cmd(args: &crate::cli::CompareArgs) -> Exit {
         }
     };
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&c).expect("a comparison serialises")
-        );
+        print_json(&c);
     } else {
         println!(
             "{} against {}: a regression fails when worse than {}% and significant (bootstrap 95% \
