@@ -65,8 +65,8 @@ pub enum Command {
     /// Each run gets the scenario's endpoint mix from djbench's load generator (closed or open
     /// loop) with its background tasks beside it, while every process of the deployment is
     /// sampled (ΣPSS, ΣRSS, CPU); then a bounded task drain. A table per run follows
-    /// (throughput, p50/p99, memory, CPU, tasks), and OUT/results.json holds everything
-    /// measured, written after every run.
+    /// (throughput, p50/p99, memory, CPU, tasks); OUT/results.json holds everything
+    /// measured, with OUT/report.html and OUT/summary.md, all rewritten after every run.
     #[command(after_help = "Examples:
   djbench scenario ci_smoke
   djbench scenario compare_modes --dry-run
@@ -131,8 +131,14 @@ Load goes only to loopback addresses unless --allow-remote is given.")]
   djbench compare base.json head.json --max-regression 10% --metric p99 --metric pss")]
     Compare(CompareArgs),
 
-    /// Rebuild summary.md from a results.json (the headline table per deployment, medians
-    /// over repetitions, best values in bold, and the warnings) and print it.
+    /// Rebuild report.html and summary.md from a results.json, and print the summary.
+    ///
+    /// report.html is one offline page (no script, no network): the headline table per
+    /// deployment (medians over repetitions; the best of a column highlighted only when its
+    /// lead is significant), charts of throughput, latency by percentile, ΣPSS by role and CPU
+    /// over time, task latency, per-endpoint p99 and web latency with and without tasks, then
+    /// warnings, the environment and the scenario as run. summary.md is the table and the
+    /// warnings in Markdown, for a pull-request comment.
     #[command(after_help = "Examples:
   djbench report reports/compare_modes-20261122T031500Z/results.json
   djbench report results.json --out /tmp/pr-comment
@@ -141,7 +147,7 @@ Load goes only to loopback addresses unless --allow-remote is given.")]
         /// A results.json written by `djbench scenario`.
         #[arg(value_name = "RESULTS")]
         results: std::path::PathBuf,
-        /// Where to write summary.md (default: beside RESULTS).
+        /// Where to write report.html and summary.md (default: beside RESULTS).
         #[arg(long, value_name = "DIR")]
         out: Option<std::path::PathBuf>,
         /// Also write an export: `bmf` (bmf.json, Bencher Metric Format: per deployment the

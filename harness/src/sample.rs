@@ -35,6 +35,14 @@ pub struct Point {
     pub bytes_by_role: BTreeMap<String, u64>,
 }
 
+/// One point of the CPU series: cores used by role since the previous point.
+#[derive(Debug, Clone, Serialize)]
+pub struct CpuPoint {
+    /// Seconds since the measured window began.
+    pub t: f64,
+    pub cores_by_role: BTreeMap<String, f64>,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SampleReport {
     pub rss: Sums,
@@ -46,6 +54,8 @@ pub struct SampleReport {
     pub max_processes: usize,
     pub max_threads: u64,
     pub pss_series: Vec<Point>,
+    /// CPU cores used by role between consecutive PSS samples (~1 s), for charts.
+    pub cpu_series: Vec<CpuPoint>,
     pub rss_samples: u64,
     pub pss_samples: u64,
     /// CPU the sampler thread itself used over the whole run (user + system), and as a share
@@ -210,6 +220,7 @@ fn run(
     let mut cpu_first: HashMap<i32, (Role, u64)> = HashMap::new();
     let mut cpu_last: HashMap<i32, (Role, u64)> = HashMap::new();
     let mut window_start = None::<Instant>;
+    let mut last_cpu_point = None::<(Instant, HashMap<i32, (Role, u64)>)>;
     let mut next = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
@@ -256,6 +267,24 @@ fn run(
                 pss.add(&p_by);
                 uss.add(&u_by);
                 report.pss_samples += 1;
+                // CPU since the previous point, from each process's latest ticks.
+                let at_ticks: HashMap<i32, (Role, u64)> = cpu_last.clone();
+                if let Some((t0, before)) = &last_cpu_point {
+                    let dt = now.duration_since(*t0).as_secs_f64();
+                    let mut by_role: BTreeMap<String, f64> = BTreeMap::new();
+                    for (pid, (role, ticks)) in &at_ticks {
+                        let prev = before
+                            .get(pid)
+                            .map_or(cpu_first.get(pid).map_or(*ticks, |f| f.1), |p| p.1);
+                        *by_role.entry(role.name().to_owned()).or_default() +=
+                            ticks.saturating_sub(prev) as f64 / ticks_per_sec / dt;
+                    }
+                    report.cpu_series.push(CpuPoint {
+                        t: now.duration_since(from).as_secs_f64(),
+                        cores_by_role: by_role,
+                    });
+                }
+                last_cpu_point = Some((now, at_ticks));
                 report.pss_series.push(Point {
                     t: now.duration_since(from).as_secs_f64(),
                     bytes_by_role: p_by

@@ -44,29 +44,51 @@ fn runs_of<'a>(v: &'a mut Value, label: &'a str) -> impl Iterator<Item = &'a mut
         .filter(move |r| r["label"] == label)
 }
 
-#[test]
-fn a_p99_raised_by_a_fifth_in_one_mode_fails_naming_it() {
-    let base = baseline();
+/// The baseline with every `label` run's p99 raised by a fifth.
+fn p99_raised(base: &Value, label: &str) -> Value {
     let mut cand = base.clone();
-    for r in runs_of(&mut cand, "subinterpreters") {
+    for r in runs_of(&mut cand, label) {
         let p99 = r["latency_us"]["p99"].as_f64().unwrap();
         r["latency_us"]["p99"] = Value::from((p99 * 1.2).round() as u64);
     }
-    let (code, stdout, stderr) = run_compare(&base, &cand, &[]);
+    cand
+}
+
+#[test]
+fn a_p99_raised_by_a_fifth_in_one_mode_fails_naming_it() {
+    // gunicorn_celery's p99 varies by about ±5% over the fixture's three repetitions.
+    let base = baseline();
+    let (code, stdout, stderr) = run_compare(&base, &p99_raised(&base, "gunicorn_celery"), &[]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
-        stderr.contains("Regressed: subinterpreters p99"),
+        stderr.contains("Regressed: gunicorn_celery p99"),
         "{stderr}"
     );
     let row = stdout
         .lines()
-        .find(|l| l.contains("subinterpreters") && l.contains(" p99 "))
+        .find(|l| l.contains("gunicorn_celery") && l.contains(" p99 "))
         .unwrap();
     assert!(row.contains("+20.0%") && row.contains("REGRESSED"), "{row}");
     // Three repetitions a side: an interval is shown, and it excludes no change.
     assert!(row.contains('…'), "{row}");
-    // Nothing else regressed.
     assert_eq!(stdout.matches("REGRESSED").count(), 1, "{stdout}");
+}
+
+#[test]
+fn the_same_shift_within_a_modes_own_noise_is_not_significant() {
+    // subinterpreters' p99 spans 16–22 ms over the same three repetitions: +20% of its median
+    // is inside what the repetitions already disagree by.
+    let base = baseline();
+    let (code, stdout, _) = run_compare(&base, &p99_raised(&base, "subinterpreters"), &[]);
+    assert_eq!(code, 0, "{stdout}");
+    let row = stdout
+        .lines()
+        .find(|l| l.contains("subinterpreters") && l.contains(" p99 "))
+        .unwrap();
+    assert!(
+        row.contains("+20.0%") && row.contains("worse, not significant"),
+        "{row}"
+    );
 }
 
 #[test]

@@ -1,4 +1,5 @@
-//! What people read after a run, built from results.json alone: summary.md, the headline
+//! What people read after a run, built from results.json alone: report.html (html.rs, with
+//! SVG charts from svg.rs) and summary.md, the headline
 //! table (one row per deployment, medians over repetitions, best value per column in bold)
 //! and the warnings, fit for a pull-request comment and for the terminal. It re-reads what was
 //! measured; it never measures, and never changes results.json.
@@ -10,6 +11,11 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::compare::median;
+
+mod html;
+mod svg;
+
+pub use html::html;
 
 /// One column of the headline table.
 struct Column {
@@ -347,9 +353,10 @@ pub fn summary_md(doc: &Value) -> String {
     out
 }
 
-/// Writes summary.md beside results.json, atomically.
+/// Writes summary.md and report.html beside results.json, each atomically.
 pub fn write(out_dir: &Path, doc: &Value) -> std::io::Result<()> {
-    crate::provision::cache::write_atomic(&out_dir.join("summary.md"), summary_md(doc).as_bytes())
+    crate::provision::cache::write_atomic(&out_dir.join("summary.md"), summary_md(doc).as_bytes())?;
+    crate::provision::cache::write_atomic(&out_dir.join("report.html"), html(doc).as_bytes())
 }
 
 /// Bencher Metric Format (https://bencher.dev/docs/reference/bencher-metric-format/): one

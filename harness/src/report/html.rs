@@ -1,0 +1,628 @@
+//! report.html: one self-contained page (inline CSS and SVG, no script, no external
+//! reference) for a projector and for print: the answer in one table, the charts, the
+//! warnings, the environment and the scenario as run.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::svg::{Bars, Lines, PALETTE, Series, legend};
+use super::{COLUMNS, at, by_deployment, warnings};
+use crate::compare::{change_interval, median};
+
+const CSS: &str = "
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;font-size:20px;
+ line-height:1.45;color:#111;background:#fff;margin:0 auto;max-width:1200px;padding:24px 32px}
+h1{font-size:40px;margin:0 0 8px}h2{font-size:28px;margin:40px 0 8px;border-bottom:2px solid #ddd}
+p.question{font-size:24px;color:#333;margin-top:0}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:12px 0;font-size:17px}
+.wide{overflow-x:auto}th,td{padding:6px 8px;border-bottom:1px solid #ddd;text-align:right}
+th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}
+td.best{font-weight:700;background:#e8f3fb}
+.chart{width:100%;height:auto;display:block}.chart text{font-size:16px;fill:#222}
+.chart .axis-title{font-size:17px;font-weight:600}.chart .grid{stroke:#e3e3e3}
+.chart .axis{stroke:#444}.legend{margin:4px 0 16px}.legend span{margin-right:22px;white-space:nowrap}
+.legend i{display:inline-block;width:18px;height:18px;margin-right:6px;vertical-align:-3px;border-radius:3px}
+.small{font-size:16px;color:#444}.warn li{color:#8a3b00}pre{font-size:14px;background:#f6f6f6;padding:12px;overflow:auto}
+.grid2{display:grid;grid-template-columns:1fr 1fr;gap:12px}
+@media print{body{font-size:12pt;max-width:none}h2{break-after:avoid}figure,svg,table{break-inside:avoid}}
+";
+
+/// web, tasks, broker, app: from the same colour-blind-safe palette.
+const ROLE_COLORS: [&str; 4] = ["#56B4E9", "#D55E00", "#F0E442", "#CC79A7"];
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn figure(out: &mut String, title: &str, body: &str, caption: &str) {
+    let _ = write!(
+        out,
+        "<figure class=\"figure\"><h3>{}</h3>{body}<figcaption class=\"small\">{}</figcaption></figure>",
+        esc(title),
+        esc(caption)
+    );
+}
+
+pub fn html(doc: &Value) -> String {
+    let deployments = by_deployment(doc);
+    let color = |i: usize| PALETTE[i % PALETTE.len()].to_owned();
+    let names: Vec<(String, String)> = deployments
+        .iter()
+        .enumerate()
+        .map(|(i, (l, _))| (l.clone(), color(i)))
+        .collect();
+    let scenario = &doc["scenario"];
+    let name = scenario["name"].as_str().unwrap_or("scenario");
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
+         <title>djbench: {}</title><style>{CSS}</style></head><body>",
+        esc(name)
+    );
+    let _ = write!(out, "<h1>djbench: {}</h1>", esc(name));
+    if let Some(d) = scenario["description"].as_str() {
+        let _ = write!(out, "<p class=\"question\">{}</p>", esc(d.trim()));
+    }
+    let reps = deployments.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
+
+    // The answer in one table.
+    out.push_str(
+        "<h2>The answer</h2><div class=\"wide\"><table><tr><th>deployment</th><th>python</th><th>GIL</th>",
+    );
+    let with_tasks: Vec<bool> = deployments
+        .iter()
+        .map(|(_, rs)| {
+            rs.iter()
+                .any(|r| r["tasks"]["enqueued"].as_u64().unwrap_or(0) > 0)
+        })
+        .collect();
+    let task_column = |i: usize| COLUMNS[i].path[0] == "tasks";
+    let shown: Vec<usize> = (0..COLUMNS.len())
+        .filter(|&i| !task_column(i) || with_tasks.iter().any(|&t| t))
+        .collect();
+    for &i in &shown {
+        let _ = write!(out, "<th>{}</th>", esc(COLUMNS[i].title));
+    }
+    out.push_str("</tr>");
+    let values: Vec<Vec<Vec<f64>>> = deployments
+        .iter()
+        .map(|(_, rs)| {
+            COLUMNS
+                .iter()
+                .map(|c| rs.iter().filter_map(|r| at(r, c.path).as_f64()).collect())
+                .collect()
+        })
+        .collect();
+    // Per column: the best deployment, marked only when its lead over the runner-up is
+    // significant (bootstrap 95% interval of the change excludes zero).
+    let mut notes = Vec::new();
+    let best: Vec<Option<usize>> = (0..COLUMNS.len())
+        .map(|i| {
+            let higher = COLUMNS[i].higher_better?;
+            let mut ranked: Vec<(usize, f64)> = (0..deployments.len())
+                .filter(|&d| !task_column(i) || with_tasks[d])
+                .filter(|&d| !values[d][i].is_empty())
+                .map(|d| (d, median(&values[d][i])))
+                .collect();
+            ranked.sort_by(|a, b| {
+                if higher {
+                    b.1.total_cmp(&a.1)
+                } else {
+                    a.1.total_cmp(&b.1)
+                }
+            });
+            let (&(first, fv), &(second, sv)) = (ranked.first()?, ranked.get(1)?);
+            if fv == sv {
+                return None;
+            }
+            let (lo, hi) = change_interval(&values[second][i], &values[first][i])?;
+            if lo > 0.0 || hi < 0.0 {
+                notes.push(format!(
+                    "{}: {} against {}, {:+.1}% (95% interval {:+.1}% … {:+.1}%)",
+                    COLUMNS[i].title,
+                    deployments[first].0,
+                    deployments[second].0,
+                    (fv / sv - 1.0) * 100.0,
+                    lo * 100.0,
+                    hi * 100.0
+                ));
+                Some(first)
+            } else {
+                None
+            }
+        })
+        .collect();
+    for (d, (label, rs)) in deployments.iter().enumerate() {
+        let first = rs.first();
+        let python = first
+            .and_then(|r| r["interpreter"]["version"].as_str())
+            .unwrap_or("-");
+        let gil = match first.and_then(|r| r["interpreter"]["gil_enabled"].as_bool()) {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "-",
+        };
+        let _ = write!(
+            out,
+            "<tr><td><i style=\"display:inline-block;width:14px;height:14px;background:{};margin-right:8px\"></i>{}</td><td>{python}</td><td>{gil}</td>",
+            color(d),
+            esc(label)
+        );
+        for &i in &shown {
+            let v = &values[d][i];
+            if v.is_empty() || (task_column(i) && !with_tasks[d]) {
+                out.push_str("<td>-</td>");
+                continue;
+            }
+            let class = if best[i] == Some(d) {
+                " class=\"best\""
+            } else {
+                ""
+            };
+            let _ = write!(out, "<td{class}>{}</td>", (COLUMNS[i].show)(median(v)));
+        }
+        out.push_str("</tr>");
+    }
+    out.push_str("</table></div>");
+    let _ = write!(
+        out,
+        "<p class=\"small\">Medians over {reps} repetition{}. A value is highlighted as the best of \
+         its column only when its lead over the runner-up is significant: the bootstrap 95% \
+         interval of the difference, over repetitions, excludes no change.{}</p>",
+        if reps == 1 { "" } else { "s" },
+        if reps < 2 {
+            " With one repetition there is no interval, so nothing is highlighted."
+        } else {
+            ""
+        }
+    );
+    if !notes.is_empty() {
+        out.push_str("<ul class=\"small\">");
+        for n in &notes {
+            let _ = write!(out, "<li>{}</li>", esc(n));
+        }
+        out.push_str("</ul>");
+    }
+
+    out.push_str("<h2>Charts</h2>");
+    out.push_str(&legend(&names));
+
+    // Throughput over time.
+    let mut series = Vec::new();
+    for (d, (label, rs)) in deployments.iter().enumerate() {
+        for (k, r) in rs.iter().enumerate() {
+            // The last row holds the in-flight tail after the window: not a whole second.
+            let whole = r["load"]["measured_seconds"].as_f64().unwrap_or(f64::MAX);
+            let points = r["load"]["seconds"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| s["path"] == "*")
+                .filter(|s| {
+                    s["second"]
+                        .as_f64()
+                        .is_some_and(|x| x + 1.0 <= whole + 1e-9)
+                })
+                .filter_map(|s| Some((s["second"].as_f64()?, s["count"].as_f64()?)))
+                .collect();
+            series.push(Series {
+                name: format!("{label} #{}", k + 1),
+                color: color(d),
+                points,
+                faint: k > 0,
+            });
+        }
+    }
+    figure(
+        &mut out,
+        "Throughput over time",
+        &Lines {
+            x_label: "second of the measured window".into(),
+            y_label: "requests per second".into(),
+            series,
+            x_ticks: None,
+            stacked: false,
+        }
+        .render("Throughput over time"),
+        "Each repetition is a line; the first is drawn bold.",
+    );
+
+    // Latency spectrum on a log-percentile axis.
+    let quantiles: [(&str, f64, &str); 5] = [
+        ("p50", 0.5, "50%"),
+        ("p90", 0.9, "90%"),
+        ("p99", 0.99, "99%"),
+        ("p999", 0.999, "99.9%"),
+        ("max", 0.9999, "max"),
+    ];
+    let xq = |q: f64| (1.0 / (1.0 - q)).log10();
+    let series = deployments
+        .iter()
+        .enumerate()
+        .map(|(d, (label, rs))| Series {
+            name: label.clone(),
+            color: color(d),
+            points: quantiles
+                .iter()
+                .filter_map(|(k, q, _)| {
+                    let v: Vec<f64> = rs
+                        .iter()
+                        .filter_map(|r| r["latency_us"][*k].as_f64())
+                        .collect();
+                    (!v.is_empty()).then(|| (xq(*q), median(&v) / 1000.0))
+                })
+                .collect(),
+            faint: false,
+        })
+        .collect();
+    figure(
+        &mut out,
+        "Latency by percentile",
+        &Lines {
+            x_label: "percentile (log scale toward the tail)".into(),
+            y_label: "latency, ms".into(),
+            series,
+            x_ticks: Some(
+                quantiles
+                    .iter()
+                    .map(|(_, q, l)| (xq(*q), (*l).to_owned()))
+                    .collect(),
+            ),
+            stacked: false,
+        }
+        .render("Latency by percentile"),
+        "Web requests, medians over repetitions. Open loops count from each request's intended send time.",
+    );
+
+    // ΣPSS over time, stacked by role: one chart per deployment (first repetition).
+    let roles = ["web", "tasks", "broker", "app"];
+    out.push_str("<h3>ΣPSS over time, by role</h3>");
+    out.push_str(&legend(
+        &roles
+            .iter()
+            .enumerate()
+            .map(|(i, r)| ((*r).to_owned(), ROLE_COLORS[i].to_owned()))
+            .collect::<Vec<_>>(),
+    ));
+    out.push_str("<div class=\"grid2\">");
+    for (label, rs) in &deployments {
+        let Some(r) = rs.first() else { continue };
+        let pts = r["memory"]["pss_series"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let series = roles
+            .iter()
+            .enumerate()
+            .filter(|(_, role)| pts.iter().any(|p| p["bytes_by_role"][**role].is_u64()))
+            .map(|(i, role)| Series {
+                name: (*role).to_owned(),
+                color: ROLE_COLORS[i].to_owned(),
+                points: pts
+                    .iter()
+                    .filter_map(|p| {
+                        Some((
+                            p["t"].as_f64()?,
+                            p["bytes_by_role"][*role].as_f64().unwrap_or(0.0) / 1048576.0,
+                        ))
+                    })
+                    .collect(),
+                faint: false,
+            })
+            .collect();
+        figure(
+            &mut out,
+            label,
+            &Lines {
+                x_label: "second".into(),
+                y_label: "ΣPSS, MiB".into(),
+                series,
+                x_ticks: None,
+                stacked: true,
+            }
+            .render(&format!("ΣPSS of {label}")),
+            "",
+        );
+    }
+    out.push_str("</div>");
+
+    // CPU over time.
+    let series: Vec<Series> = deployments
+        .iter()
+        .enumerate()
+        .map(|(d, (label, rs))| Series {
+            name: label.clone(),
+            color: color(d),
+            points: rs
+                .first()
+                .and_then(|r| r["memory"]["cpu_series"].as_array())
+                .into_iter()
+                .flatten()
+                .filter_map(|p| {
+                    let cores: f64 = p["cores_by_role"]
+                        .as_object()?
+                        .values()
+                        .filter_map(Value::as_f64)
+                        .sum();
+                    Some((p["t"].as_f64()?, cores))
+                })
+                .collect(),
+            faint: false,
+        })
+        .collect();
+    if series.iter().all(|s| s.points.is_empty()) {
+        out.push_str(
+            "<h3>CPU over time</h3><p class=\"small\">No CPU series in these results (they \
+             predate djbench recording one); the table has the average.</p>",
+        );
+    } else {
+        figure(
+            &mut out,
+            "CPU over time",
+            &Lines {
+                x_label: "second of the measured window".into(),
+                y_label: "CPU cores used".into(),
+                series,
+                x_ticks: None,
+                stacked: false,
+            }
+            .render("CPU over time"),
+            "Every process of the deployment, first repetition.",
+        );
+    }
+
+    // Task latency.
+    let tasked: Vec<usize> = (0..deployments.len()).filter(|&d| with_tasks[d]).collect();
+    if !tasked.is_empty() {
+        let pcts = [
+            ("p50", "p50"),
+            ("p90", "p90"),
+            ("p99", "p99"),
+            ("max", "max"),
+        ];
+        let series = pcts
+            .iter()
+            .enumerate()
+            .map(|(i, (k, name))| {
+                (
+                    format!("enqueue→finish {name}"),
+                    PALETTE[(i + 4) % PALETTE.len()].to_owned(),
+                    tasked
+                        .iter()
+                        .map(|&d| {
+                            let v: Vec<f64> = deployments[d]
+                                .1
+                                .iter()
+                                .filter_map(|r| r["tasks"]["enqueue_to_finish_us"][*k].as_f64())
+                                .collect();
+                            (!v.is_empty()).then(|| median(&v) / 1000.0)
+                        })
+                        .collect(),
+                )
+            })
+            .collect::<Vec<_>>();
+        let entries: Vec<(String, String)> =
+            series.iter().map(|s| (s.0.clone(), s.1.clone())).collect();
+        figure(
+            &mut out,
+            "Background task latency",
+            &format!(
+                "{}{}",
+                legend(&entries),
+                Bars {
+                    y_label: "enqueue→finish, ms".into(),
+                    groups: tasked.iter().map(|&d| deployments[d].0.clone()).collect(),
+                    series,
+                }
+                .render("Background task latency")
+            ),
+            "From the moment the app enqueued a task to the moment a worker finished it.",
+        );
+    }
+
+    // Per-endpoint latency.
+    let mut paths: Vec<String> = Vec::new();
+    for (_, rs) in &deployments {
+        for r in rs {
+            for e in r["load"]["endpoints"].as_array().into_iter().flatten() {
+                if let Some(p) = e["path"].as_str()
+                    && !paths.iter().any(|x| x == p)
+                {
+                    paths.push(p.to_owned());
+                }
+            }
+        }
+    }
+    let series = deployments
+        .iter()
+        .enumerate()
+        .map(|(d, (label, rs))| {
+            (
+                label.clone(),
+                color(d),
+                paths
+                    .iter()
+                    .map(|p| {
+                        let v: Vec<f64> = rs
+                            .iter()
+                            .flat_map(|r| {
+                                r["load"]["endpoints"]
+                                    .as_array()
+                                    .cloned()
+                                    .unwrap_or_default()
+                            })
+                            .filter(|e| e["path"] == p.as_str())
+                            .filter_map(|e| e["latency_us"]["p99"].as_f64())
+                            .collect();
+                        (!v.is_empty()).then(|| median(&v) / 1000.0)
+                    })
+                    .collect(),
+            )
+        })
+        .collect();
+    figure(
+        &mut out,
+        "p99 latency per endpoint",
+        &Bars {
+            y_label: "p99, ms".into(),
+            groups: paths,
+            series,
+        }
+        .render("p99 latency per endpoint"),
+        "",
+    );
+
+    // Web latency with and without background tasks, for modes run both ways.
+    let mut pairs: Vec<(String, usize, usize)> = Vec::new();
+    for (d, (_, rs)) in deployments.iter().enumerate() {
+        let mode = rs.first().and_then(|r| r["mode"].as_str()).unwrap_or("");
+        if !with_tasks[d] || pairs.iter().any(|p| p.0 == mode) {
+            continue;
+        }
+        if let Some(q) = (0..deployments.len()).find(|&e| {
+            !with_tasks[e]
+                && deployments[e].1.first().and_then(|r| r["mode"].as_str()) == Some(mode)
+        }) {
+            pairs.push((mode.to_owned(), d, q));
+        }
+    }
+    if pairs.is_empty() {
+        out.push_str(
+            "<p class=\"small\">Web latency with and without background tasks: this scenario \
+             runs no mode both ways (the task_interference and talk_demo scenarios do).</p>",
+        );
+    } else {
+        let p99 = |d: usize| {
+            let v: Vec<f64> = deployments[d]
+                .1
+                .iter()
+                .filter_map(|r| r["latency_us"]["p99"].as_f64())
+                .collect();
+            (!v.is_empty()).then(|| median(&v) / 1000.0)
+        };
+        let series = vec![
+            (
+                "with background tasks".to_owned(),
+                PALETTE[5].to_owned(),
+                pairs.iter().map(|p| p99(p.1)).collect(),
+            ),
+            (
+                "without".to_owned(),
+                PALETTE[4].to_owned(),
+                pairs.iter().map(|p| p99(p.2)).collect(),
+            ),
+        ];
+        let entries: Vec<(String, String)> =
+            series.iter().map(|s| (s.0.clone(), s.1.clone())).collect();
+        figure(
+            &mut out,
+            "Web p99 with and without background tasks",
+            &format!(
+                "{}{}",
+                legend(&entries),
+                Bars {
+                    y_label: "web p99, ms".into(),
+                    groups: pairs.iter().map(|p| p.0.clone()).collect(),
+                    series,
+                }
+                .render("Web p99 with and without background tasks")
+            ),
+            "The same mode deployed twice: once with the scenario's background tasks, once quiet.",
+        );
+    }
+
+    let w = warnings(doc);
+    out.push_str("<h2>Warnings</h2>");
+    if w.is_empty() {
+        out.push_str("<p>None.</p>");
+    } else {
+        out.push_str("<ul class=\"warn\">");
+        for line in w {
+            let _ = write!(out, "<li>{}</li>", esc(&line));
+        }
+        out.push_str("</ul>");
+    }
+    match crate::compare::thresholds(doc) {
+        Ok(b) if !b.is_empty() => {
+            out.push_str("<h2>Thresholds broken</h2><ul class=\"warn\">");
+            for x in b {
+                let _ = write!(
+                    out,
+                    "<li>{} <code>{}</code>: {} (limit {})</li>",
+                    esc(&x.label),
+                    x.threshold,
+                    esc(&x.measured),
+                    esc(&x.limit)
+                );
+            }
+            out.push_str("</ul>");
+        }
+        _ => {}
+    }
+
+    out.push_str("<h2>Environment</h2><table>");
+    let host = &doc["host"];
+    for (k, v) in [
+        (
+            "djbench",
+            format!(
+                "{} ({})",
+                doc["djbench"]["version"].as_str().unwrap_or("?"),
+                doc["djbench"]["git_revision"]
+                    .as_str()
+                    .unwrap_or("no git revision")
+            ),
+        ),
+        (
+            "CPU",
+            format!(
+                "{}, {} cores",
+                host["cpu"].as_str().unwrap_or("?"),
+                host["cores"]
+            ),
+        ),
+        (
+            "memory",
+            format!(
+                "{:.1} GiB",
+                host["memory_bytes"].as_f64().unwrap_or(0.0) / 1073741824.0
+            ),
+        ),
+        ("kernel", host["kernel"].as_str().unwrap_or("?").to_owned()),
+    ] {
+        let _ = write!(
+            out,
+            "<tr><td>{k}</td><td style=\"text-align:left\">{}</td></tr>",
+            esc(&v)
+        );
+    }
+    out.push_str("</table><table><tr><th>deployment</th><th>mode</th><th>server</th><th>python</th><th>build</th><th>Django</th><th>psycopg</th></tr>");
+    for (label, rs) in &deployments {
+        let Some(r) = rs.first() else { continue };
+        let i = &r["interpreter"];
+        let _ = write!(
+            out,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"text-align:left\" class=\"small\">{}</td><td>{}</td><td>{}</td></tr>",
+            esc(label),
+            esc(r["mode"].as_str().unwrap_or("-")),
+            esc(r["server"].as_str().unwrap_or("-")),
+            esc(i["version"].as_str().unwrap_or("-")),
+            esc(i["config_args"].as_str().unwrap_or("-")),
+            esc(r["django"].as_str().unwrap_or("-")),
+            esc(r["psycopg"].as_str().unwrap_or("-")),
+        );
+    }
+    out.push_str("</table>");
+    let _ = write!(
+        out,
+        "<h2>The scenario as run</h2><pre>{}</pre>",
+        esc(&serde_json::to_string_pretty(scenario).unwrap_or_default())
+    );
+    out.push_str("</body></html>\n");
+    out
+}

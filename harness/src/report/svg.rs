@@ -1,0 +1,315 @@
+//! Inline SVG charts for report.html: lines (optionally stacked, optionally on a log-percentile
+//! axis) and grouped bars. Written by hand because plotters needs a font backend and system
+//! fonts to lay out text, and these charts are a few lines and bars whose text the browser
+//! lays out itself. No scripts, no external references: the page works offline and prints.
+
+use std::fmt::Write as _;
+
+/// Okabe–Ito: distinguishable with the common colour-vision deficiencies, and in greyscale.
+pub const PALETTE: [&str; 8] = [
+    "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
+];
+
+const W: f64 = 960.0;
+const H: f64 = 400.0;
+const LEFT: f64 = 90.0;
+const RIGHT: f64 = 24.0;
+const TOP: f64 = 20.0;
+const BOTTOM: f64 = 64.0;
+
+pub struct Series {
+    pub name: String,
+    pub color: String,
+    pub points: Vec<(f64, f64)>,
+    /// Drawn thinner and lighter (other repetitions of the same deployment).
+    pub faint: bool,
+}
+
+pub struct Lines {
+    pub x_label: String,
+    pub y_label: String,
+    pub series: Vec<Series>,
+    /// Ticks to use on x instead of evenly spaced numbers (value, label).
+    pub x_ticks: Option<Vec<(f64, String)>>,
+    /// Series stack on each other (areas), in order.
+    pub stacked: bool,
+}
+
+pub struct Bars {
+    pub y_label: String,
+    pub groups: Vec<String>,
+    /// (name, colour, one value per group; None leaves a gap).
+    pub series: Vec<(String, String, Vec<Option<f64>>)>,
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Round tick steps (1, 2, 5 × 10ⁿ) giving about `n` ticks from 0 to `max`.
+fn ticks(max: f64, n: usize) -> Vec<f64> {
+    if max.is_nan() || max <= 0.0 || max.is_infinite() {
+        return vec![0.0, 1.0];
+    }
+    let raw = max / n as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    // Up to the first tick at or above the maximum, so nothing is drawn off the chart.
+    let mut t = vec![0.0];
+    while t[t.len() - 1] < max * (1.0 - 1e-9) {
+        t.push(t.len() as f64 * step);
+    }
+    t
+}
+
+fn label(v: f64) -> String {
+    if v == 0.0 {
+        "0".into()
+    } else if v.abs() >= 100.0 {
+        format!("{v:.0}")
+    } else if v.abs() >= 1.0 {
+        format!("{:.1}", v).trim_end_matches(".0").to_owned()
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+fn frame(out: &mut String, title: &str, x_label: &str, y_label: &str) {
+    let _ = write!(
+        out,
+        "<svg class=\"chart\" viewBox=\"0 0 {W} {H}\" role=\"img\" aria-label=\"{}\">",
+        esc(title)
+    );
+    let _ = write!(
+        out,
+        "<text class=\"axis-title\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+        LEFT + (W - LEFT - RIGHT) / 2.0,
+        H - 12.0,
+        esc(x_label)
+    );
+    let _ = write!(
+        out,
+        "<text class=\"axis-title\" transform=\"translate(20 {}) rotate(-90)\" text-anchor=\"middle\">{}</text>",
+        TOP + (H - TOP - BOTTOM) / 2.0,
+        esc(y_label)
+    );
+}
+
+fn y_axis(out: &mut String, y_ticks: &[f64], sy: &dyn Fn(f64) -> f64) {
+    for &t in y_ticks {
+        let y = sy(t);
+        let _ = write!(
+            out,
+            "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
+             <text class=\"tick\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            W - RIGHT,
+            LEFT - 8.0,
+            y + 5.0,
+            label(t)
+        );
+    }
+}
+
+impl Lines {
+    pub fn render(&self, title: &str) -> String {
+        let mut out = String::new();
+        frame(&mut out, title, &self.x_label, &self.y_label);
+        // Stacked: each series' y is the running sum at the same x.
+        let mut drawn: Vec<Vec<(f64, f64, f64)>> = Vec::new();
+        for (i, s) in self.series.iter().enumerate() {
+            let pts = s
+                .points
+                .iter()
+                .map(|&(x, y)| {
+                    let base = if self.stacked && i > 0 {
+                        drawn[i - 1]
+                            .iter()
+                            .find(|p| (p.0 - x).abs() < 1e-9)
+                            .map_or(0.0, |p| p.2)
+                    } else {
+                        0.0
+                    };
+                    (x, base, base + y)
+                })
+                .collect();
+            drawn.push(pts);
+        }
+        let all = drawn.iter().flatten();
+        let x_max = all.clone().map(|p| p.0).fold(0.0, f64::max);
+        let x_min = all.clone().map(|p| p.0).fold(f64::MAX, f64::min).min(0.0);
+        let y_max = all.map(|p| p.2).fold(0.0, f64::max);
+        let yt = ticks(y_max, 5);
+        let y_top = *yt.last().unwrap_or(&1.0);
+        let x_top = self
+            .x_ticks
+            .as_ref()
+            .and_then(|t| t.iter().map(|p| p.0).reduce(f64::max))
+            .unwrap_or(x_max)
+            .max(x_max)
+            .max(1e-9);
+        let sx = |x: f64| LEFT + (x - x_min) / (x_top - x_min) * (W - LEFT - RIGHT);
+        let sy = |y: f64| H - BOTTOM - y / y_top * (H - TOP - BOTTOM);
+        y_axis(&mut out, &yt, &sy);
+        let xt: Vec<(f64, String)> = self
+            .x_ticks
+            .clone()
+            // Whole steps at least: x is seconds.
+            .unwrap_or_else(|| {
+                let n = (x_max.ceil() as usize).clamp(1, 8);
+                ticks(x_max, n).into_iter().map(|t| (t, label(t))).collect()
+            });
+        for (v, l) in &xt {
+            let _ = write!(
+                out,
+                "<text class=\"tick\" x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                sx(*v),
+                H - BOTTOM + 24.0,
+                esc(l)
+            );
+        }
+        let _ = write!(
+            out,
+            "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>",
+            W - RIGHT,
+            H - BOTTOM,
+            H - BOTTOM
+        );
+        for (s, pts) in self.series.iter().zip(&drawn) {
+            if pts.is_empty() {
+                continue;
+            }
+            let line: Vec<String> = pts
+                .iter()
+                .map(|p| format!("{:.1},{:.1}", sx(p.0), sy(p.2)))
+                .collect();
+            if self.stacked {
+                let back: Vec<String> = pts
+                    .iter()
+                    .rev()
+                    .map(|p| format!("{:.1},{:.1}", sx(p.0), sy(p.1)))
+                    .collect();
+                let _ = write!(
+                    out,
+                    "<polygon class=\"series\" fill=\"{}\" fill-opacity=\"0.75\" stroke=\"{}\" points=\"{} {}\"><title>{}</title></polygon>",
+                    s.color,
+                    s.color,
+                    line.join(" "),
+                    back.join(" "),
+                    esc(&s.name)
+                );
+            } else {
+                let _ = write!(
+                    out,
+                    "<polyline class=\"series\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\" stroke-opacity=\"{}\" points=\"{}\"><title>{}</title></polyline>",
+                    s.color,
+                    if s.faint { 1.5 } else { 3.0 },
+                    if s.faint { 0.45 } else { 1.0 },
+                    line.join(" "),
+                    esc(&s.name)
+                );
+                if pts.len() <= 12 {
+                    for p in pts {
+                        let _ = write!(
+                            out,
+                            "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"4\" fill=\"{}\"/>",
+                            sx(p.0),
+                            sy(p.2),
+                            s.color
+                        );
+                    }
+                }
+            }
+        }
+        out.push_str("</svg>");
+        out
+    }
+}
+
+impl Bars {
+    pub fn render(&self, title: &str) -> String {
+        let mut out = String::new();
+        frame(&mut out, title, "", &self.y_label);
+        let y_max = self
+            .series
+            .iter()
+            .flat_map(|s| s.2.iter().flatten())
+            .fold(0.0, |a: f64, b| a.max(*b));
+        let yt = ticks(y_max, 5);
+        let y_top = *yt.last().unwrap_or(&1.0);
+        let sy = |y: f64| H - BOTTOM - y / y_top * (H - TOP - BOTTOM);
+        y_axis(&mut out, &yt, &sy);
+        let groups = self.groups.len().max(1) as f64;
+        let group_w = (W - LEFT - RIGHT) / groups;
+        let n = self.series.len().max(1) as f64;
+        let bar_w = group_w * 0.8 / n;
+        for (g, name) in self.groups.iter().enumerate() {
+            let x0 = LEFT + g as f64 * group_w + group_w * 0.1;
+            let _ = write!(
+                out,
+                "<text class=\"tick\" x=\"{:.1}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
+                x0 + group_w * 0.4,
+                H - BOTTOM + 24.0,
+                esc(name)
+            );
+            for (i, (sname, color, values)) in self.series.iter().enumerate() {
+                if let Some(v) = values.get(g).copied().flatten() {
+                    let x = x0 + i as f64 * bar_w;
+                    let _ = write!(
+                        out,
+                        "<rect class=\"series\" x=\"{x:.1}\" y=\"{:.1}\" width=\"{:.1}\" height=\"{:.1}\" fill=\"{color}\"><title>{}: {}</title></rect>",
+                        sy(v),
+                        bar_w * 0.92,
+                        (H - BOTTOM - sy(v)).max(0.5),
+                        esc(sname),
+                        label(v)
+                    );
+                }
+            }
+        }
+        let _ = write!(
+            out,
+            "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>",
+            W - RIGHT,
+            H - BOTTOM,
+            H - BOTTOM
+        );
+        out.push_str("</svg>");
+        out
+    }
+}
+
+/// A legend as HTML: swatch and name per entry.
+pub fn legend(entries: &[(String, String)]) -> String {
+    let mut out = String::from("<div class=\"legend\">");
+    for (name, color) in entries {
+        let _ = write!(
+            out,
+            "<span><i style=\"background:{color}\"></i>{}</span>",
+            esc(name)
+        );
+    }
+    out.push_str("</div>");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_cover_the_maximum() {
+        assert_eq!(ticks(9.3, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(ticks(65.9, 5), vec![0.0, 20.0, 40.0, 60.0, 80.0]);
+        assert_eq!(ticks(60.0, 5), vec![0.0, 20.0, 40.0, 60.0]);
+        assert_eq!(ticks(0.0, 5), vec![0.0, 1.0]);
+        let t = ticks(437.0, 5);
+        assert!(t.last().unwrap() >= &437.0 && t[1] == 100.0, "{t:?}");
+    }
+}
