@@ -343,6 +343,10 @@ fn ci_smoke_deploys_loads_and_tears_down_every_mode() {
         summary.contains("All 2 held in every deployment"),
         "{summary}"
     );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<h1>djbench: ci_smoke</h1>"));
+    assert!(!html.contains("http://") && !html.contains("https://"));
+    assert_eq!(html.matches("<svg class=\"chart\"").count(), 8, "charts");
 }
 
 #[test]
