@@ -196,6 +196,56 @@ pub fn warnings(doc: &Value) -> Vec<String> {
             }
             acc
         });
+    // Interpreters configured differently (beyond --disable-gil and install paths) can differ
+    // in speed for reasons that are not the mode's: a distribution's build against a plain one.
+    let options = |r: &Value| -> Vec<String> {
+        let mut o: Vec<String> = r["interpreter"]["config_args"]
+            .as_str()
+            .unwrap_or("")
+            .split_whitespace()
+            .map(|t| t.trim_matches('\'').to_owned())
+            .filter(|t| t.starts_with("--"))
+            .filter(|t| {
+                ![
+                    "--prefix",
+                    "--libdir",
+                    "--with-ensurepip",
+                    "--without-ensurepip",
+                    "--disable-gil",
+                ]
+                .iter()
+                .any(|skip| t.starts_with(skip))
+            })
+            .collect();
+        o.sort();
+        o
+    };
+    let mut builds: Vec<(String, Vec<String>)> = Vec::new();
+    for r in &runs {
+        let label = r["label"].as_str().unwrap_or("?").to_owned();
+        if r["interpreter"]["config_args"].is_string() && !builds.iter().any(|(l, _)| *l == label) {
+            builds.push((label, options(r)));
+        }
+    }
+    if let Some((first, first_opts)) = builds.first()
+        && let Some((other, other_opts)) = builds.iter().find(|(_, o)| o != first_opts)
+    {
+        let differ: Vec<&String> = first_opts
+            .iter()
+            .filter(|o| !other_opts.contains(o))
+            .chain(other_opts.iter().filter(|o| !first_opts.contains(o)))
+            .take(4)
+            .collect();
+        w.push(format!(
+            "The interpreters were configured differently ({first} against {other}, e.g. {}): \
+             part of a difference may be the build's, not the mode's",
+            differ
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     if versions.len() > 1 {
         w.push(format!(
             "The deployments ran on different Python versions ({}): part of a difference may be \
