@@ -7,7 +7,9 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::svg::{Bars, Lines, PALETTE, Series, legend};
-use super::{COLUMNS, at, by_deployment, warnings};
+use super::{
+    COLUMNS, at, by_deployment, is_task_column, python_and_gil, ran_tasks, shown_columns, warnings,
+};
 use crate::compare::{change_interval, median};
 
 const CSS: &str = "
@@ -74,17 +76,9 @@ pub fn html(doc: &Value) -> String {
     out.push_str(
         "<h2>The answer</h2><div class=\"wide\"><table><tr><th>deployment</th><th>python</th><th>GIL</th>",
     );
-    let with_tasks: Vec<bool> = deployments
-        .iter()
-        .map(|(_, rs)| {
-            rs.iter()
-                .any(|r| r["tasks"]["enqueued"].as_u64().unwrap_or(0) > 0)
-        })
-        .collect();
-    let task_column = |i: usize| COLUMNS[i].path[0] == "tasks";
-    let shown: Vec<usize> = (0..COLUMNS.len())
-        .filter(|&i| !task_column(i) || with_tasks.iter().any(|&t| t))
-        .collect();
+    let with_tasks = ran_tasks(&deployments);
+    let task_column = is_task_column;
+    let shown = shown_columns(&with_tasks);
     for &i in &shown {
         let _ = write!(out, "<th>{}</th>", esc(COLUMNS[i].title));
     }
@@ -138,15 +132,7 @@ pub fn html(doc: &Value) -> String {
         })
         .collect();
     for (d, (label, rs)) in deployments.iter().enumerate() {
-        let first = rs.first();
-        let python = first
-            .and_then(|r| r["interpreter"]["version"].as_str())
-            .unwrap_or("-");
-        let gil = match first.and_then(|r| r["interpreter"]["gil_enabled"].as_bool()) {
-            Some(true) => "on",
-            Some(false) => "off",
-            None => "-",
-        };
+        let (python, gil) = python_and_gil(rs);
         let _ = write!(
             out,
             "<tr><td><i style=\"display:inline-block;width:14px;height:14px;background:{};margin-right:8px\"></i>{}</td><td>{python}</td><td>{gil}</td>",

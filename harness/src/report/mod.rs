@@ -141,6 +141,42 @@ fn by_deployment(doc: &Value) -> Vec<(String, Vec<&Value>)> {
         .collect()
 }
 
+/// Whether each deployment ran background tasks (its task columns mean something).
+fn ran_tasks(deployments: &[(String, Vec<&Value>)]) -> Vec<bool> {
+    deployments
+        .iter()
+        .map(|(_, runs)| {
+            runs.iter()
+                .any(|r| r["tasks"]["enqueued"].as_u64().unwrap_or(0) > 0)
+        })
+        .collect()
+}
+
+fn is_task_column(i: usize) -> bool {
+    COLUMNS[i].path[0] == "tasks"
+}
+
+/// The columns worth a place: task columns only when some deployment ran tasks.
+fn shown_columns(with_tasks: &[bool]) -> Vec<usize> {
+    (0..COLUMNS.len())
+        .filter(|&i| !is_task_column(i) || with_tasks.iter().any(|&t| t))
+        .collect()
+}
+
+/// The interpreter version and the GIL state observed in a deployment's first run.
+fn python_and_gil<'a>(runs: &[&'a Value]) -> (&'a str, &'static str) {
+    let first = runs.first();
+    let python = first
+        .and_then(|r| r["interpreter"]["version"].as_str())
+        .unwrap_or("-");
+    let gil = match first.and_then(|r| r["interpreter"]["gil_enabled"].as_bool()) {
+        Some(true) => "on",
+        Some(false) => "off",
+        None => "-",
+    };
+    (python, gil)
+}
+
 /// Everything a reader must know before trusting the table.
 pub fn warnings(doc: &Value) -> Vec<String> {
     let mut w = Vec::new();
@@ -294,17 +330,9 @@ pub fn summary_md(doc: &Value) -> String {
                 .collect()
         })
         .collect();
-    let with_tasks: Vec<bool> = deployments
-        .iter()
-        .map(|(_, runs)| {
-            runs.iter()
-                .any(|r| r["tasks"]["enqueued"].as_u64().unwrap_or(0) > 0)
-        })
-        .collect();
-    let task_column = |i: usize| COLUMNS[i].path[0] == "tasks";
-    let shown: Vec<usize> = (0..COLUMNS.len())
-        .filter(|&i| !task_column(i) || with_tasks.iter().any(|&t| t))
-        .collect();
+    let with_tasks = ran_tasks(&deployments);
+    let task_column = is_task_column;
+    let shown = shown_columns(&with_tasks);
     let _ = write!(out, "| deployment | python | GIL |");
     for &i in &shown {
         let _ = write!(out, " {} |", COLUMNS[i].title);
@@ -315,15 +343,7 @@ pub fn summary_md(doc: &Value) -> String {
     }
     out.push('\n');
     for (d, (label, runs)) in deployments.iter().enumerate() {
-        let first = runs.first();
-        let python = first
-            .and_then(|r| r["interpreter"]["version"].as_str())
-            .unwrap_or("-");
-        let gil = match first.and_then(|r| r["interpreter"]["gil_enabled"].as_bool()) {
-            Some(true) => "on",
-            Some(false) => "off",
-            None => "-",
-        };
+        let (python, gil) = python_and_gil(runs);
         let _ = write!(out, "| {label} | {python} | {gil} |");
         for &i in &shown {
             let c = &COLUMNS[i];
