@@ -221,13 +221,7 @@ fn one_repetition_is_judged_on_the_threshold_alone_and_says_so() {
 #[test]
 fn report_rebuilds_the_summary_from_results() {
     let dir = tempfile::tempdir().unwrap();
-    let out = djbench()
-        .arg("report")
-        .arg(root().join("fixtures/results/ci_smoke-3reps.json"))
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = common::report_fixture(dir.path());
     assert_eq!(out.status.code(), Some(0));
     let md = std::fs::read_to_string(dir.path().join("summary.md")).unwrap();
     assert_eq!(md, String::from_utf8_lossy(&out.stdout));

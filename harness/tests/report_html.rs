@@ -3,7 +3,6 @@
 //! console error; a screenshot is kept beside the page.
 
 mod common;
-use common::{djbench, root};
 
 fn chromium() -> std::path::PathBuf {
     ["/usr/bin/chromium", "/usr/bin/chromium-browser"]
@@ -34,13 +33,7 @@ fn headless(profile: &std::path::Path) -> std::process::Command {
 #[test]
 fn the_report_renders_offline_in_headless_chromium() {
     let dir = tempfile::tempdir().unwrap();
-    let out = djbench()
-        .arg("report")
-        .arg(root().join("fixtures/results/ci_smoke-3reps.json"))
-        .arg("--out")
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out = common::report_fixture(dir.path());
     assert_eq!(out.status.code(), Some(0));
     let page = dir.path().join("report.html");
     let html = std::fs::read_to_string(&page).unwrap();

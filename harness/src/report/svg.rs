@@ -102,6 +102,16 @@ fn frame(out: &mut String, title: &str, x_label: &str, y_label: &str) {
     );
 }
 
+fn x_axis(out: &mut String) {
+    let _ = write!(
+        out,
+        "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>",
+        W - RIGHT,
+        H - BOTTOM,
+        H - BOTTOM
+    );
+}
+
 fn y_axis(out: &mut String, y_ticks: &[f64], sy: &dyn Fn(f64) -> f64) {
     for &t in y_ticks {
         let y = sy(t);
@@ -174,13 +184,7 @@ impl Lines {
                 esc(l)
             );
         }
-        let _ = write!(
-            out,
-            "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>",
-            W - RIGHT,
-            H - BOTTOM,
-            H - BOTTOM
-        );
+        x_axis(&mut out);
         for (s, pts) in self.series.iter().zip(&drawn) {
             if pts.is_empty() {
                 continue;
@@ -273,13 +277,7 @@ impl Bars {
                 }
             }
         }
-        let _ = write!(
-            out,
-            "<line class=\"axis\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>",
-            W - RIGHT,
-            H - BOTTOM,
-            H - BOTTOM
-        );
+        x_axis(&mut out);
         out.push_str("</svg>");
         out
     }

@@ -20,3 +20,14 @@ pub fn djbench() -> assert_cmd::Command {
         .arg("never");
     cmd
 }
+
+/// `djbench report` on the shipped results fixture, into `dir`.
+pub fn report_fixture(dir: &std::path::Path) -> std::process::Output {
+    djbench()
+        .arg("report")
+        .arg(root().join("fixtures/results/ci_smoke-3reps.json"))
+        .arg("--out")
+        .arg(dir)
+        .output()
+        .unwrap()
+}
