@@ -512,19 +512,10 @@ pub fn thresholds(doc: &Value) -> Result<Vec<Breach>, BadResults> {
     use crate::scenario::model::Thresholds;
     let t: Thresholds = serde_json::from_value(doc["scenario"]["thresholds"].clone())
         .map_err(|e| BadResults(format!("the scenario's thresholds: {e}")))?;
-    let mut by_label: Vec<(String, Vec<&Value>)> = Vec::new();
-    for r in doc["runs"].as_array().into_iter().flatten() {
-        if !r["failure"].is_null() {
-            continue;
-        }
-        let label = r["label"].as_str().unwrap_or("?").to_owned();
-        match by_label.iter_mut().find(|(l, _)| *l == label) {
-            Some((_, runs)) => runs.push(r),
-            None => by_label.push((label, vec![r])),
-        }
-    }
+    let by_label = crate::results::by_deployment(doc);
     let mut breaches = Vec::new();
-    for (label, runs) in &by_label {
+    // A deployment whose every run failed measured nothing to hold to a limit.
+    for (label, runs) in by_label.iter().filter(|(_, runs)| !runs.is_empty()) {
         let med = |path: &[&str]| {
             let v: Vec<f64> = runs
                 .iter()

@@ -176,3 +176,23 @@ pub fn document<'a>(
         runs,
     }
 }
+
+/// The runs of a results document by deployment, in the order the scenario lists them; each
+/// deployment with its measured runs (failed runs left out, so a deployment may have none).
+pub fn by_deployment(doc: &Value) -> Vec<(String, Vec<&Value>)> {
+    let mut out: Vec<(String, Vec<&Value>)> = Vec::new();
+    for r in doc["runs"].as_array().into_iter().flatten() {
+        let label = r["label"].as_str().unwrap_or("?");
+        let at = match out.iter().position(|(l, _)| l == label) {
+            Some(i) => i,
+            None => {
+                out.push((label.to_owned(), Vec::new()));
+                out.len() - 1
+            }
+        };
+        if r["failure"].is_null() {
+            out[at].1.push(r);
+        }
+    }
+    out
+}

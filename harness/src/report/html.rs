@@ -7,10 +7,9 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::svg::{Bars, Lines, PALETTE, Series, legend};
-use super::{
-    COLUMNS, at, by_deployment, is_task_column, python_and_gil, ran_tasks, shown_columns, warnings,
-};
+use super::{COLUMNS, at, is_task_column, python_and_gil, ran_tasks, shown_columns, warnings};
 use crate::compare::{change_interval, median};
+use crate::results::by_deployment;
 
 const CSS: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;font-size:20px;

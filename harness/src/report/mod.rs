@@ -4,13 +4,13 @@
 //! and the warnings, fit for a pull-request comment and for the terminal. It re-reads what was
 //! measured; it never measures, and never changes results.json.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 
 use serde_json::Value;
 
 use crate::compare::median;
+use crate::results::by_deployment;
 
 mod html;
 mod svg;
@@ -117,28 +117,6 @@ const COLUMNS: &[Column] = &[
 
 fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
     path.iter().fold(v, |v, k| &v[*k])
-}
-
-/// Deployments in the order the scenario lists them, each with its measured runs.
-fn by_deployment(doc: &Value) -> Vec<(String, Vec<&Value>)> {
-    let mut order: Vec<String> = Vec::new();
-    let mut runs: BTreeMap<String, Vec<&Value>> = BTreeMap::new();
-    for r in doc["runs"].as_array().into_iter().flatten() {
-        let label = r["label"].as_str().unwrap_or("?").to_owned();
-        if !order.contains(&label) {
-            order.push(label.clone());
-        }
-        if r["failure"].is_null() {
-            runs.entry(label).or_default().push(r);
-        }
-    }
-    order
-        .into_iter()
-        .map(|l| {
-            let rs = runs.remove(&l).unwrap_or_default();
-            (l, rs)
-        })
-        .collect()
 }
 
 /// Whether each deployment ran background tasks (its task columns mean something).
