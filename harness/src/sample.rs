@@ -312,7 +312,7 @@ fn run(
             report.cpu_cores_total += cores;
         }
     }
-    report.sampler_cpu_seconds = thread_cpu_seconds();
+    report.sampler_cpu_seconds = cpu_seconds(nix::sys::resource::UsageWho::RUSAGE_THREAD);
     report.sampler_cpu_share = report.sampler_cpu_seconds / started.elapsed().as_secs_f64();
     report.rss = rss.result();
     report.pss = pss.result();
@@ -320,10 +320,10 @@ fn run(
     report
 }
 
-/// User + system CPU of the calling thread so far.
-fn thread_cpu_seconds() -> f64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    getrusage(UsageWho::RUSAGE_THREAD).map_or(0.0, |u| {
+/// User + system CPU so far of this process (RUSAGE_SELF), the calling thread
+/// (RUSAGE_THREAD) or the waited-for children (RUSAGE_CHILDREN), from the kernel's accounting.
+pub fn cpu_seconds(who: nix::sys::resource::UsageWho) -> f64 {
+    nix::sys::resource::getrusage(who).map_or(0.0, |u| {
         let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
         tv(u.user_time()) + tv(u.system_time())
     })

@@ -51,11 +51,7 @@ pub fn pinned(cpu: usize, program: &Path) -> Command {
 
 /// User + system CPU of all waited-for children so far.
 pub fn children_cpu() -> f64 {
-    use nix::sys::resource::{UsageWho, getrusage};
-    getrusage(UsageWho::RUSAGE_CHILDREN).map_or(0.0, |u| {
-        let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-        tv(u.user_time()) + tv(u.system_time())
-    })
+    djbench::sample::cpu_seconds(nix::sys::resource::UsageWho::RUSAGE_CHILDREN)
 }
 
 /// Runs a command to the end; its stdout, and the CPU (user + system) the OS accounted to it.

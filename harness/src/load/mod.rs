@@ -20,6 +20,7 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
 use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
+use nix::sys::resource::UsageWho;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use tokio::net::TcpStream;
@@ -529,7 +530,7 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
     let started = Instant::now();
     let measure_from = started + spec.warmup;
     let end = measure_from + spec.duration;
-    let cpu_before = cpu_seconds();
+    let cpu_before = crate::sample::cpu_seconds(UsageWho::RUSAGE_SELF);
     let (snapshots_tx, snapshots_rx) = mpsc::channel::<SecondSnapshot>();
     let mut handles = Vec::new();
     for t in 0..threads {
@@ -628,7 +629,7 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
                 .map_err(|_| LoadError("a generator thread panicked".into()))?,
         );
     }
-    let cpu = cpu_seconds() - cpu_before;
+    let cpu = crate::sample::cpu_seconds(UsageWho::RUSAGE_SELF) - cpu_before;
     let wall = started.elapsed().as_secs_f64();
     Ok(recorder::report(
         spec,
@@ -639,20 +640,6 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
         wall,
         max_rss_bytes(),
     ))
-}
-
-fn own_usage() -> Option<nix::sys::resource::Usage> {
-    nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_SELF).ok()
-}
-
-/// User + system CPU of this process so far.
-pub fn cpu_seconds() -> f64 {
-    own_usage()
-        .map(|u| {
-            let tv = |t: nix::sys::time::TimeVal| t.tv_sec() as f64 + t.tv_usec() as f64 / 1e6;
-            tv(u.user_time()) + tv(u.system_time())
-        })
-        .unwrap_or(0.0)
 }
 
 /// This process's peak RSS: the kernel's high-water mark for its memory (VmHWM). Not
