@@ -119,7 +119,7 @@ fn main() {
         duration,
         timeout: Duration::from_secs(5),
         threads: 1,
-        stop: None,
+        control: Default::default(),
     };
     println!(
         "\nharness memory: generator (closed loop, 32 connections, 4 endpoints, nginx) and sampler \

@@ -24,6 +24,7 @@ const EXAMPLES: &str = "Examples:
   djbench list                                 shipped scenarios and the deployment modes
   djbench validate scenarios/*.yaml            check scenario files (line and column on errors)
   djbench scenario compare_modes --dry-run     show the plan: runs in order, durations, wall time
+  djbench demo                                 the talk's demo, live on a full screen (q n p keys)
   djbench schema > scenario.schema.json        JSON Schema for YAML completion in editors
   djbench setup                                provision interpreters, virtualenvs, redis
   djbench doctor                               what is ready, and what setup would still do
@@ -72,6 +73,23 @@ pub enum Command {
   djbench scenario compare_modes --dry-run
   djbench scenario ./my.yaml --duration 10s --repetitions 1")]
     Scenario(ScenarioArgs),
+
+    /// The conference demo: run a scenario (talk_demo by default) with a full-screen live view
+    /// an audience can follow; the same as `scenario NAME --live`.
+    ///
+    /// While each mode runs: its name and shape (processes, interpreters, threads, drawn),
+    /// req/s over time, p50/p99 of the last second, ΣPSS by role beside the modes already
+    /// measured, CPU per process, tasks queued/running/done and errors; a banner between
+    /// modes; at the end every mode's headline numbers side by side and the path of
+    /// report.html. Keys: q stops (teardown, the report is kept and marked incomplete), n
+    /// skips to the next mode, p pauses and resumes the load. The view reads the engine's
+    /// per-second aggregates only. Where stdout or stdin is not a terminal (CI, a pipe), plain
+    /// progress lines replace it, for the same run.
+    #[command(after_help = "Examples:
+  djbench demo
+  djbench demo ci_smoke --duration 20s
+  djbench scenario talk_demo --live")]
+    Demo(DemoArgs),
 
     /// Check scenario files: every error with its file, line and column. Exit 2 if any is
     /// invalid.
@@ -193,6 +211,26 @@ pub struct ScenarioArgs {
     /// Runs per deployment (overrides `workload.repetitions`).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub repetitions: Option<u32>,
+
+    /// Show the live view while it runs (see `djbench demo`); plain progress lines when not
+    /// on a terminal.
+    #[arg(long, conflicts_with = "dry_run")]
+    pub live: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Scenario file, or a bare name looked up in scenarios/.
+    #[arg(value_name = "FILE|NAME", default_value = "talk_demo")]
+    pub scenario: String,
+
+    /// Run folder for results and reports (overrides `output.dir`).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Measured time per run, like 20s (overrides `workload.duration`).
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub duration: Option<Duration>,
 }
 
 #[derive(Debug, Args)]

@@ -40,6 +40,19 @@ pub fn run(cli: Cli) -> Exit {
     let dirs = ScenarioDirs::default();
     match cli.command {
         Command::Scenario(args) => scenario_cmd(&args, &dirs),
+        Command::Demo(args) => scenario_cmd(
+            &ScenarioArgs {
+                scenario: args.scenario,
+                dry_run: false,
+                json: false,
+                out: args.out,
+                duration: args.duration,
+                keep: false,
+                repetitions: None,
+                live: true,
+            },
+            &dirs,
+        ),
         Command::Validate { scenarios } => validate(&scenarios, &dirs),
         Command::List => list(&dirs),
         Command::Schema => schema(),
@@ -381,7 +394,10 @@ fn load_cmd(args: &LoadArgs) -> Exit {
         duration: args.duration,
         timeout: args.timeout,
         threads,
-        stop: Some(crate::run::interrupt_flag()),
+        control: load::Control {
+            stop: vec![crate::run::interrupt_flag()],
+            hold: None,
+        },
     };
     if !args.json {
         eprintln!(
@@ -464,7 +480,7 @@ fn scenario_cmd(args: &ScenarioArgs, dirs: &ScenarioDirs) -> Exit {
     };
     let plan = Plan::new(&s, &overrides, SystemTime::now());
     if !args.dry_run {
-        return run_scenario(&s, &plan, args.keep);
+        return run_scenario(&s, &plan, args.keep, args.live);
     }
     if args.json {
         let load = s.load();
@@ -488,13 +504,16 @@ fn scenario_cmd(args: &ScenarioArgs, dirs: &ScenarioDirs) -> Exit {
     Exit::Ok
 }
 
-fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
+fn run_scenario(s: &Scenario, plan: &Plan, keep: bool, live: bool) -> Exit {
     use crate::run;
     if let Some(why) = run::unsupported(s) {
         eprintln!("error: this build cannot run `{}`: {why}", s.name());
         return Exit::BadInput;
     }
-    let stop = run::interrupt_flag();
+    let controls = run::Controls {
+        watch_tasks: live,
+        ..run::Controls::new()
+    };
     let ready = match run::provision_for(s, &Ui::detect()) {
         Ok(r) => r,
         Err(e) => {
@@ -508,7 +527,9 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
         plan.runs.len(),
         plan.out.display()
     );
-    let outcomes = run::execute(s, plan, &ready, keep, &stop, &|m| eprintln!("djbench: {m}"));
+    let outcomes = watch(s, live, &controls, |events| {
+        run::execute(s, plan, &ready, keep, &controls, &events)
+    });
     let mut t = table(&[
         "run",
         "deployment",
@@ -598,7 +619,7 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
             exit = Exit::Failed;
         }
     }
-    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+    if controls.stop.load(std::sync::atomic::Ordering::Relaxed) {
         eprintln!(
             "djbench: interrupted: the runs above are incomplete; every deployment was torn down"
         );
@@ -623,6 +644,50 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool) -> Exit {
         }
     }
     exit
+}
+
+/// Runs `execute` on a thread of its own while this one shows its events: the live view,
+/// plain lines (live, but no terminal), or just the notes (`scenario` without --live).
+fn watch(
+    s: &Scenario,
+    live: bool,
+    controls: &crate::run::Controls,
+    execute: impl FnOnce(std::sync::mpsc::Sender<crate::run::Event>) -> Vec<crate::run::RunOutcome>
+    + Send,
+) -> Vec<crate::run::RunOutcome> {
+    use crate::live;
+    use crate::run::Event;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let state = || {
+        live::State::new(
+            s.name(),
+            s.deployments().map(|d| d.label().to_owned()).collect(),
+        )
+    };
+    std::thread::scope(|scope| {
+        let runner = scope.spawn(move || execute(tx));
+        if live && live::terminal_here() {
+            if let Err(e) = live::show(&rx, controls, state()) {
+                eprintln!("djbench: no live view ({e}); plain lines instead");
+                live::lines(&rx, state(), 5);
+            }
+        } else if live {
+            live::lines(&rx, state(), 5);
+        } else {
+            for e in &rx {
+                if let Event::Note(m) = e {
+                    eprintln!("djbench: {m}");
+                }
+            }
+        }
+        // The view may leave first (q after the end, or a broken terminal): the runs go on
+        // to their teardown either way.
+        drop(rx);
+        runner.join().unwrap_or_else(|_| {
+            eprintln!("error: the run thread failed; see above");
+            Vec::new()
+        })
+    })
 }
 
 fn print_plan(s: &Scenario, plan: &Plan) {

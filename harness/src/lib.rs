@@ -7,6 +7,7 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod deploy;
+pub mod live;
 pub mod load;
 pub mod provision;
 pub mod report;

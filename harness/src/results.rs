@@ -65,6 +65,10 @@ pub struct RunResult {
     pub load: Option<LoadReport>,
     pub memory: Option<SampleReport>,
     pub failure: Option<String>,
+    /// Ended before its duration from outside (the live view's `n` or `q`, Ctrl-C): how.
+    /// Its numbers cover the time it had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cut_short: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -132,6 +136,7 @@ pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
         load: o.load.clone(),
         memory: o.sample.clone(),
         failure: o.failure.clone(),
+        cut_short: o.cut_short.clone(),
     }
 }
 

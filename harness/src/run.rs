@@ -4,8 +4,8 @@
 //! tasks, tear down, and write results.json after every run. It orchestrates; the measuring is
 //! load's, sample's and the app's.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -34,7 +34,99 @@ pub struct RunOutcome {
     /// What /_djbench/env said when the deployment became ready.
     pub env: Value,
     pub failure: Option<String>,
+    /// Ended before its duration from outside (the live view's `n` or `q`, Ctrl-C): how.
+    pub cut_short: Option<String>,
     pub survivors: Vec<i32>,
+}
+
+/// Steering a scenario while it runs.
+#[derive(Debug, Clone)]
+pub struct Controls {
+    /// Ctrl-C, SIGTERM, the live view's `q`: wind down through teardown, run no more.
+    pub stop: Arc<AtomicBool>,
+    /// The live view's `n`: end the current run's load now and go on to the next run.
+    pub skip: Arc<AtomicBool>,
+    /// The live view's `p`: hold the load (web and tasks) until pressed again.
+    pub hold: Arc<crate::load::Hold>,
+    /// Ask the app for its task counts once a second while a run measures, for a live view.
+    /// One small request a second to the deployment; `scenario` without `--live` never does.
+    pub watch_tasks: bool,
+}
+
+impl Controls {
+    /// Ctrl-C and SIGTERM stop; no live view.
+    pub fn new() -> Self {
+        Self {
+            stop: interrupt_flag(),
+            skip: Arc::default(),
+            hold: Arc::default(),
+            watch_tasks: false,
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || self.skip.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for Controls {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Which run is starting, and the shape its scenario asked for.
+#[derive(Debug, Clone)]
+pub struct RunInfo {
+    /// 1-based, of `runs`.
+    pub index: usize,
+    pub runs: usize,
+    /// Where the deployment stands in the scenario's list (its colour in every report).
+    pub deployment: usize,
+    pub label: String,
+    pub mode: Mode,
+    pub repetition: u32,
+    pub web_workers: u32,
+    pub task_workers: u32,
+    pub threads: u32,
+    pub background_tasks: bool,
+    pub warmup: Duration,
+    pub duration: Duration,
+}
+
+/// What a scenario tells whoever watches it (the plain lines of `scenario`, the live view of
+/// `demo`): steps as they happen, and while a run measures about one event a second of each
+/// kind, built from the engine's per-second aggregates, never per request.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// A step worth a line: preparing the database, a run starting, a failure to write.
+    Note(String),
+    /// A run begins: its deployment is starting.
+    Deploying(RunInfo),
+    /// The deployment answers: load (warm-up first) begins.
+    Measuring {
+        python: String,
+        gil_enabled: Option<bool>,
+    },
+    /// One second of the web load, over all endpoints.
+    Second(crate::load::SecondRow),
+    /// The deployment's processes at one PSS sample.
+    Glance(crate::sample::Glance),
+    /// The app's task counts (with `Controls::watch_tasks`).
+    Tasks {
+        enqueued: u64,
+        started: u64,
+        finished: u64,
+    },
+    /// Load over; waiting for the task queue to drain.
+    Draining,
+    /// The run is over and its deployment torn down.
+    Done(Box<RunOutcome>),
+    /// Every run is over; results are in `out`.
+    Finished {
+        out: std::path::PathBuf,
+        complete: bool,
+    },
 }
 
 /// Ctrl-C and SIGTERM set this; every loop checks it and winds down through teardown.
@@ -157,9 +249,12 @@ pub fn execute(
     plan: &Plan,
     ready: &Ready,
     keep: bool,
-    stop: &Arc<AtomicBool>,
-    progress: &dyn Fn(&str),
+    controls: &Controls,
+    events: &mpsc::Sender<Event>,
 ) -> Vec<RunOutcome> {
+    let progress = |m: String| {
+        let _ = events.send(Event::Note(m));
+    };
     let report = &ready.report;
     let venv = |f: Flavour| {
         report
@@ -180,6 +275,7 @@ pub fn execute(
         .find(|x| x.name == "postgres")
         .map(|x| x.path.clone());
     let mut outcomes = Vec::new();
+    progress("preparing the database".into());
     let data = venv(Flavour::Gil)
         .ok_or_else(|| "no 3.14 virtualenv".to_owned())
         .and_then(|python| Data::prepare(s, plan, &python, postgres.as_deref(), keep));
@@ -191,22 +287,41 @@ pub fn execute(
                 failure: Some(e),
                 ..Default::default()
             });
+            let _ = events.send(Event::Finished {
+                out: plan.out.clone(),
+                complete: false,
+            });
             return outcomes;
         }
     };
     for run in &plan.runs {
-        if stop.load(Ordering::Relaxed) {
+        if controls.stop.load(Ordering::Relaxed) {
             break;
         }
+        controls.skip.store(false, Ordering::Relaxed);
         let shape = deployments[run.deployment];
         let label = shape.label().to_owned();
-        progress(&format!(
+        progress(format!(
             "run {}/{}: {label} (repetition {}/{})",
             run.index,
             plan.runs.len(),
             run.repetition,
             plan.repetitions
         ));
+        let _ = events.send(Event::Deploying(RunInfo {
+            index: run.index,
+            runs: plan.runs.len(),
+            deployment: run.deployment,
+            label: label.clone(),
+            mode: shape.mode,
+            repetition: run.repetition,
+            web_workers: shape.web_workers.get(),
+            task_workers: shape.task_workers.get(),
+            threads: shape.threads.value.get(),
+            background_tasks: shape.background_tasks && s.file.tasks.rate.is_some(),
+            warmup: plan.warmup,
+            duration: plan.duration,
+        }));
         let mut outcome = RunOutcome {
             label: label.clone(),
             repetition: run.repetition,
@@ -260,29 +375,43 @@ pub fn execute(
                         outcome.python = env["python"].as_str().unwrap_or("?").to_owned();
                         outcome.gil_enabled = env["gil_enabled"].as_bool();
                         outcome.env = env;
-                        measure(s, shape, plan, &d, stop, &mut outcome);
+                        let _ = events.send(Event::Measuring {
+                            python: outcome.python.clone(),
+                            gil_enabled: outcome.gil_enabled,
+                        });
+                        measure(s, shape, plan, &d, controls, events, &mut outcome);
                     }
                 }
                 outcome.survivors = d.stop().survivors;
             }
         }
+        let _ = events.send(Event::Done(Box::new(outcome.clone())));
         outcomes.push(outcome);
         // After every run, so an interruption leaves what was measured, marked incomplete.
-        let complete =
-            outcomes.len() == plan.runs.len() && outcomes.iter().all(|o| o.failure.is_none());
+        let complete = outcomes.len() == plan.runs.len()
+            && outcomes
+                .iter()
+                .all(|o| o.failure.is_none() && o.cut_short.is_none());
         let doc = crate::results::document(s, plan, &outcomes, complete);
         let written = crate::results::write(&plan.out, &doc).and_then(|()| {
             let value = serde_json::to_value(&doc).map_err(std::io::Error::other)?;
             crate::report::write(&plan.out, &value)
         });
         if let Err(e) = written {
-            progress(&format!(
+            progress(format!(
                 "cannot write results into {}: {e}",
                 plan.out.display()
             ));
         }
     }
     drop(data);
+    let _ = events.send(Event::Finished {
+        out: plan.out.clone(),
+        complete: outcomes.len() == plan.runs.len()
+            && outcomes
+                .iter()
+                .all(|o| o.failure.is_none() && o.cut_short.is_none()),
+    });
     outcomes
 }
 
@@ -294,7 +423,8 @@ fn measure(
     shape: &Shape,
     plan: &Plan,
     d: &Deployment,
-    stop: &Arc<AtomicBool>,
+    controls: &Controls,
+    events: &mpsc::Sender<Event>,
     o: &mut RunOutcome,
 ) {
     use crate::load::{Endpoint, LoadSpec, Model};
@@ -330,7 +460,10 @@ fn measure(
         // The machine's other cores serve the deployment; one generator thread keeps up on
         // loopback (its CPU is reported, and a saturated generator is flagged).
         threads: 1,
-        stop: Some(stop.clone()),
+        control: crate::load::Control {
+            stop: vec![controls.stop.clone(), controls.skip.clone()],
+            hold: Some(controls.hold.clone()),
+        },
     };
     let tasks = &s.file.tasks;
     let task_spec = tasks
@@ -352,37 +485,106 @@ fn measure(
             },
             ..spec.clone()
         });
-    let sampler = crate::sample::Sampler::start(
+    let glances = events.clone();
+    let sampler = crate::sample::Sampler::watched(
         d.session_roles(),
         s.file.sampling.rss_hz.0,
         s.file.sampling.pss_hz.0,
         Instant::now() + plan.warmup,
+        Some(Box::new(move |g| {
+            let _ = glances.send(Event::Glance(g));
+        })),
     );
-    let task_load = task_spec.map(|t| std::thread::spawn(move || crate::load::run(&t)));
-    match crate::load::run(&spec) {
-        Ok(report) => o.load = Some(report),
-        Err(e) => o.failure = Some(e.to_string()),
-    }
-    o.sample = Some(sampler.finish());
-    if let Some(handle) = task_load
-        && let Ok(Err(e)) = handle.join()
-    {
-        o.failure = Some(format!("background tasks: {e}"));
-    }
-    let drain_end = Instant::now() + tasks.drain_timeout.0;
-    loop {
-        let t: Value = d.get_json("/_djbench/tasks?limit=1").unwrap_or_default();
-        o.tasks_enqueued = t["enqueued"].as_u64().unwrap_or(0);
-        o.tasks_finished = t["finished"].as_u64().unwrap_or(0);
-        if o.tasks_finished >= o.tasks_enqueued
-            || Instant::now() > drain_end
-            || stop.load(Ordering::Relaxed)
-        {
-            break;
+    let watching = AtomicBool::new(controls.watch_tasks && task_spec.is_some());
+    std::thread::scope(|scope| {
+        if watching.load(Ordering::Relaxed) {
+            scope.spawn(|| watch_tasks(d, &watching, events));
         }
-        std::thread::sleep(Duration::from_millis(100));
+        let task_load = task_spec.map(|t| scope.spawn(move || crate::load::run(&t)));
+        let seconds = events.clone();
+        match crate::load::run_watched(&spec, &mut |row| {
+            let _ = seconds.send(Event::Second(row.clone()));
+        }) {
+            Ok(report) => o.load = Some(report),
+            Err(e) => o.failure = Some(e.to_string()),
+        }
+        o.sample = Some(sampler.finish());
+        if let Some(handle) = task_load
+            && let Ok(Err(e)) = handle.join()
+        {
+            o.failure = Some(format!("background tasks: {e}"));
+        }
+        // A hold ends with the run's load: the next run starts with load.
+        if controls.hold.is_held() {
+            controls.hold.toggle();
+        }
+        let _ = events.send(Event::Draining);
+        let drain_end = Instant::now() + tasks.drain_timeout.0;
+        loop {
+            let t: Value = d.get_json("/_djbench/tasks?limit=1").unwrap_or_default();
+            o.tasks_enqueued = t["enqueued"].as_u64().unwrap_or(0);
+            o.tasks_finished = t["finished"].as_u64().unwrap_or(0);
+            if o.tasks_finished >= o.tasks_enqueued
+                || Instant::now() > drain_end
+                || controls.stopped()
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        watching.store(false, Ordering::Relaxed);
+    });
+    if let Some(l) = o.load.as_ref().filter(|l| l.stopped_early) {
+        let how = if controls.stop.load(Ordering::Relaxed) {
+            "interrupted"
+        } else {
+            "skipped"
+        };
+        if l.measured_seconds < 0.5 {
+            o.failure = Some(format!("{how} before it was measured"));
+        } else {
+            o.cut_short = Some(format!(
+                "{how} after {:.1} s of {} s",
+                l.measured_seconds,
+                plan.duration.as_secs()
+            ));
+        }
     }
     task_latencies(d, o);
+}
+
+/// The app's task counts once a second until `watching` clears, over one kept-alive
+/// connection: a new connection a second stalled the subinterpreters' server for up to a
+/// second at a time (seen in the per-second counts).
+fn watch_tasks(d: &Deployment, watching: &AtomicBool, events: &mpsc::Sender<Event>) {
+    let Ok(client) = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+    else {
+        return;
+    };
+    let url = format!("{}/_djbench/tasks?limit=1", d.base_url);
+    while watching.load(Ordering::Relaxed) {
+        let answer = client
+            .get(&url)
+            .send()
+            .and_then(|r| r.error_for_status())
+            .and_then(|r| r.json::<Value>());
+        if let Ok(t) = answer {
+            let n = |k: &str| t[k].as_u64().unwrap_or(0);
+            let _ = events.send(Event::Tasks {
+                enqueued: n("enqueued"),
+                started: n("started"),
+                finished: n("finished"),
+            });
+        }
+        for _ in 0..10 {
+            if !watching.load(Ordering::Relaxed) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
 }
 
 /// Enqueue→start and enqueue→finish histograms from the app's task records, read page by page.

@@ -64,6 +64,29 @@ pub struct SampleReport {
     pub sampler_cpu_share: f64,
 }
 
+/// What the sampler saw at one PSS sample (~1 s), for a live view.
+#[derive(Debug, Clone, Default)]
+pub struct Glance {
+    /// Seconds since the measured window began.
+    pub t: f64,
+    pub processes: Vec<ProcessGlance>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ProcessGlance {
+    pub pid: i32,
+    pub role: Role,
+    /// The kernel's name for it (comm, at most 15 bytes).
+    pub name: String,
+    pub pss_bytes: u64,
+    /// Cores used since the previous glance.
+    pub cores: f64,
+    pub threads: u64,
+}
+
+/// Called on the sampler's thread with each glance.
+pub type Watch = Box<dyn FnMut(Glance) + Send>;
+
 pub struct Sampler {
     stop: Arc<AtomicBool>,
     handle: JoinHandle<SampleReport>,
@@ -128,14 +151,17 @@ fn page_size() -> u64 {
 /// keeps the sampler far under 1% of a core at 10 Hz.
 struct Watched {
     role: Role,
+    name: String,
     statm: std::fs::File,
     stat: std::fs::File,
 }
 
 impl Watched {
     fn open(pid: i32, role: Role) -> Option<Self> {
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
         Some(Self {
             role,
+            name: name.trim_end().to_owned(),
             statm: std::fs::File::open(format!("/proc/{pid}/statm")).ok()?,
             stat: std::fs::File::open(format!("/proc/{pid}/stat")).ok()?,
         })
@@ -183,11 +209,22 @@ impl Sampler {
         pss_hz: f64,
         measure_from: Instant,
     ) -> Self {
+        Self::watched(leaders, rss_hz, pss_hz, measure_from, None)
+    }
+
+    /// As `start`, and hands `watch` a glance at every PSS sample of the measured window.
+    pub fn watched(
+        leaders: Vec<(i32, Role)>,
+        rss_hz: f64,
+        pss_hz: f64,
+        measure_from: Instant,
+        watch: Option<Watch>,
+    ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let handle = std::thread::Builder::new()
             .name("djbench-sample".into())
-            .spawn(move || run(leaders, rss_hz, pss_hz, measure_from, &flag))
+            .spawn(move || run(leaders, rss_hz, pss_hz, measure_from, &flag, watch))
             .expect("a sampler thread");
         Self { stop, handle }
     }
@@ -204,6 +241,7 @@ fn run(
     pss_hz: f64,
     from: Instant,
     stop: &AtomicBool,
+    mut watch: Option<Watch>,
 ) -> SampleReport {
     let started = Instant::now();
     let tick = Duration::from_secs_f64(1.0 / rss_hz);
@@ -221,6 +259,7 @@ fn run(
     let mut cpu_last: HashMap<i32, (Role, u64)> = HashMap::new();
     let mut window_start = None::<Instant>;
     let mut last_cpu_point = None::<(Instant, HashMap<i32, (Role, u64)>)>;
+    let mut threads_of: HashMap<i32, u64> = HashMap::new();
     let mut next = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
@@ -244,6 +283,9 @@ fn run(
             if let Some((bytes, ticks, n)) = w.read(&mut buf) {
                 *rss_by_role.entry(role).or_default() += bytes;
                 threads += n;
+                if watch.is_some() {
+                    threads_of.insert(pid, n);
+                }
                 if measuring {
                     cpu_first.entry(pid).or_insert((role, ticks));
                     cpu_last.insert(pid, (role, ticks));
@@ -258,10 +300,26 @@ fn run(
             report.max_threads = report.max_threads.max(threads);
             if last_pss.is_none_or(|t| now - t >= pss_every) {
                 let (mut p_by, mut u_by) = (HashMap::new(), HashMap::new());
+                let mut glance = Glance {
+                    t: now.duration_since(from).as_secs_f64(),
+                    processes: Vec::new(),
+                };
                 for &(pid, role) in &pids {
                     if let Some((p, u)) = pss_uss(pid) {
                         *p_by.entry(role).or_default() += p;
                         *u_by.entry(role).or_default() += u;
+                        if watch.is_some()
+                            && let Some(w) = watched.get(&pid)
+                        {
+                            glance.processes.push(ProcessGlance {
+                                pid,
+                                role,
+                                name: w.name.clone(),
+                                pss_bytes: p,
+                                cores: 0.0,
+                                threads: threads_of.get(&pid).copied().unwrap_or(0),
+                            });
+                        }
                     }
                 }
                 pss.add(&p_by);
@@ -276,8 +334,11 @@ fn run(
                         let prev = before
                             .get(pid)
                             .map_or(cpu_first.get(pid).map_or(*ticks, |f| f.1), |p| p.1);
-                        *by_role.entry(role.name().to_owned()).or_default() +=
-                            ticks.saturating_sub(prev) as f64 / ticks_per_sec / dt;
+                        let cores = ticks.saturating_sub(prev) as f64 / ticks_per_sec / dt;
+                        *by_role.entry(role.name().to_owned()).or_default() += cores;
+                        if let Some(g) = glance.processes.iter_mut().find(|g| g.pid == *pid) {
+                            g.cores = cores;
+                        }
                     }
                     report.cpu_series.push(CpuPoint {
                         t: now.duration_since(from).as_secs_f64(),
@@ -285,6 +346,11 @@ fn run(
                     });
                 }
                 last_cpu_point = Some((now, at_ticks));
+                if let Some(w) = watch.as_mut() {
+                    threads_of.retain(|pid, _| watched.contains_key(pid));
+                    glance.processes.sort_by_key(|g| (g.role.order(), g.pid));
+                    w(glance);
+                }
                 report.pss_series.push(Point {
                     t: now.duration_since(from).as_secs_f64(),
                     bytes_by_role: p_by

@@ -311,14 +311,38 @@ fn list_shows_every_shipped_scenario_and_every_mode() {
 fn help_lists_only_the_commands_that_exist() {
     let assert = djbench().arg("--help").assert().success();
     let stdout = String::from_utf8_lossy(&assert.get_output().stdout).into_owned();
-    for cmd in [
-        "scenario", "validate", "list", "schema", "setup", "doctor", "load", "compare", "report",
-    ] {
-        assert!(stdout.contains(cmd), "{cmd} missing from --help");
-    }
-    // `demo` (the live talk view) is not built yet.
-    assert!(
-        !stdout.lines().any(|l| l.trim_start().starts_with("demo")),
-        "`demo` is in --help before it exists:\n{stdout}"
+    let listed: Vec<&str> = stdout
+        .split("Commands:")
+        .nth(1)
+        .and_then(|c| c.split("Options:").next())
+        .unwrap_or("")
+        .lines()
+        // A command's line, not a description's continuation.
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   "))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "scenario", "demo", "validate", "list", "setup", "doctor", "load", "compare", "report",
+            "schema", "help"
+        ],
+        "{stdout}"
     );
+}
+
+#[test]
+fn demo_and_live_refuse_what_they_cannot_do() {
+    let assert = djbench()
+        .args(["scenario", "ci_smoke", "--live", "--dry-run"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("--dry-run"), "{stderr}");
+    let assert = djbench()
+        .args(["demo", "no_such_scenario"])
+        .assert()
+        .code(2);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("no_such_scenario"), "{stderr}");
 }

@@ -221,19 +221,6 @@ fn free_threaded_refuses_to_serve_when_a_module_turns_the_gil_on() {
     }
 }
 
-/// Processes whose environment points into `dir`: a deployment of a run writing there.
-fn processes_using(dir: &Path) -> Vec<i32> {
-    let needle = dir.display().to_string();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|pid| {
-            std::fs::read(format!("/proc/{pid}/environ"))
-                .is_ok_and(|env| String::from_utf8_lossy(&env).contains(&needle))
-        })
-        .collect()
-}
-
 /// Runs `djbench scenario SCENARIO --out OUT` to success and returns its summary table.
 fn run_scenario(scenario: &std::ffi::OsStr, out: &Path, extra: &[&str]) -> String {
     let assert = common::djbench()
@@ -292,7 +279,7 @@ fn ci_smoke_deploys_loads_and_tears_down_every_mode() {
         );
         assert_eq!(cells[14], "0", "lost tasks: {row}");
     }
-    assert!(processes_using(&out).is_empty());
+    assert!(common::processes_using(&out).is_empty());
 
     let results: Value =
         serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
@@ -383,7 +370,7 @@ fn a_broken_threshold_fails_the_scenario_and_the_summary_says_which() {
         "{summary}"
     );
     assert!(!summary.contains("`error_rate`"), "{summary}");
-    assert!(processes_using(&out).is_empty());
+    assert!(common::processes_using(&out).is_empty());
 }
 
 #[test]
@@ -403,10 +390,13 @@ fn ctrl_c_in_the_middle_of_a_run_leaves_no_process() {
         .unwrap();
     // Wait until the first deployment serves, then interrupt as a terminal would.
     let deadline = Instant::now() + Duration::from_secs(120);
-    while processes_using(&out).len() < 3 && Instant::now() < deadline {
+    while common::processes_using(&out).len() < 3 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(200));
     }
-    assert!(!processes_using(&out).is_empty(), "nothing was deployed");
+    assert!(
+        !common::processes_using(&out).is_empty(),
+        "nothing was deployed"
+    );
     std::thread::sleep(Duration::from_secs(3));
     nix::sys::signal::kill(
         nix::unistd::Pid::from_raw(child.id() as i32),
@@ -419,9 +409,9 @@ fn ctrl_c_in_the_middle_of_a_run_leaves_no_process() {
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
     assert!(
-        processes_using(&out).is_empty(),
+        common::processes_using(&out).is_empty(),
         "survivors: {:?}",
-        processes_using(&out)
+        common::processes_using(&out)
     );
 }
 
@@ -464,7 +454,7 @@ fn every_mode_serves_from_an_ephemeral_postgres_cluster_that_is_removed_after() 
         !out.join("postgres").exists(),
         "the cluster folder was kept"
     );
-    assert!(processes_using(&out).is_empty());
+    assert!(common::processes_using(&out).is_empty());
 }
 
 #[test]

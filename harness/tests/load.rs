@@ -85,7 +85,7 @@ fn spec(addr: SocketAddr, model: Model, duration: Duration) -> LoadSpec {
         duration,
         timeout: Duration::from_secs(5),
         threads: 1,
-        stop: None,
+        control: Default::default(),
     }
 }
 
@@ -218,5 +218,91 @@ fn only_loopback_targets_without_allow_remote() {
     assert_eq!(
         (t.path.as_str(), t.host.as_str()),
         ("/a?b=1", "localhost:9")
+    );
+}
+
+/// The live view's `p`: while held nothing is sent, seconds inside the hold count nothing,
+/// and the window is lengthened by the hold, so throughput is requests over load time.
+#[test]
+fn a_hold_sends_nothing_and_lengthens_the_window_by_as_much() {
+    for model in [
+        Model::Closed { connections: 2 },
+        Model::Open {
+            rate: 200.0,
+            poisson: false,
+            max_connections: 8,
+        },
+    ] {
+        let s = server(Duration::from_millis(5), false);
+        let hold = Arc::new(load::Hold::default());
+        let mut spec = spec(s.addr, model, Duration::from_secs(3));
+        spec.control.hold = Some(hold.clone());
+        let holder = hold.clone();
+        std::thread::spawn(move || {
+            // 0.5 s warm-up + 1 s of the window, then 1.5 s held.
+            std::thread::sleep(Duration::from_millis(1500));
+            assert!(holder.toggle());
+            std::thread::sleep(Duration::from_millis(1500));
+            assert!(!holder.toggle());
+        });
+        let started = Instant::now();
+        let r = run(&spec);
+        let wall = started.elapsed().as_secs_f64();
+        assert_eq!(r.errors, 0, "{model:?}");
+        assert!(!r.stopped_early);
+        assert!((1.4..1.7).contains(&r.held_seconds), "{}", r.held_seconds);
+        assert!(
+            (r.measured_seconds - 3.0).abs() < 0.05,
+            "{model:?}: {}",
+            r.measured_seconds
+        );
+        assert!(wall > 4.9, "the window was not lengthened: {wall} s");
+        // Only what was in flight when the hold began lands in the held second.
+        let idle = r
+            .seconds
+            .iter()
+            .filter(|s| s.path == "*" && s.count <= 8)
+            .count();
+        assert!(idle >= 1, "no held second: {:?}", r.seconds);
+        let expected = match model {
+            Model::Closed { .. } => 300.0..450.0,
+            Model::Open { .. } => 185.0..215.0,
+        };
+        assert!(
+            expected.contains(&r.throughput_rps),
+            "{model:?}: {} req/s counts the hold",
+            r.throughput_rps
+        );
+    }
+}
+
+/// A stop from outside (Ctrl-C, the live view's `q` or `n`) ends the load at once; the window
+/// is what it had, so throughput stays requests over load time.
+#[test]
+fn a_stop_from_outside_ends_the_window_there() {
+    let s = server(Duration::from_millis(5), false);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut spec = spec(
+        s.addr,
+        Model::Closed { connections: 2 },
+        Duration::from_secs(10),
+    );
+    spec.control.stop = vec![stop.clone()];
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(2000));
+        flag.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+    let r = run(&spec);
+    assert!(r.stopped_early);
+    assert!(
+        (1.3..1.8).contains(&r.measured_seconds),
+        "{}",
+        r.measured_seconds
+    );
+    assert!(
+        (300.0..450.0).contains(&r.throughput_rps),
+        "{}",
+        r.throughput_rps
     );
 }

@@ -24,6 +24,19 @@ pub enum Role {
 }
 
 impl Role {
+    /// Every role, in the order reports list them.
+    pub const ALL: [Role; 4] = [Role::Web, Role::Tasks, Role::Broker, Role::App];
+
+    /// Where the role stands in [`Role::ALL`].
+    pub const fn order(self) -> usize {
+        match self {
+            Role::Web => 0,
+            Role::Tasks => 1,
+            Role::Broker => 2,
+            Role::App => 3,
+        }
+    }
+
     pub const fn name(self) -> &'static str {
         match self {
             Role::Web => "web",

@@ -12,8 +12,8 @@ use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -62,8 +62,71 @@ pub struct LoadSpec {
     pub timeout: Duration,
     /// Generator threads, each with its own runtime and share of the load.
     pub threads: usize,
-    /// Set from outside (Ctrl-C) to end the run early; what was recorded is kept.
-    pub stop: Option<Arc<AtomicBool>>,
+    /// Ending or holding the load from outside.
+    pub control: Control,
+}
+
+/// Control of a running load from outside: Ctrl-C, and the live view's keys.
+#[derive(Debug, Clone, Default)]
+pub struct Control {
+    /// Any of these set ends the load early (Ctrl-C, the live view's `q` or `n`); what was
+    /// recorded is kept, and the measured window ends there.
+    pub stop: Vec<Arc<AtomicBool>>,
+    /// The live view's `p`: while held nothing is sent.
+    pub hold: Option<Arc<Hold>>,
+}
+
+/// Holding the load: while held no request leaves, and when released the end moves by the
+/// time held, so the measured window still holds `duration` of load and throughput stays
+/// requests over load time. Seconds inside a hold show no requests.
+#[derive(Debug, Default)]
+pub struct Hold {
+    held: AtomicBool,
+    /// How far finished holds have moved the end, in ns: read on every request, so atomic.
+    moved_ns: AtomicU64,
+    spans: Mutex<Vec<(Instant, Option<Instant>)>>,
+}
+
+impl Hold {
+    /// Holds the load, or releases it; returns whether it is now held.
+    pub fn toggle(&self) -> bool {
+        let mut spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        match spans.last_mut() {
+            Some((from, to @ None)) => {
+                *to = Some(now);
+                let ns = now.duration_since(*from).as_nanos() as u64;
+                self.moved_ns.fetch_add(ns, Ordering::Relaxed);
+                self.held.store(false, Ordering::Relaxed);
+                false
+            }
+            _ => {
+                spans.push((now, None));
+                self.held.store(true, Ordering::Relaxed);
+                true
+            }
+        }
+    }
+
+    pub fn is_held(&self) -> bool {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    fn moved(&self) -> Duration {
+        Duration::from_nanos(self.moved_ns.load(Ordering::Relaxed))
+    }
+
+    /// Time held between `a` and `b` (a hold still on counts up to `b`).
+    pub fn held_between(&self, a: Instant, b: Instant) -> Duration {
+        let spans = self.spans.lock().unwrap_or_else(|e| e.into_inner());
+        spans
+            .iter()
+            .map(|&(from, to)| {
+                let (from, to) = (from.max(a), to.unwrap_or(b).min(b));
+                to.saturating_duration_since(from)
+            })
+            .sum()
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,6 +189,18 @@ pub struct LoadReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_loop: Option<OpenLoopReport>,
     pub generator: GeneratorReport,
+    /// Ended before its duration from outside (Ctrl-C, the live view's `q` or `n`):
+    /// `measured_seconds` is the load time it had.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub stopped_early: bool,
+    /// Seconds the load was held inside the measured window (the live view's `p`); the window
+    /// was lengthened by as much.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub held_seconds: f64,
+}
+
+fn is_zero(v: &f64) -> bool {
+    *v == 0.0
 }
 
 /// Shared, read-only facts every connection task needs.
@@ -136,17 +211,48 @@ struct Ctx {
     weights: Vec<f64>,
     end: Instant,
     timeout: Duration,
-    stop: Option<Arc<AtomicBool>>,
+    control: Control,
+    /// How far holds had moved the end before this load began (a `Hold` lives across loads).
+    moved_before: Duration,
+    /// When this thread first saw a stop flag.
+    stopped_at: std::cell::Cell<Option<Instant>>,
 }
 
 impl Ctx {
-    /// Whether to send more: before the end, and not stopped from outside.
+    /// Whether to send more: not stopped from outside, and before the end or held (a hold
+    /// moves the end when released).
     fn going(&self, now: Instant) -> bool {
-        now < self.end
-            && !self
-                .stop
-                .as_ref()
-                .is_some_and(|s| s.load(Ordering::Relaxed))
+        !self.stopped() && (now < self.end() || self.held())
+    }
+
+    fn stopped(&self) -> bool {
+        if self.stopped_at.get().is_some() {
+            return true;
+        }
+        let stop = self.control.stop.iter().any(|s| s.load(Ordering::Relaxed));
+        if stop {
+            self.stopped_at.set(Some(Instant::now()));
+        }
+        stop
+    }
+
+    fn held(&self) -> bool {
+        self.control.hold.as_ref().is_some_and(|h| h.is_held())
+    }
+
+    /// The end of the measured window, moved by every finished hold.
+    fn end(&self) -> Instant {
+        self.control
+            .hold
+            .as_ref()
+            .map_or(self.end, |h| self.end + (h.moved() - self.moved_before))
+    }
+
+    /// Waits out a hold (polled: a hold is seconds long, and 20 ms is quick enough to resume).
+    async fn released(&self) {
+        while self.held() && !self.stopped() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     fn request(&self, ep: usize) -> hyper::Request<Empty<Bytes>> {
@@ -352,6 +458,11 @@ async fn closed_connection(ctx: Rc<Ctx>, rec: Rc<RefCell<Recorder>>, index: usiz
     let mut conn = None;
     let mut now = Instant::now();
     while ctx.going(now) {
+        if ctx.held() {
+            ctx.released().await;
+            now = Instant::now();
+            continue;
+        }
         let ep = picker.next();
         let sent = now;
         let mut c = match ready(ctx.addr, conn.take(), false).await {
@@ -432,7 +543,7 @@ async fn open_loop(
     // Warm-up requests go out too; only those intended inside the window are recorded.
     let mut intended = Instant::now();
     let gap = 1.0 / rate;
-    while intended < ctx.end {
+    while intended < ctx.end() || ctx.held() {
         match &pacer {
             Some(p) if p.until(intended).await.is_ok() => {}
             // No timerfd (a restricted sandbox): tokio's millisecond timer, lateness will show it.
@@ -440,6 +551,12 @@ async fn open_loop(
         }
         if !ctx.going(Instant::now()) {
             break;
+        }
+        if ctx.held() {
+            ctx.released().await;
+            // The schedule starts again from the release: a hold is not a backlog to send.
+            intended = Instant::now();
+            continue;
         }
         let ep = picker.next();
         tokio::task::spawn_local(open_request(
@@ -509,6 +626,15 @@ pub fn target(url: &str, allow_remote: bool) -> Result<Target, LoadError> {
 
 /// Runs the load and returns what it measured.
 pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
+    run_watched(spec, &mut |_| {})
+}
+
+/// Runs the load, handing `each_second` every second's row over all endpoints (`*`) as it
+/// closes, on the calling thread: what a live view shows, never per-request events.
+pub fn run_watched(
+    spec: &LoadSpec,
+    each_second: &mut dyn FnMut(&SecondRow),
+) -> Result<LoadReport, LoadError> {
     if spec.endpoints.is_empty() {
         return Err(LoadError("no endpoint to request".into()));
     }
@@ -531,12 +657,18 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
     let measure_from = started + spec.warmup;
     let end = measure_from + spec.duration;
     let cpu_before = crate::sample::cpu_seconds(UsageWho::RUSAGE_SELF);
+    let moved_before = spec
+        .control
+        .hold
+        .as_ref()
+        .map_or(Duration::ZERO, |h| h.moved());
     let (snapshots_tx, snapshots_rx) = mpsc::channel::<SecondSnapshot>();
     let mut handles = Vec::new();
     for t in 0..threads {
         let (paths, host, tx) = (paths.clone(), host.clone(), snapshots_tx.clone());
         let weights: Vec<f64> = spec.endpoints.iter().map(|e| e.weight).collect();
-        let (addr, model, timeout, stop) = (spec.addr, spec.model, spec.timeout, spec.stop.clone());
+        let (addr, model, timeout) = (spec.addr, spec.model, spec.timeout);
+        let control = spec.control.clone();
         handles.push(
             std::thread::Builder::new()
                 .name(format!("djbench-load-{t}"))
@@ -546,7 +678,6 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
                         .build()
                         .expect("a runtime");
                     let local = tokio::task::LocalSet::new();
-                    let ticker_stop = stop.clone();
                     let ctx = Rc::new(Ctx {
                         addr,
                         host,
@@ -554,20 +685,14 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
                         weights,
                         end,
                         timeout,
-                        stop,
+                        control,
+                        moved_before,
+                        stopped_at: std::cell::Cell::new(None),
                     });
-                    let rec = Rc::new(RefCell::new(Recorder::new(
-                        ctx.paths.len(),
-                        measure_from,
-                        end,
-                    )));
+                    let rec = Rc::new(RefCell::new(Recorder::new(ctx.paths.len(), measure_from)));
                     local.block_on(&rt, async {
-                        let ticker = tokio::task::spawn_local(recorder::tick(
-                            rec.clone(),
-                            tx,
-                            end,
-                            ticker_stop,
-                        ));
+                        let ticker =
+                            tokio::task::spawn_local(recorder::tick(rec.clone(), tx, ctx.clone()));
                         match model {
                             Model::Closed { connections } => {
                                 let mine: Vec<usize> = (0..connections as usize)
@@ -606,9 +731,10 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
                         }
                         let _ = ticker.await;
                     });
-                    Rc::try_unwrap(rec)
+                    let rec = Rc::try_unwrap(rec)
                         .map(RefCell::into_inner)
-                        .unwrap_or_else(|rc| rc.borrow().clone())
+                        .unwrap_or_else(|rc| rc.borrow().clone());
+                    (rec, ctx.stopped_at.get())
                 })
                 .map_err(|e| LoadError(format!("cannot start a generator thread: {e}")))?,
         );
@@ -620,26 +746,64 @@ pub fn run(spec: &LoadSpec) -> Result<LoadReport, LoadError> {
         spec.endpoints.iter().map(|e| e.path.clone()).collect(),
     );
     for snap in snapshots_rx {
-        seconds.add(snap);
+        if let Some(row) = seconds.add(snap) {
+            each_second(row);
+        }
     }
     let mut recorders = Vec::new();
+    let mut stopped_at = None::<Instant>;
     for h in handles {
-        recorders.push(
-            h.join()
-                .map_err(|_| LoadError("a generator thread panicked".into()))?,
-        );
+        let (rec, stopped) = h
+            .join()
+            .map_err(|_| LoadError("a generator thread panicked".into()))?;
+        recorders.push(rec);
+        stopped_at = match (stopped_at, stopped) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
     }
     let cpu = crate::sample::cpu_seconds(UsageWho::RUSAGE_SELF) - cpu_before;
     let wall = started.elapsed().as_secs_f64();
+    // The window as lived: to its end (moved by holds) or to a stop from outside; load time
+    // is that less the time held inside it.
+    let hold = spec.control.hold.as_ref();
+    let final_end = end + hold.map_or(Duration::ZERO, |h| h.moved() - moved_before);
+    let until = stopped_at.map_or(final_end, |t| t.min(final_end));
+    let held = hold.map_or(Duration::ZERO, |h| h.held_between(measure_from, until));
+    let window = Window {
+        load: until
+            .saturating_duration_since(measure_from)
+            .saturating_sub(held),
+        held,
+        stopped_early: stopped_at.is_some_and(|t| t < final_end),
+    };
     Ok(recorder::report(
         spec,
         threads,
         recorders,
         seconds.finish(),
-        cpu,
-        wall,
-        max_rss_bytes(),
+        window,
+        Spent {
+            cpu,
+            wall,
+            max_rss_bytes: max_rss_bytes(),
+        },
     ))
+}
+
+/// What the generator itself spent: CPU seconds and wall seconds over the whole load, and
+/// its peak RSS.
+pub(crate) struct Spent {
+    cpu: f64,
+    wall: f64,
+    max_rss_bytes: u64,
+}
+
+/// The measured window as it was lived: load time, time held, and whether it was cut short.
+pub(crate) struct Window {
+    load: Duration,
+    held: Duration,
+    stopped_early: bool,
 }
 
 /// This process's peak RSS: the kernel's high-water mark for its memory (VmHWM). Not
@@ -684,9 +848,8 @@ pub mod hot {
         }
     }
 
-    /// A recorder whose measured window is open from now for an hour.
+    /// A recorder whose measured window is open from now.
     pub fn recorder(endpoints: usize) -> Recorder {
-        let now = Instant::now();
-        Recorder::new(endpoints, now, now + Duration::from_secs(3600))
+        Recorder::new(endpoints, Instant::now())
     }
 }

@@ -11,7 +11,8 @@ use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use super::{
-    EndpointReport, GeneratorReport, LoadReport, LoadSpec, Model, OpenLoopReport, SecondRow,
+    Ctx, EndpointReport, GeneratorReport, LoadReport, LoadSpec, Model, OpenLoopReport, SecondRow,
+    Spent, Window,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +108,6 @@ struct Ep {
 #[derive(Debug, Clone)]
 pub struct Recorder {
     measure_from: Instant,
-    end: Instant,
     eps: Vec<Ep>,
     lateness: Histogram<u64>,
     late: u64,
@@ -125,7 +125,7 @@ pub struct SecondSnapshot {
 }
 
 impl Recorder {
-    pub fn new(endpoints: usize, measure_from: Instant, end: Instant) -> Self {
+    pub fn new(endpoints: usize, measure_from: Instant) -> Self {
         let ep = Ep {
             total: histogram(),
             second: histogram(),
@@ -135,7 +135,6 @@ impl Recorder {
         };
         Self {
             measure_from,
-            end,
             eps: vec![ep; endpoints],
             lateness: histogram(),
             late: 0,
@@ -145,8 +144,10 @@ impl Recorder {
         }
     }
 
+    /// After the warm-up. The window's end needs no check: nothing is sent after it (and a
+    /// hold moves it).
     fn in_window(&self, t: Instant) -> bool {
-        t >= self.measure_from && t < self.end
+        t >= self.measure_from
     }
 
     /// A finished request, counted from `from` (its send time, or its intended send time in an
@@ -212,22 +213,17 @@ impl Recorder {
 }
 
 /// Sends this thread's per-second snapshot at each second of the measured window, then the
-/// remainder once the thread's requests are done (`end` plus the in-flight tail).
-pub async fn tick(
+/// remainder once the thread's requests are done (the end plus the in-flight tail).
+pub(super) async fn tick(
     rec: Rc<RefCell<Recorder>>,
     tx: mpsc::Sender<SecondSnapshot>,
-    end: Instant,
-    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    ctx: Rc<Ctx>,
 ) {
-    let stopped = || {
-        stop.as_ref()
-            .is_some_and(|s| s.load(std::sync::atomic::Ordering::Relaxed))
-    };
     let from = rec.borrow().measure_from;
     let mut second = 0u64;
     loop {
         let at = from + Duration::from_secs(second + 1);
-        if at > end || stopped() {
+        if (at > ctx.end() && !ctx.held()) || ctx.stopped() {
             break;
         }
         tokio::time::sleep_until(at.into()).await;
@@ -235,8 +231,14 @@ pub async fn tick(
         let _ = tx.send(snap);
         second += 1;
     }
-    if !stopped() {
-        tokio::time::sleep_until(end.into()).await;
+    // Polled, as a hold may move the end meanwhile.
+    loop {
+        let now = Instant::now();
+        if ctx.stopped() || (now >= ctx.end() && !ctx.held()) {
+            break;
+        }
+        let left = ctx.end().saturating_duration_since(now);
+        tokio::time::sleep(left.clamp(Duration::from_millis(1), Duration::from_millis(100))).await;
     }
     // Give in-flight requests a moment; what lands later still counts in the totals.
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -249,10 +251,14 @@ pub fn report(
     threads: usize,
     recorders: Vec<Recorder>,
     seconds: Vec<SecondRow>,
-    cpu: f64,
-    wall: f64,
-    max_rss_bytes: u64,
+    window: Window,
+    spent: Spent,
 ) -> LoadReport {
+    let Spent {
+        cpu,
+        wall,
+        max_rss_bytes,
+    } = spent;
     let n = spec.endpoints.len();
     let mut totals = vec![histogram(); n];
     let mut requests = vec![0u64; n];
@@ -271,7 +277,14 @@ pub fn report(
         connections += r.connections;
         exchanged += r.exchanged;
     }
-    let seconds_total = spec.duration.as_secs_f64();
+    let seconds_total = window.load.as_secs_f64();
+    let per_second = |n: f64| {
+        if seconds_total > 0.0 {
+            n / seconds_total
+        } else {
+            0.0
+        }
+    };
     let mut all = histogram();
     let mut all_errors = ErrorCounts::default();
     let endpoints: Vec<EndpointReport> = (0..n)
@@ -292,7 +305,7 @@ pub fn report(
     let open_loop = match spec.model {
         Model::Open { rate, .. } => Some(OpenLoopReport {
             intended_rps: rate,
-            achieved_rps: sent as f64 / seconds_total,
+            achieved_rps: per_second(sent as f64),
             late_sends: late,
             lateness_us: Latency::of(&lateness),
             connections_used: connections,
@@ -304,7 +317,7 @@ pub fn report(
         measured_seconds: seconds_total,
         requests: total_requests,
         errors: all_errors.total(),
-        throughput_rps: (total_requests - all_errors.transport()) as f64 / seconds_total,
+        throughput_rps: per_second((total_requests - all_errors.transport()) as f64),
         latency_us: Latency::of(&all),
         error_kinds: all_errors,
         endpoints,
@@ -322,6 +335,8 @@ pub fn report(
             saturated: wall > 0.0 && cpu / wall >= 0.9 * threads as f64,
             max_rss_bytes,
         },
+        stopped_early: window.stopped_early,
+        held_seconds: window.held.as_secs_f64(),
     }
 }
 
@@ -349,7 +364,8 @@ impl Seconds {
         }
     }
 
-    pub fn add(&mut self, snap: SecondSnapshot) {
+    /// Adds one thread's second; when that closes the second, its row over all endpoints.
+    pub fn add(&mut self, snap: SecondSnapshot) -> Option<&SecondRow> {
         let n = self.paths.len();
         let (hists, errors, seen) = self
             .pending
@@ -360,31 +376,35 @@ impl Seconds {
             errors[i] += e;
         }
         *seen += 1;
-        if *seen >= self.threads {
-            let done = self.pending.remove(&snap.second).expect("just inserted");
-            self.close(snap.second, done.0, done.1);
+        if *seen < self.threads {
+            return None;
         }
+        let done = self.pending.remove(&snap.second).expect("just inserted");
+        let at = self.close(snap.second, done.0, done.1);
+        self.rows.get(at)
     }
 
-    /// Each endpoint, and all of them as `*`.
-    fn close(&mut self, second: u64, hists: Vec<Histogram<u64>>, errors: Vec<u64>) {
+    /// Each endpoint, and all of them as `*`; returns where the `*` row is.
+    fn close(&mut self, second: u64, hists: Vec<Histogram<u64>>, errors: Vec<u64>) -> usize {
         let mut sum = histogram();
         for h in &hists {
             let _ = sum.add(h);
         }
+        let at = self.rows.len();
         self.rows.push(row(second, "*", &sum, errors.iter().sum()));
         if hists.len() > 1 {
             for (i, h) in hists.iter().enumerate() {
                 self.rows.push(row(second, &self.paths[i], h, errors[i]));
             }
         }
+        at
     }
 
     /// The rows in order of seconds; seconds not every thread reached (a run stopped from
     /// outside) close with what arrived.
     pub fn finish(mut self) -> Vec<SecondRow> {
         for (second, (hists, errors, _)) in std::mem::take(&mut self.pending) {
-            self.close(second, hists, errors);
+            let _ = self.close(second, hists, errors);
         }
         self.rows.sort_by_key(|r| r.second);
         self.rows

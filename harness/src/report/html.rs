@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde_json::Value;
 
-use super::svg::{Bars, Lines, PALETTE, Series, legend};
+use super::svg::{Bars, Lines, PALETTE, ROLE_COLORS, Series, legend};
 use super::{COLUMNS, at, is_task_column, python_and_gil, ran_tasks, shown_columns, warnings};
 use crate::compare::{change_interval, median};
 use crate::results::by_deployment;
@@ -28,9 +28,6 @@ td.best{font-weight:700;background:#e8f3fb}
 .grid2{display:grid;grid-template-columns:1fr 1fr;gap:12px}
 @media print{body{font-size:12pt;max-width:none}h2{break-after:avoid}figure,svg,table{break-inside:avoid}}
 ";
-
-/// web, tasks, broker, app: from the same colour-blind-safe palette.
-const ROLE_COLORS: [&str; 4] = ["#56B4E9", "#D55E00", "#F0E442", "#CC79A7"];
 
 fn esc(s: &str) -> String {
     s.replace('&', "&amp;")

@@ -16,6 +16,8 @@ mod html;
 mod svg;
 
 pub use html::html;
+/// The colours of deployments and of roles, shared with the live view.
+pub use svg::{PALETTE, ROLE_COLORS};
 
 /// One column of the headline table.
 struct Column {
@@ -160,8 +162,8 @@ pub fn warnings(doc: &Value) -> Vec<String> {
     let mut w = Vec::new();
     if doc["complete"].as_bool() != Some(true) {
         w.push(
-            "This run is incomplete: it was interrupted or a deployment failed; the table holds \
-             what was measured."
+            "This run is incomplete: it was interrupted, a run was cut short or a deployment \
+             failed; the table holds what was measured."
                 .to_owned(),
         );
     }
@@ -174,6 +176,17 @@ pub fn warnings(doc: &Value) -> Vec<String> {
         );
         if let Some(f) = r["failure"].as_str() {
             w.push(format!("{name} failed: {f}"));
+        }
+        if let Some(c) = r["cut_short"].as_str() {
+            w.push(format!(
+                "{name} was cut short ({c}): its numbers cover that time only"
+            ));
+        }
+        if let Some(held) = r["load"]["held_seconds"].as_f64().filter(|&h| h > 0.0) {
+            w.push(format!(
+                "{name}: the load was paused for {held:.1} s (the window was lengthened by as \
+                 much); CPU and memory means include the pause"
+            ));
         }
         if r["load"]["generator"]["saturated"].as_bool() == Some(true) {
             w.push(format!(

@@ -10,6 +10,9 @@ pub const PALETTE: [&str; 8] = [
     "#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000",
 ];
 
+/// web, tasks, broker, app (`Role::ALL`'s order): from the same colour-blind-safe palette.
+pub const ROLE_COLORS: [&str; 4] = ["#56B4E9", "#D55E00", "#F0E442", "#CC79A7"];
+
 const W: f64 = 960.0;
 const H: f64 = 400.0;
 const LEFT: f64 = 90.0;

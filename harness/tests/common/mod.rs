@@ -31,3 +31,16 @@ pub fn report_fixture(dir: &std::path::Path) -> std::process::Output {
         .output()
         .unwrap()
 }
+
+/// Processes whose environment points into `dir`: a deployment of a run writing there.
+pub fn processes_using(dir: &Path) -> Vec<i32> {
+    let needle = dir.display().to_string();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/environ"))
+                .is_ok_and(|env| String::from_utf8_lossy(&env).contains(&needle))
+        })
+        .collect()
+}
