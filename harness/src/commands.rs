@@ -667,9 +667,17 @@ fn watch(
     std::thread::scope(|scope| {
         let runner = scope.spawn(move || execute(tx));
         if live && live::terminal_here() {
-            if let Err(e) = live::show(&rx, controls, state()) {
-                eprintln!("djbench: no live view ({e}); plain lines instead");
-                live::lines(&rx, state(), 5);
+            match live::show(&rx, controls, state()) {
+                Ok(cost) => eprintln!(
+                    "djbench: the live view used {:.2} s of CPU over {:.0} s ({:.2}% of a core)",
+                    cost.cpu_seconds,
+                    cost.wall_seconds,
+                    100.0 * cost.cpu_seconds / cost.wall_seconds.max(1e-9)
+                ),
+                Err(e) => {
+                    eprintln!("djbench: no live view ({e}); plain lines instead");
+                    live::lines(&rx, state(), 5);
+                }
             }
         } else if live {
             live::lines(&rx, state(), 5);

@@ -48,8 +48,8 @@ pub struct Controls {
     pub skip: Arc<AtomicBool>,
     /// The live view's `p`: hold the load (web and tasks) until pressed again.
     pub hold: Arc<crate::load::Hold>,
-    /// Ask the app for its task counts once a second while a run measures, for a live view.
-    /// One small request a second to the deployment; `scenario` without `--live` never does.
+    /// Read the app's task counts once a second while a run measures, for a live view: from
+    /// its SQLite file, never through its server (with PostgreSQL there are none).
     pub watch_tasks: bool,
 }
 
@@ -379,7 +379,18 @@ pub fn execute(
                             python: outcome.python.clone(),
                             gil_enabled: outcome.gil_enabled,
                         });
-                        measure(s, shape, plan, &d, controls, events, &mut outcome);
+                        let sqlite = matches!(spec.database, deploy::Database::SqliteTemplate(_))
+                            .then(|| spec.run_dir.join("db.sqlite3"));
+                        measure(
+                            s,
+                            shape,
+                            plan,
+                            &d,
+                            sqlite.as_deref(),
+                            controls,
+                            events,
+                            &mut outcome,
+                        );
                     }
                 }
                 outcome.survivors = d.stop().survivors;
@@ -418,11 +429,13 @@ pub fn execute(
 /// The scenario's load on one deployment: its endpoint mix through the generator (closed or
 /// open loop), and beside it the background tasks as an open loop of `/enqueue` requests at
 /// the scenario's rate; then a bounded drain of the task queue.
+#[allow(clippy::too_many_arguments)]
 fn measure(
     s: &Scenario,
     shape: &Shape,
     plan: &Plan,
     d: &Deployment,
+    sqlite: Option<&std::path::Path>,
     controls: &Controls,
     events: &mpsc::Sender<Event>,
     o: &mut RunOutcome,
@@ -497,8 +510,10 @@ fn measure(
     );
     let watching = AtomicBool::new(controls.watch_tasks && task_spec.is_some());
     std::thread::scope(|scope| {
-        if watching.load(Ordering::Relaxed) {
-            scope.spawn(|| watch_tasks(d, &watching, events));
+        if watching.load(Ordering::Relaxed)
+            && let Some(db) = sqlite
+        {
+            scope.spawn(|| watch_tasks(db, &watching, events));
         }
         let task_load = task_spec.map(|t| scope.spawn(move || crate::load::run(&t)));
         let seconds = events.clone();
@@ -553,29 +568,34 @@ fn measure(
     task_latencies(d, o);
 }
 
-/// The app's task counts once a second until `watching` clears, over one kept-alive
-/// connection: a new connection a second stalled the subinterpreters' server for up to a
-/// second at a time (seen in the per-second counts).
-fn watch_tasks(d: &Deployment, watching: &AtomicBool, events: &mpsc::Sender<Event>) {
-    let Ok(client) = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-    else {
+/// The app's task counts once a second until `watching` clears, read from its SQLite file
+/// through a read-only connection: a request to the app would be one more client of the
+/// server under test, whose workers are few (one cheroot thread per web subinterpreter in
+/// the demo). A read-only connection never checkpoints the WAL, and the app's own
+/// connections outlive it.
+fn watch_tasks(db: &std::path::Path, watching: &AtomicBool, events: &mpsc::Sender<Event>) {
+    use rusqlite::{Connection, OpenFlags};
+    let Ok(conn) = Connection::open_with_flags(
+        db,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    ) else {
         return;
     };
-    let url = format!("{}/_djbench/tasks?limit=1", d.base_url);
+    let _ = conn.busy_timeout(Duration::from_millis(200));
+    let query = "SELECT COUNT(*), COUNT(started_ns), COUNT(finished_ns) FROM bench_taskrecord";
     while watching.load(Ordering::Relaxed) {
-        let answer = client
-            .get(&url)
-            .send()
-            .and_then(|r| r.error_for_status())
-            .and_then(|r| r.json::<Value>());
-        if let Ok(t) = answer {
-            let n = |k: &str| t[k].as_u64().unwrap_or(0);
+        let counts = conn.query_row(query, [], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        });
+        if let Ok((enqueued, started, finished)) = counts {
             let _ = events.send(Event::Tasks {
-                enqueued: n("enqueued"),
-                started: n("started"),
-                finished: n("finished"),
+                enqueued: enqueued as u64,
+                started: started as u64,
+                finished: finished as u64,
             });
         }
         for _ in 0..10 {

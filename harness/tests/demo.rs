@@ -84,11 +84,14 @@ impl Drop for Tmux {
 
 /// The live numbers line: (req/s, p50 text, p99 text) of the last second.
 fn now_numbers(screen: &str) -> Option<(u64, String)> {
-    let line = screen.lines().find(|l| l.contains(" req/s  p50 "))?;
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines.iter().position(|l| l.contains(" req/s   errors "))?;
+    let line = lines[at];
     let start = line.find(|c: char| c.is_ascii_digit())?;
-    let rest = &line[start..];
-    let rps: u64 = rest.split_whitespace().next()?.parse().ok()?;
-    Some((rps, rest.trim_end_matches(['│', ' ']).to_owned()))
+    let rps: u64 = line[start..].split_whitespace().next()?.parse().ok()?;
+    // The number, and the percentiles on the line below.
+    let p = lines.get(at + 1)?.find("p50")?;
+    Some((rps, format!("{} {}", &line[start..], &lines[at + 1][p..])))
 }
 
 /// comm, parent and session of a process, from /proc/PID/stat.

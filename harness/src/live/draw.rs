@@ -278,6 +278,7 @@ fn shape_lines(r: &RunInfo, observed: Option<&crate::sample::Glance>) -> Vec<Lin
                 },
                 dim(),
             ));
+            lines.push(Line::styled("[◆] a process and its interpreter", dim()));
         }
         Mode::Subinterpreters => {
             let mut spans = vec![Span::from(fit("app", 7)), Span::from("[ ◆ ")];
@@ -291,16 +292,12 @@ fn shape_lines(r: &RunInfo, observed: Option<&crate::sample::Glance>) -> Vec<Lin
             lines.push(Line::from(spans));
             lines.push(Line::styled(
                 format!(
-                    "1 process · {} interpreters{}",
-                    1 + r.web_workers + r.task_workers,
-                    if threads > 0 {
-                        format!(" · {threads} threads")
-                    } else {
-                        String::new()
-                    }
+                    "1 process · {} interpreters",
+                    1 + r.web_workers + r.task_workers
                 ),
                 dim(),
             ));
+            lines.push(threads_line(threads));
             lines.push(legend());
         }
         Mode::FreeThreaded => {
@@ -314,24 +311,28 @@ fn shape_lines(r: &RunInfo, observed: Option<&crate::sample::Glance>) -> Vec<Lin
             }
             spans.push(Span::from(" ]"));
             lines.push(Line::from(spans));
-            lines.push(Line::styled(
-                if threads > 0 {
-                    format!("1 process · 1 interpreter · {threads} threads")
-                } else {
-                    "1 process · 1 interpreter".to_owned()
-                },
-                dim(),
-            ));
+            lines.push(Line::styled("1 process · 1 interpreter", dim()));
+            lines.push(threads_line(threads));
             lines.push(legend());
         }
     }
     lines
 }
 
+/// Threads as the sampler counts them (every thread of the process, the server's and the
+/// runtime's included).
+fn threads_line(threads: u64) -> Line<'static> {
+    if threads > 0 {
+        Line::styled(format!("{threads} threads in all"), dim())
+    } else {
+        Line::default()
+    }
+}
+
 /// What the shape's glyphs mean, in the roles' colours.
 fn legend() -> Line<'static> {
     Line::from(vec![
-        Span::styled("◆ interpreter  │ thread  ", dim()),
+        Span::styled("◆ interpreter │ thread ", dim()),
         Span::styled("web", Style::new().fg(role_color(Role::Web))),
         Span::from(" "),
         Span::styled("tasks", Style::new().fg(role_color(Role::Tasks))),
@@ -343,7 +344,7 @@ fn running(f: &mut Frame, s: &State, keys: Keys, area: Rect) {
     let color = deployment_color(r.deployment);
     let [head, middle, lower] = Layout::vertical([
         Constraint::Length(4),
-        Constraint::Length(6),
+        Constraint::Length(7),
         Constraint::Min(6),
     ])
     .areas(area);
@@ -400,7 +401,7 @@ fn running(f: &mut Frame, s: &State, keys: Keys, area: Rect) {
 
     // The shape, and the numbers of the last second.
     let [shape, now] =
-        Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(middle);
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(middle);
     f.render_widget(
         Paragraph::new(shape_lines(r, s.glance.as_ref())).block(Block::bordered().title(" shape ")),
         shape,
@@ -418,28 +419,35 @@ fn now_panel(f: &mut Frame, s: &State, r: &RunInfo, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let [numbers, spark, tasks] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(2),
         Constraint::Min(1),
         Constraint::Length(1),
     ])
     .areas(inner);
-    let line = match s.last() {
-        None => Line::styled("numbers from the first measured second on", dim()),
-        Some(l) => Line::from(vec![
-            Span::from(format!("{}", l.count - l.errors)).bold(),
-            Span::from(" req/s  p50 "),
-            Span::from(ms(l.p50_us)).bold(),
-            Span::from("  p99 "),
-            Span::from(ms(l.p99_us)).bold(),
-            Span::from("  errors "),
-            if s.errors > 0 {
-                Span::from(s.errors.to_string()).bold().red()
-            } else {
-                Span::from("0").bold()
-            },
-        ]),
+    let lines = match s.last() {
+        None => vec![Line::styled(
+            "numbers from the first measured second",
+            dim(),
+        )],
+        Some(l) => vec![
+            Line::from(vec![
+                Span::from(format!("{}", l.count - l.errors)).bold(),
+                Span::from(" req/s   errors "),
+                if s.errors > 0 {
+                    Span::from(s.errors.to_string()).bold().red()
+                } else {
+                    Span::from("0").bold()
+                },
+            ]),
+            Line::from(vec![
+                Span::from("p50 "),
+                Span::from(ms(l.p50_us)).bold(),
+                Span::from("   p99 "),
+                Span::from(ms(l.p99_us)).bold(),
+            ]),
+        ],
     };
-    f.render_widget(Paragraph::new(line), numbers);
+    f.render_widget(Paragraph::new(lines), numbers);
     let width = spark.width as usize;
     let data: Vec<u64> = s
         .seconds
@@ -487,10 +495,7 @@ fn memory_panel(f: &mut Frame, s: &State, area: Rect) {
     let scale = s.pss_scale as f64;
     let mut lines = Vec::new();
     match &s.glance {
-        None => lines.push(Line::styled(
-            "sampling from the first measured second",
-            dim(),
-        )),
+        None => lines.push(Line::styled("from the first measured second", dim())),
         Some(g) => {
             let mut total = 0;
             for role in Role::ALL {
@@ -527,7 +532,7 @@ fn memory_panel(f: &mut Frame, s: &State, area: Rect) {
             let Some(peak) = d.pss_peak() else { continue };
             lines.push(Line::from(vec![
                 Span::styled(
-                    fit(&d.label, label_w),
+                    fit(&d.label, label_w.saturating_sub(1)) + " ",
                     Style::new().fg(deployment_color(d.deployment)),
                 ),
                 Span::styled(
@@ -561,10 +566,7 @@ fn cpu_panel(f: &mut Frame, s: &State, area: Rect) {
     f.render_widget(block, area);
     let Some(g) = &s.glance else {
         f.render_widget(
-            Paragraph::new(Line::styled(
-                "sampling from the first measured second",
-                dim(),
-            )),
+            Paragraph::new(Line::styled("from the first measured second", dim())),
             inner,
         );
         return;

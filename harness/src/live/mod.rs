@@ -26,10 +26,27 @@ pub fn terminal_here() -> bool {
 /// little more.
 const FRAME: Duration = Duration::from_millis(200);
 
+/// What drawing the view cost: the CPU of the thread that drew it, over how long it ran.
+#[derive(Debug, Clone, Copy)]
+pub struct Cost {
+    pub cpu_seconds: f64,
+    pub wall_seconds: f64,
+}
+
 /// The full-screen view until the scenario is over and the presenter leaves (q), or at once
-/// after a stop. Returns an error only when the terminal cannot be used at all; the caller
-/// then falls back to plain lines.
-pub fn show(
+/// after a stop; returns what it cost. An error only when the terminal cannot be used at
+/// all; the caller then falls back to plain lines.
+pub fn show(events: &Receiver<Event>, controls: &Controls, state: State) -> std::io::Result<Cost> {
+    use nix::sys::resource::UsageWho::RUSAGE_THREAD;
+    let (cpu, started) = (crate::sample::cpu_seconds(RUSAGE_THREAD), Instant::now());
+    draw_until_done(events, controls, state)?;
+    Ok(Cost {
+        cpu_seconds: crate::sample::cpu_seconds(RUSAGE_THREAD) - cpu,
+        wall_seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+fn draw_until_done(
     events: &Receiver<Event>,
     controls: &Controls,
     mut state: State,
@@ -242,10 +259,28 @@ mod tests {
             (Mode::FreeThreaded, "free_threaded_with_gil"),
         ] {
             let text = screen(&measuring(mode, label), 80, 24);
-            for needle in [label, "412 req/s", "p99 19.2 ms", "pause load", "shape"] {
+            for needle in [
+                label,
+                "412 req/s",
+                "p99 19.2 ms",
+                "pause load",
+                "shape",
+                "interpreter",
+            ] {
                 assert!(text.contains(needle), "{needle} missing:\n{text}");
             }
         }
+    }
+
+    /// A terminal too small for the layout squeezes it; a projector-sized one spreads it.
+    #[test]
+    fn any_terminal_size_draws_without_a_panic() {
+        let s = measuring(Mode::FreeThreaded, "free_threaded");
+        for (w, h) in [(1, 1), (20, 6), (40, 12), (79, 23), (240, 70)] {
+            let text = screen(&s, w, h);
+            assert_eq!(text.lines().count(), h as usize);
+        }
+        assert!(screen(&s, 240, 70).contains("412 req/s"));
     }
 
     #[test]
