@@ -399,10 +399,7 @@ pub fn execute(
         let _ = events.send(Event::Done(Box::new(outcome.clone())));
         outcomes.push(outcome);
         // After every run, so an interruption leaves what was measured, marked incomplete.
-        let complete = outcomes.len() == plan.runs.len()
-            && outcomes
-                .iter()
-                .all(|o| o.failure.is_none() && o.cut_short.is_none());
+        let complete = complete(plan, &outcomes);
         let doc = crate::results::document(s, plan, &outcomes, complete);
         let written = crate::results::write(&plan.out, &doc).and_then(|()| {
             let value = serde_json::to_value(&doc).map_err(std::io::Error::other)?;
@@ -418,12 +415,17 @@ pub fn execute(
     drop(data);
     let _ = events.send(Event::Finished {
         out: plan.out.clone(),
-        complete: outcomes.len() == plan.runs.len()
-            && outcomes
-                .iter()
-                .all(|o| o.failure.is_none() && o.cut_short.is_none()),
+        complete: complete(plan, &outcomes),
     });
     outcomes
+}
+
+/// Every planned run ran its full time without failing.
+fn complete(plan: &Plan, outcomes: &[RunOutcome]) -> bool {
+    outcomes.len() == plan.runs.len()
+        && outcomes
+            .iter()
+            .all(|o| o.failure.is_none() && o.cut_short.is_none())
 }
 
 /// The scenario's load on one deployment: its endpoint mix through the generator (closed or

@@ -54,14 +54,12 @@ fn draw_until_done(
     let mut terminal = ratatui::try_init()?;
     let result = (|| -> std::io::Result<()> {
         let mut keys = draw::Keys::default();
-        let mut measuring_since = None::<Instant>;
         loop {
             loop {
                 match events.try_recv() {
                     Ok(e) => {
-                        if matches!(e, Event::Measuring { .. } | Event::Deploying(_)) {
+                        if matches!(e, Event::Deploying(_)) {
                             keys.skipping = false;
-                            measuring_since = Some(Instant::now());
                         }
                         state.apply(e);
                     }
@@ -76,9 +74,8 @@ fn draw_until_done(
                 }
             }
             keys.held = controls.hold.is_held();
-            keys.held_for = measuring_since.map_or(Duration::ZERO, |t| {
-                controls.hold.held_between(t, Instant::now())
-            });
+            // Since the phase began: the load's time in this run.
+            keys.held_for = controls.hold.held_between(state.since, Instant::now());
             keys.stopping = controls.stop.load(Ordering::Relaxed);
             let finished = state.phase == state::Phase::Finished;
             if finished && keys.stopping {
@@ -218,9 +215,9 @@ mod tests {
             .join("\n")
     }
 
-    fn measuring(mode: Mode, label: &str) -> State {
-        let mut s = State::new("talk_demo", vec![label.to_owned()]);
-        s.apply(Event::Deploying(RunInfo {
+    /// The first deployment's run starting: 4 web and 2 task workers, with tasks.
+    fn deploying(mode: Mode, label: &str) -> Event {
+        Event::Deploying(RunInfo {
             index: 1,
             runs: 3,
             deployment: 0,
@@ -233,7 +230,12 @@ mod tests {
             background_tasks: true,
             warmup: Duration::from_secs(3),
             duration: Duration::from_secs(25),
-        }));
+        })
+    }
+
+    fn measuring(mode: Mode, label: &str) -> State {
+        let mut s = State::new("talk_demo", vec![label.to_owned()]);
+        s.apply(deploying(mode, label));
         s.apply(Event::Measuring {
             python: "3.14.10".into(),
             gil_enabled: Some(true),
@@ -286,20 +288,7 @@ mod tests {
     #[test]
     fn the_banner_names_the_next_mode_and_the_end_names_the_report() {
         let mut s = State::new("talk_demo", vec!["subinterpreters".into()]);
-        s.apply(Event::Deploying(RunInfo {
-            index: 2,
-            runs: 3,
-            deployment: 0,
-            label: "subinterpreters".into(),
-            mode: Mode::Subinterpreters,
-            repetition: 1,
-            web_workers: 4,
-            task_workers: 2,
-            threads: 1,
-            background_tasks: true,
-            warmup: Duration::from_secs(3),
-            duration: Duration::from_secs(25),
-        }));
+        s.apply(deploying(Mode::Subinterpreters, "subinterpreters"));
         let text = screen(&s, 80, 24);
         assert!(text.contains("next  subinterpreters"), "{text}");
         s.apply(Event::Finished {
