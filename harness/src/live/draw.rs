@@ -489,7 +489,7 @@ fn memory_panel(f: &mut Frame, s: &State, area: Rect) {
     let inner = block.inner(area);
     f.render_widget(block, area);
     let w = inner.width as usize;
-    let label_w = 16.min(w * 2 / 5);
+    let label_w = 16.min(w / 2);
     let value_w = 9;
     let bar_w = w.saturating_sub(label_w + value_w + 2);
     let scale = s.pss_scale as f64;
