@@ -66,7 +66,6 @@ pub struct State {
     /// smaller deployment draws a shorter bar.
     pub pss_scale: u64,
     pub done: Vec<Finished>,
-    pub notes: VecDeque<String>,
     pub out: Option<PathBuf>,
     pub complete: bool,
 }
@@ -87,7 +86,6 @@ impl State {
             tasks: None,
             pss_scale: 0,
             done: Vec::new(),
-            notes: VecDeque::new(),
             out: None,
             complete: false,
         }
@@ -95,12 +93,8 @@ impl State {
 
     pub fn apply(&mut self, event: Event) {
         match event {
-            Event::Note(m) => {
-                self.notes.push_back(m);
-                if self.notes.len() > 3 {
-                    self.notes.pop_front();
-                }
-            }
+            // Steps are for the plain lines; the view shows its phase instead.
+            Event::Note(_) => {}
             Event::Deploying(info) => {
                 self.phase = Phase::Deploying;
                 self.run = Some(info);
