@@ -74,6 +74,14 @@ impl Tmux {
             std::thread::sleep(Duration::from_millis(250));
         }
     }
+
+    /// Waits until `label`'s run is on screen (its panel's title) with a req/s above 0.
+    fn wait_for_mode(&self, label: &str, limit: Duration) -> String {
+        let title = format!("┌ {label} ");
+        self.wait_for(&format!("{label}'s live numbers"), limit, |s| {
+            s.contains(&title) && now_numbers(s).is_some_and(|(rps, _)| rps > 0)
+        })
+    }
 }
 
 impl Drop for Tmux {
@@ -173,11 +181,7 @@ fn the_demo_shows_live_numbers_skips_with_n_and_stops_cleanly_with_q() {
     let tmux = Tmux::start(80, 24, &command);
 
     // The first mode: its name, then numbers that change from second to second.
-    let first = tmux.wait_for(
-        "gunicorn_celery's live numbers",
-        Duration::from_secs(240),
-        |s| s.contains("gunicorn_celery") && now_numbers(s).is_some_and(|(rps, _)| rps > 0),
-    );
+    let first = tmux.wait_for_mode("gunicorn_celery", Duration::from_secs(240));
     assert!(first.contains("shape"), "{first}");
     assert!(first.contains("CPU per process"), "{first}");
     let before = now_numbers(&first).unwrap();
@@ -197,11 +201,7 @@ fn the_demo_shows_live_numbers_skips_with_n_and_stops_cleanly_with_q() {
 
     // n: on to the second mode, whose numbers appear in turn.
     tmux.press("n");
-    let second = tmux.wait_for(
-        "subinterpreters' live numbers",
-        Duration::from_secs(120),
-        |s| s.contains("┌ subinterpreters") && now_numbers(s).is_some_and(|(rps, _)| rps > 0),
-    );
+    let second = tmux.wait_for_mode("subinterpreters", Duration::from_secs(120));
     assert!(second.contains("measured before"), "{second}");
     assert!(second.contains("gunicorn_celery"), "{second}");
     deployed.extend(deployment_of(djbench));
