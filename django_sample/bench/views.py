@@ -12,7 +12,7 @@ from django.db.models import Avg, Count
 from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 
-from . import freethreading
+from . import freethreading, middleware
 from .models import Article, Author, TaskRecord, WorkerHeartbeat, worker_name
 from .tasks import KINDS
 from .work import spin
@@ -87,13 +87,28 @@ def enqueue(request):
     return JsonResponse({"id": record.pk, "task_id": result.id})
 
 
-def _interpreter_id():
-    try:
-        from concurrent import interpreters
+# The distribution that provides each server djbench can run, for its version.
+_SERVER_DISTRIBUTIONS = {
+    "gunicorn_sync": "gunicorn",
+    "gunicorn_gthread": "gunicorn",
+    "cheroot": "cheroot",
+    "waitress": "waitress",
+    "hypercorn": "hypercorn",
+    "granian": "granian",
+}
 
-        return interpreters.get_current().id
-    except ImportError:
-        return 0
+
+def _server_version(server):
+    """The serving package's installed version; wsgiref is the standard library's."""
+    from importlib import metadata
+
+    dist = _SERVER_DISTRIBUTIONS.get(server)
+    if dist is None:
+        return sys.version.split()[0] if server == "wsgiref" else None
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def _extension_modules():
@@ -127,10 +142,11 @@ def env(request):
             "gil_enabled": freethreading.gil_enabled(),
             "gil_culprits": freethreading.culprits(),
             "pid": os.getpid(),
-            "interpreter_id": _interpreter_id(),
+            "interpreter_id": middleware.INTERPRETER_ID,
             "thread_id": threading.get_native_id(),
             "worker": worker_name(),
             "server": os.environ.get("DJBENCH_SERVER", "unknown"),
+            "server_version": _server_version(os.environ.get("DJBENCH_SERVER", "")),
             "mode": os.environ.get("DJBENCH_MODE", "unknown"),
             "task_backend": os.environ.get("DJBENCH_TASKS", "immediate"),
             "django": django.get_version(),

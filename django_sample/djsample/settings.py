@@ -31,6 +31,8 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
 INSTALLED_APPS = ["bench"]
 
 MIDDLEWARE = [
+    # First, so every response names its worker, errors included.
+    "bench.middleware.worker_header",
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.common.CommonMiddleware",
 ]

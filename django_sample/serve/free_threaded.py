@@ -30,6 +30,7 @@ def main():
     parser.add_argument(
         "--server", default="granian", choices=["granian", "gunicorn_gthread", "waitress", "cheroot"]
     )
+    parser.add_argument("--backlog", type=int, default=1024, help="listen backlog")
     parser.add_argument(
         "--allow-gil",
         action="store_true",
@@ -62,12 +63,14 @@ def main():
         exe = shutil.which("granian", path=str(venv_bin)) or "granian"
         os.execv(exe, [exe, "--interface", "wsgi", "--host", host, "--port", port,
                        "--workers", "1", "--blocking-threads", str(args.threads),
-                       "--runtime-threads", "1", "--no-ws", "--log-level", "warning",
+                       "--runtime-threads", "1", "--backlog", str(args.backlog), "--no-ws",
+                       "--log-level", "warning",
                        "djsample.wsgi:application"])
     if args.server == "gunicorn_gthread":
         exe = shutil.which("gunicorn", path=str(venv_bin)) or "gunicorn"
         os.execv(exe, [exe, "--bind", args.bind, "--workers", "1", "--worker-class", "gthread",
-                       "--threads", str(args.threads), "--no-control-socket",
+                       "--threads", str(args.threads), "--backlog", str(args.backlog),
+                       "--no-control-socket",
                        "--chdir", str(PROJECT), "djsample.wsgi:application"])
 
     # djsample.wsgi watches imports, loads Django and the app, starts the task threads and
@@ -75,8 +78,9 @@ def main():
     from djsample.wsgi import application
     from serve import servers
 
-    listener = servers.listen(host, port)
-    stop = servers.IN_PROCESS[args.server](listener, application, args.threads)
+    # One server whose threads take requests from its own queue: nothing to hand off.
+    listener = servers.listen(host, port, args.backlog)
+    stop = servers.IN_PROCESS[args.server](listener, application, args.threads, args.backlog)
     print(f"djbench free_threaded: serving on {args.bind} with {args.threads} threads "
           f"({args.server})", flush=True)
     stopping = threading.Event()

@@ -1,9 +1,10 @@
 """The subinterpreters mode: one CPython 3.14 process serving the app from isolated
 subinterpreters, each with its own GIL.
 
-The main interpreter binds the listening socket and supervises. Each of W web
-subinterpreters serves WSGI on its own dup of that socket (the kernel spreads connections
-across them); each of T task subinterpreters runs tasks from a concurrent.interpreters.Queue
+The main interpreter binds the listening socket, accepts, and supervises. It hands each
+connection to the next of W web subinterpreters in turn (servers.dispatch), each serving WSGI
+on the connections it is handed; hypercorn, which makes its own socket object, serves on a dup
+of the listening socket instead, and the kernel decides. Each of T task subinterpreters runs tasks from a concurrent.interpreters.Queue
 that the web ones fill through Django's task framework. Signals only reach the main
 interpreter, so SIGTERM is relayed to the others through queues: web servers stop taking
 requests, task workers finish what they hold, then the process exits.
@@ -14,6 +15,7 @@ requests, task workers finish what they hold, then the process exits.
 import argparse
 import os
 import signal
+import socket
 import sys
 import threading
 from concurrent import interpreters
@@ -34,7 +36,10 @@ from djsample.wsgi import application
 import bench.backends.interpreters as backend
 
 backend.QUEUE = tasks_queue
-stop = servers.IN_PROCESS[server](socket.socket(fileno=fd), application, threads)
+sock = socket.socket(fileno=fd)
+if handoff:
+    sock = servers.Handoff(sock, address)
+stop = servers.IN_PROCESS[server](sock, application, threads, backlog)
 ready.put(("web", index))
 control.get()
 stop()
@@ -61,13 +66,17 @@ def main():
     parser.add_argument("--tasks", type=int, default=2, help="task subinterpreters")
     parser.add_argument("--threads", type=int, default=4, help="threads per web subinterpreter")
     parser.add_argument("--server", default="cheroot", choices=["cheroot", "wsgiref", "hypercorn"])
+    parser.add_argument("--backlog", type=int, default=1024, help="listen backlog")
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
     os.environ["DJBENCH_TASKS"] = "interpreters"
     os.environ.setdefault("DJBENCH_SERVER", args.server)
     host, port = args.bind.rsplit(":", 1)
-    listener = servers.listen(host, port)
+    listener = servers.listen(host, port, args.backlog)
+    # hypercorn builds its own socket from a descriptor: it cannot take a hand-off.
+    handoff = args.server != "hypercorn"
+    outs, ins = servers.channels(args.web) if handoff else ([], [])
 
     paths = tuple([str(PROJECT)] + sys.path)
     tasks_queue = interpreters.create_queue()
@@ -90,9 +99,12 @@ def main():
         start(
             WEB,
             index=i,
-            fd=os.dup(listener.fileno()),
+            fd=ins[i].detach() if handoff else os.dup(listener.fileno()),
+            handoff=handoff,
+            address=listener.getsockname()[:2],
             server=args.server,
             threads=args.threads,
+            backlog=args.backlog,
             control=control,
         )
 
@@ -106,6 +118,8 @@ def main():
                     print("djbench subinterpreters: a subinterpreter failed to start",
                           file=sys.stderr, flush=True)
                     os._exit(1)
+    if handoff:
+        servers.start_dispatch(listener, outs)
     print(
         f"djbench subinterpreters: serving on {args.bind} from {args.web} web and "
         f"{args.tasks} task subinterpreters ({args.server})",
@@ -123,6 +137,11 @@ def main():
     # A worker stuck in a request must not keep the process alive: djbench's teardown
     # expects it gone within its grace period.
     threading.Timer(8, lambda: os._exit(1)).start()
+    # No new connections from here on; this also ends the dispatcher's accept().
+    try:
+        listener.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
     for control in controls:
         control.put(None)
     for _ in range(args.tasks):

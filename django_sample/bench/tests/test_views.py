@@ -61,6 +61,25 @@ class BenchEndpointTests(SeededTestCase):
                     "task_workers_ready", "free_threaded_build", "config_args"]:
             self.assertIn(key, env)
 
+    def test_every_response_names_its_worker_errors_too(self):
+        import os
+        import threading
+
+        from bench.middleware import INTERPRETER_ID
+
+        expected = f"{os.getpid()}.{INTERPRETER_ID}.{threading.get_native_id()}"
+        for path in ["/hello", "/cpu?n=x", "/nowhere"]:
+            with self.subTest(path=path):
+                self.assertEqual(self.client.get(path)["X-Djbench-Worker"], expected)
+
+    def test_env_names_the_servers_version(self):
+        import importlib.metadata
+        from unittest import mock
+
+        with mock.patch.dict("os.environ", {"DJBENCH_SERVER": "cheroot"}):
+            env = self.client.get("/_djbench/env").json()
+        self.assertEqual(env["server_version"], importlib.metadata.version("cheroot"))
+
     def test_enqueue_records_and_runs_each_kind(self):
         for kind, n in [("io", 1), ("cpu", 100)]:
             with self.subTest(kind=kind):
