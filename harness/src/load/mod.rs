@@ -64,6 +64,8 @@ pub struct LoadSpec {
     pub threads: usize,
     /// Ending or holding the load from outside.
     pub control: Control,
+    /// What this load is, in its threads' names (`djbench-NAME-0`): `web`, `tasks`, `load`.
+    pub name: &'static str,
 }
 
 /// Control of a running load from outside: Ctrl-C, and the live view's keys.
@@ -138,6 +140,14 @@ pub struct EndpointReport {
     pub latency_us: Latency,
 }
 
+/// Responses one worker served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WorkerCount {
+    /// As the app named it: `pid.interpreter.thread`.
+    pub worker: String,
+    pub requests: u64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SecondRow {
     pub second: u64,
@@ -165,6 +175,11 @@ pub struct GeneratorReport {
     pub threads: usize,
     /// User + system CPU of the whole djbench process over the run, warm-up included.
     pub cpu_seconds: f64,
+    /// User + system CPU of this load's own generator threads (the kernel's per-thread
+    /// account), warm-up included: this load's part of `cpu_seconds`.
+    pub threads_cpu_seconds: f64,
+    /// Wall time of the whole load, warm-up and tail included.
+    pub wall_seconds: f64,
     /// Every request that got an answer or an error, warm-up included: what that CPU paid for.
     pub requests_exchanged: u64,
     pub cpu_us_per_request: f64,
@@ -188,6 +203,14 @@ pub struct LoadReport {
     pub seconds: Vec<SecondRow>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub open_loop: Option<OpenLoopReport>,
+    /// Connections the generator opened for requests of the window.
+    pub connections_opened: u64,
+    /// Connections opened per request of the window: about 0 when the server keeps
+    /// connections alive, 1 when it closes after every response (None: no requests).
+    pub connections_per_request: Option<f64>,
+    /// Responses of the window by the worker that served them (the `X-Djbench-Worker`
+    /// header); empty when the server names none.
+    pub workers: Vec<WorkerCount>,
     pub generator: GeneratorReport,
     /// Ended before its duration from outside (Ctrl-C, the live view's `q` or `n`):
     /// `measured_seconds` is the load time it had.
@@ -393,7 +416,7 @@ where
         &mut self,
         req: hyper::Request<Empty<Bytes>>,
         timeout: Duration,
-    ) -> Result<u16, ErrorKind> {
+    ) -> Result<Answer, ErrorKind> {
         let Conn { sender, driver } = self;
         let Some(running) = driver.as_mut() else {
             return Err(ErrorKind::Read);
@@ -404,11 +427,12 @@ where
                 .await
                 .map_err(|_| ErrorKind::Read)?;
             let status = resp.status().as_u16();
+            let worker = resp.headers().get(WORKER_HEADER).cloned();
             let mut body = resp.into_body();
             while let Some(frame) = body.frame().await {
                 frame.map_err(|_| ErrorKind::Read)?;
             }
-            Ok(status)
+            Ok(Answer { status, worker })
         };
         let mut work = std::pin::pin!(work);
         let outcome = tokio::time::timeout(timeout, async {
@@ -435,6 +459,26 @@ where
     }
 }
 
+/// The header in which the sample app names the web worker that served a response
+/// (`pid.interpreter.thread`); any other server simply lacks it.
+pub const WORKER_HEADER: &str = "x-djbench-worker";
+
+/// A response, as far as the generator cares.
+struct Answer {
+    status: u16,
+    /// The `X-Djbench-Worker` header, if the server sent one.
+    worker: Option<hyper::header::HeaderValue>,
+}
+
+/// Counts the worker that answered (inside the window), and turns the answer into the
+/// request's result.
+fn answered(rec: &RefCell<Recorder>, from: Instant, answer: Answer) -> Result<(), ErrorKind> {
+    if let Some(w) = &answer.worker {
+        rec.borrow_mut().count_worker(from, w.as_bytes());
+    }
+    status_result(answer.status)
+}
+
 fn status_result(status: u16) -> Result<(), ErrorKind> {
     match status {
         400..=499 => Err(ErrorKind::Http4xx),
@@ -443,13 +487,21 @@ fn status_result(status: u16) -> Result<(), ErrorKind> {
     }
 }
 
-/// A connection ready for the next request: the one given if it can go on, else a new one.
-async fn ready(addr: SocketAddr, conn: Option<Conn>, idle: bool) -> Result<Conn, ErrorKind> {
+/// A connection ready for the next request: the one given if it can go on, else a new one
+/// (counted against `from`, the request it is opened for).
+async fn ready(
+    addr: SocketAddr,
+    conn: Option<Conn>,
+    idle: bool,
+    rec: &RefCell<Recorder>,
+    from: Instant,
+) -> Result<Conn, ErrorKind> {
     if let Some(mut c) = conn
         && c.ready(idle).await
     {
         return Ok(c);
     }
+    rec.borrow_mut().count_connect(from);
     Conn::open(addr).await
 }
 
@@ -465,7 +517,7 @@ async fn closed_connection(ctx: Rc<Ctx>, rec: Rc<RefCell<Recorder>>, index: usiz
         }
         let ep = picker.next();
         let sent = now;
-        let mut c = match ready(ctx.addr, conn.take(), false).await {
+        let mut c = match ready(ctx.addr, conn.take(), false, &rec, sent).await {
             Ok(c) => c,
             Err(kind) => {
                 rec.borrow_mut().record(ep, sent, Instant::now(), Err(kind));
@@ -481,13 +533,16 @@ async fn closed_connection(ctx: Rc<Ctx>, rec: Rc<RefCell<Recorder>>, index: usiz
         }
         // The next request leaves now: one clock read serves as this one's end and its start.
         now = Instant::now();
-        rec.borrow_mut()
-            .record(ep, sent, now, result.and_then(status_result));
+        let result = result.and_then(|a| answered(&rec, sent, a));
+        rec.borrow_mut().record(ep, sent, now, result);
     }
 }
 
 struct OpenPool {
-    idle: RefCell<Vec<Conn>>,
+    /// Idle connections, oldest first: each request takes the one idle longest, so the load
+    /// spreads over every open connection (and so over the workers they were handed to)
+    /// instead of piling on the one that answered last.
+    idle: RefCell<std::collections::VecDeque<Conn>>,
     permits: Semaphore,
     opened: std::cell::Cell<u32>,
 }
@@ -502,20 +557,20 @@ async fn open_request(
     let Ok(_permit) = pool.permits.acquire().await else {
         return;
     };
-    let pooled = pool.idle.borrow_mut().pop();
+    let pooled = pool.idle.borrow_mut().pop_front();
     if pooled.is_none() {
         pool.opened.set(pool.opened.get() + 1);
     }
-    let conn = ready(ctx.addr, pooled, true).await;
+    let conn = ready(ctx.addr, pooled, true, &rec, intended).await;
     let sent = Instant::now();
     rec.borrow_mut().record_lateness(intended, sent);
     let result = match conn {
         Ok(mut c) => {
             let r = c.exchange(ctx.request(ep), ctx.timeout).await;
             if r.is_ok() {
-                pool.idle.borrow_mut().push(c);
+                pool.idle.borrow_mut().push_back(c);
             }
-            r.and_then(status_result)
+            r.and_then(|a| answered(&rec, intended, a))
         }
         Err(kind) => Err(kind),
     };
@@ -533,7 +588,7 @@ async fn open_loop(
     seed: u64,
 ) {
     let pool = Rc::new(OpenPool {
-        idle: RefCell::new(Vec::new()),
+        idle: RefCell::new(std::collections::VecDeque::new()),
         permits: Semaphore::new(max as usize),
         opened: std::cell::Cell::new(0),
     });
@@ -671,7 +726,7 @@ pub fn run_watched(
         let control = spec.control.clone();
         handles.push(
             std::thread::Builder::new()
-                .name(format!("djbench-load-{t}"))
+                .name(format!("djbench-{}-{t}", spec.name))
                 .spawn(move || {
                     let rt = tokio::runtime::Builder::new_current_thread()
                         .enable_all()
@@ -734,7 +789,9 @@ pub fn run_watched(
                     let rec = Rc::try_unwrap(rec)
                         .map(RefCell::into_inner)
                         .unwrap_or_else(|rc| rc.borrow().clone());
-                    (rec, ctx.stopped_at.get())
+                    // This thread's whole life: the kernel's account of what it cost.
+                    let cpu = crate::sample::cpu_seconds(UsageWho::RUSAGE_THREAD);
+                    (rec, ctx.stopped_at.get(), cpu)
                 })
                 .map_err(|e| LoadError(format!("cannot start a generator thread: {e}")))?,
         );
@@ -752,11 +809,13 @@ pub fn run_watched(
     }
     let mut recorders = Vec::new();
     let mut stopped_at = None::<Instant>;
+    let mut threads_cpu = 0.0;
     for h in handles {
-        let (rec, stopped) = h
+        let (rec, stopped, cpu) = h
             .join()
             .map_err(|_| LoadError("a generator thread panicked".into()))?;
         recorders.push(rec);
+        threads_cpu += cpu;
         stopped_at = match (stopped_at, stopped) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -785,6 +844,7 @@ pub fn run_watched(
         window,
         Spent {
             cpu,
+            threads_cpu,
             wall,
             max_rss_bytes: max_rss_bytes(),
         },
@@ -795,6 +855,8 @@ pub fn run_watched(
 /// its peak RSS.
 pub(crate) struct Spent {
     cpu: f64,
+    /// The generator threads' own CPU (RUSAGE_THREAD), apart from the rest of the process.
+    threads_cpu: f64,
     wall: f64,
     max_rss_bytes: u64,
 }
@@ -844,7 +906,11 @@ pub mod hot {
 
         /// Sends the request and reads the whole response: its status, or None on an error.
         pub async fn exchange(&mut self, req: hyper::Request<Empty<Bytes>>) -> Option<u16> {
-            self.0.exchange(req, Duration::from_secs(5)).await.ok()
+            self.0
+                .exchange(req, Duration::from_secs(5))
+                .await
+                .ok()
+                .map(|a| a.status)
         }
     }
 

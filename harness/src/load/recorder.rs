@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::{
     Ctx, EndpointReport, GeneratorReport, LoadReport, LoadSpec, Model, OpenLoopReport, SecondRow,
-    Spent, Window,
+    Spent, Window, WorkerCount,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,6 +115,12 @@ pub struct Recorder {
     /// Every finished request, warm-up and tail included: what the generator's CPU paid for.
     exchanged: u64,
     pub connections: u32,
+    /// Connections opened for requests of the window (a server that closes after every
+    /// response costs one per request).
+    connects: u64,
+    /// Responses of the window per worker header, in order of first appearance. A handful of
+    /// workers: a linear scan beats hashing.
+    workers: Vec<(Box<[u8]>, u64)>,
 }
 
 /// One thread's last second, sent to the main thread once a second.
@@ -141,6 +147,26 @@ impl Recorder {
             sent: 0,
             exchanged: 0,
             connections: 0,
+            connects: 0,
+            workers: Vec::new(),
+        }
+    }
+
+    /// A connection opened for a request counted from `from`.
+    pub fn count_connect(&mut self, from: Instant) {
+        if self.in_window(from) {
+            self.connects += 1;
+        }
+    }
+
+    /// A response of a request counted from `from` named its worker.
+    pub fn count_worker(&mut self, from: Instant, worker: &[u8]) {
+        if !self.in_window(from) {
+            return;
+        }
+        match self.workers.iter_mut().find(|(w, _)| **w == *worker) {
+            Some((_, n)) => *n += 1,
+            None => self.workers.push((worker.into(), 1)),
         }
     }
 
@@ -256,6 +282,7 @@ pub fn report(
 ) -> LoadReport {
     let Spent {
         cpu,
+        threads_cpu,
         wall,
         max_rss_bytes,
     } = spent;
@@ -265,7 +292,15 @@ pub fn report(
     let mut errors = vec![ErrorCounts::default(); n];
     let mut lateness = histogram();
     let (mut late, mut sent, mut connections, mut exchanged) = (0, 0, 0, 0);
+    let mut connects = 0;
+    let mut workers: std::collections::BTreeMap<String, u64> = Default::default();
     for r in &recorders {
+        connects += r.connects;
+        for (w, n) in &r.workers {
+            *workers
+                .entry(String::from_utf8_lossy(w).into_owned())
+                .or_default() += n;
+        }
         for (i, e) in r.eps.iter().enumerate() {
             let _ = totals[i].add(&e.total);
             requests[i] += e.requests;
@@ -323,9 +358,18 @@ pub fn report(
         endpoints,
         seconds,
         open_loop,
+        connections_opened: connects,
+        connections_per_request: (total_requests > 0)
+            .then(|| connects as f64 / total_requests as f64),
+        workers: workers
+            .into_iter()
+            .map(|(worker, requests)| WorkerCount { worker, requests })
+            .collect(),
         generator: GeneratorReport {
             threads,
             cpu_seconds: cpu,
+            threads_cpu_seconds: threads_cpu,
+            wall_seconds: wall,
             requests_exchanged: exchanged,
             cpu_us_per_request: if exchanged > 0 {
                 cpu * 1e6 / exchanged as f64
