@@ -86,6 +86,7 @@ fn spec(addr: SocketAddr, model: Model, duration: Duration) -> LoadSpec {
         timeout: Duration::from_secs(5),
         threads: 1,
         control: Default::default(),
+        name: "load",
     }
 }
 
@@ -305,4 +306,88 @@ fn a_stop_from_outside_ends_the_window_there() {
         "{}",
         r.throughput_rps
     );
+}
+
+/// A server that names the connection of every response in the worker header, and is slow
+/// (300 ms) for its first half second, then quick (1 ms): a burst that leaves the generator's
+/// open-loop pool with many idle connections when the load turns light.
+fn connection_naming_server() -> SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let started = Instant::now();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            for id in 0u64.. {
+                let (stream, _) = listener.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |_req| async move {
+                        let slow = started.elapsed() < Duration::from_millis(500);
+                        let delay = Duration::from_millis(if slow { 300 } else { 1 });
+                        tokio::time::sleep(delay).await;
+                        let mut resp = hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
+                        resp.headers_mut()
+                            .insert("x-djbench-worker", format!("1.0.{id}").parse().unwrap());
+                        Ok::<_, Infallible>(resp)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+    });
+    addr
+}
+
+/// After a burst opened many connections, a light open loop goes on using all of them in turn
+/// (the pool hands out the connection idle longest), so a server's workers, each holding some
+/// of those connections, all get their share; the worker counts add up to the requests.
+#[test]
+fn the_open_loops_pool_favours_no_connection() {
+    let addr = connection_naming_server();
+    let mut s = spec(
+        addr,
+        Model::Open {
+            rate: 60.0,
+            poisson: false,
+            max_connections: 64,
+        },
+        Duration::from_secs(3),
+    );
+    s.warmup = Duration::from_secs(1);
+    let r = run(&s);
+    assert_eq!(r.errors, 0, "{r:?}");
+    let counts: Vec<u64> = r.workers.iter().map(|w| w.requests).collect();
+    assert_eq!(counts.iter().sum::<u64>(), r.requests);
+    assert!(counts.len() >= 10, "the burst opened few connections: {counts:?}");
+    let (lo, hi) = (counts.iter().min().unwrap(), counts.iter().max().unwrap());
+    assert!(
+        *hi <= 2 * *lo + 1,
+        "some connections carried far more than others: {counts:?}"
+    );
+    // Nothing was opened in the window: every request reused a pooled connection.
+    assert_eq!(r.connections_opened, 0, "{r:?}");
+    assert_eq!(r.connections_per_request, Some(0.0));
+}
+
+/// A server that closes every connection costs one connect per request, and the report says so.
+#[test]
+fn a_closing_server_costs_a_connection_per_request() {
+    let srv = server(Duration::from_millis(1), true);
+    let r = run(&spec(
+        srv.addr,
+        Model::Closed { connections: 2 },
+        Duration::from_secs(1),
+    ));
+    assert!(r.requests > 50, "{r:?}");
+    let per = r.connections_per_request.unwrap();
+    assert!((0.95..=1.05).contains(&per), "{per}");
+    assert!(r.workers.is_empty(), "this server names no worker");
 }
