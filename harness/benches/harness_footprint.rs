@@ -57,7 +57,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let mut cmd = Command::new(&tools[1]);
     cmd.args(["-c", TREE]);
-    let mut tree = Leader::spawn("tree", Role::Tasks, cmd, &dir.path().join("tree.log"))
+    let mut tree = Leader::spawn("tree", Role::Tasks, cmd, &dir.path().join("tree.log"), None)
         .expect("python3 starts");
     let sessions = vec![(tree.session(), Role::Tasks)];
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -120,6 +120,7 @@ fn main() {
         timeout: Duration::from_secs(5),
         threads: 1,
         control: Default::default(),
+        name: "load",
     };
     println!(
         "\nharness memory: generator (closed loop, 32 connections, 4 endpoints, nginx) and sampler \

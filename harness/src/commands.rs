@@ -398,6 +398,7 @@ fn load_cmd(args: &LoadArgs) -> Exit {
             stop: vec![crate::run::interrupt_flag()],
             hold: None,
         },
+        name: "load",
     };
     if !args.json {
         eprintln!(
@@ -478,10 +479,10 @@ fn scenario_cmd(args: &ScenarioArgs, dirs: &ScenarioDirs) -> Exit {
         repetitions: args.repetitions,
         out: args.out.clone(),
     };
-    let plan = Plan::new(&s, &overrides, SystemTime::now());
     if !args.dry_run {
-        return run_scenario(&s, &plan, args.keep, args.live);
+        return run_scenario(&s, &overrides, args.keep, args.live);
     }
+    let plan = Plan::new(&s, &overrides, SystemTime::now());
     if args.json {
         let load = s.load();
         let doc = serde_json::json!({
@@ -504,7 +505,7 @@ fn scenario_cmd(args: &ScenarioArgs, dirs: &ScenarioDirs) -> Exit {
     Exit::Ok
 }
 
-fn run_scenario(s: &Scenario, plan: &Plan, keep: bool, live: bool) -> Exit {
+fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> Exit {
     use crate::run;
     if let Some(why) = run::unsupported(s) {
         eprintln!("error: this build cannot run `{}`: {why}", s.name());
@@ -514,13 +515,43 @@ fn run_scenario(s: &Scenario, plan: &Plan, keep: bool, live: bool) -> Exit {
         watch_tasks: live,
         ..run::Controls::new()
     };
-    let ready = match run::provision_for(s, &Ui::detect()) {
+    let mut ready = match run::provision_for(s, &Ui::detect()) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
             return Exit::BadInput;
         }
     };
+    // Interpreter parity: the GIL is compared only against its twin.
+    let twinned = run::with_gil_twins(s, &ready.report);
+    let s = match &twinned {
+        Some(t) => {
+            let version = |f| {
+                ready
+                    .report
+                    .interpreters
+                    .iter()
+                    .find(|i| i.flavour == f)
+                    .map_or("?".to_owned(), |i| i.version.clone())
+            };
+            eprintln!(
+                "djbench: the free-threaded CPython ({}) is not the GIL one's version and build \
+                 ({}): each free_threaded deployment also runs on its GIL twin (`gil_twin: auto`)",
+                version(provision::Flavour::FreeThreaded),
+                version(provision::Flavour::Gil)
+            );
+            ready = match run::provision_for(t, &Ui::detect()) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Exit::BadInput;
+                }
+            };
+            t
+        }
+        None => s,
+    };
+    let plan = &Plan::new(s, overrides, SystemTime::now());
     eprintln!(
         "djbench: {} — {} runs into {}",
         s.name(),
@@ -784,6 +815,24 @@ fn print_plan(s: &Scenario, plan: &Plan) {
         ),
         ("Output", plan.out.display().to_string()),
     ];
+    let mut facts = facts.to_vec();
+    if f.gil_twin == crate::scenario::model::GilTwin::Auto {
+        facts.push((
+            "GIL twin",
+            "auto: where the free-threaded CPython is not the GIL one's version and build, each \
+             free_threaded deployment also runs on its GIL twin (known after provisioning)"
+                .into(),
+        ));
+    }
+    if let Some(iso) = &f.isolation {
+        facts.push((
+            "Placement",
+            format!(
+                "djbench on CPUs {:?}, the deployment on CPUs {:?}",
+                iso.value.harness, iso.value.deployment
+            ),
+        ));
+    }
     for (k, v) in facts {
         println!("{k:<11}{v}");
     }

@@ -7,10 +7,15 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::load::{Latency, LoadReport};
+use std::collections::BTreeMap;
+
+use crate::deploy::Serving;
+use crate::deploy::sockets::Listening;
+use crate::load::{Latency, LoadReport, WorkerCount};
 use crate::provision::host::Host;
 use crate::run::RunOutcome;
-use crate::sample::{PeakMean, SampleReport};
+use crate::sample::{HarnessCpu, PeakMean, SampleReport};
+use crate::scenario::model::WorkerUnit;
 use crate::scenario::{Plan, Scenario};
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -42,6 +47,64 @@ pub struct Cpu {
     pub by_role: std::collections::BTreeMap<String, f64>,
 }
 
+/// How the web workers shared the window's responses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkerBalance {
+    /// What one worker is here: a process, a subinterpreter or a thread.
+    pub unit: WorkerUnit,
+    /// Workers the deployment has (more, if more answered).
+    pub workers: u32,
+    /// Each worker that answered, with its responses and its share of them.
+    pub shares: Vec<WorkerShare>,
+    /// The furthest any worker's share lies from a fair one, relative to it (0.25: 25% away);
+    /// a worker that never answered counts with a share of 0.
+    pub max_deviation: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WorkerShare {
+    /// `pid`, `pid.interpreter` or `pid.interpreter.thread`, after the unit.
+    pub worker: String,
+    pub requests: u64,
+    pub share: f64,
+}
+
+impl WorkerBalance {
+    /// From the generator's per-header counts; None when no response named its worker.
+    pub fn of(counts: &[WorkerCount], unit: WorkerUnit, workers: u32) -> Option<Self> {
+        let mut by: BTreeMap<String, u64> = BTreeMap::new();
+        for c in counts {
+            *by.entry(unit.key(&c.worker).to_owned()).or_default() += c.requests;
+        }
+        let total: u64 = by.values().sum();
+        if total == 0 {
+            return None;
+        }
+        let n = (workers as usize).max(by.len());
+        let fair = 1.0 / n as f64;
+        let shares: Vec<WorkerShare> = by
+            .into_iter()
+            .map(|(worker, requests)| WorkerShare {
+                worker,
+                requests,
+                share: requests as f64 / total as f64,
+            })
+            .collect();
+        let unseen = n > shares.len();
+        let max_deviation = shares
+            .iter()
+            .map(|s| (s.share - fair).abs() / fair)
+            .chain(unseen.then_some(1.0))
+            .fold(0.0, f64::max);
+        Some(Self {
+            unit,
+            workers: n as u32,
+            shares,
+            max_deviation,
+        })
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
     pub index: usize,
@@ -49,6 +112,21 @@ pub struct RunResult {
     pub label: String,
     pub mode: String,
     pub server: Option<String>,
+    /// The server's version, as installed in the deployment's virtualenv.
+    pub server_version: Option<String>,
+    /// How the deployment served: processes, subinterpreters and threads, and how a
+    /// connection reaches a worker.
+    pub serving: Option<Serving>,
+    /// `serving`'s shape in words: `2 processes × 1 thread`.
+    pub serving_shape: Option<String>,
+    /// Its listening sockets with the backlog the kernel gave each (None: `ss` unavailable).
+    pub listening: Option<Vec<Listening>>,
+    /// Each web worker's share of the window's responses.
+    pub workers: Option<WorkerBalance>,
+    /// Connections the generator opened per request: ~0 with keep-alive, ~1 without.
+    pub connections_per_request: Option<f64>,
+    /// djbench's own CPU while it measured this run, by part, and its share of the machine.
+    pub harness: Option<HarnessCpu>,
     pub interpreter: Interpreter,
     pub django: Option<String>,
     pub psycopg: Option<String>,
@@ -63,6 +141,8 @@ pub struct RunResult {
     pub cpu: Cpu,
     pub tasks: Tasks,
     pub load: Option<LoadReport>,
+    /// The background task load's own measurement of its `/enqueue` requests.
+    pub task_load: Option<LoadReport>,
     pub memory: Option<SampleReport>,
     pub failure: Option<String>,
     /// Ended before its duration from outside (the live view's `n` or `q`, Ctrl-C): how.
@@ -97,6 +177,16 @@ pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
         label: o.label.clone(),
         mode: mode.to_owned(),
         server: text(env, "server"),
+        server_version: text(env, "server_version"),
+        serving: o.serving.clone(),
+        serving_shape: o.serving.as_ref().map(Serving::shape),
+        listening: o.listening.clone(),
+        workers: match (load, &o.serving) {
+            (Some(l), Some(sv)) => WorkerBalance::of(&l.workers, sv.worker_unit, sv.web_workers),
+            _ => None,
+        },
+        connections_per_request: load.and_then(|l| l.connections_per_request),
+        harness: o.harness.clone(),
         interpreter: Interpreter {
             version: o.python.clone(),
             gil_enabled: o.gil_enabled,
@@ -134,6 +224,7 @@ pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
             tasks_per_second: o.tasks_per_second,
         },
         load: o.load.clone(),
+        task_load: o.task_load.clone(),
         memory: o.sample.clone(),
         failure: o.failure.clone(),
         cut_short: o.cut_short.clone(),
@@ -200,4 +291,58 @@ pub fn by_deployment(doc: &Value) -> Vec<(String, Vec<&Value>)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(pairs: &[(&str, u64)]) -> Vec<WorkerCount> {
+        pairs
+            .iter()
+            .map(|&(worker, requests)| WorkerCount {
+                worker: worker.into(),
+                requests,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn shares_group_by_the_modes_worker_unit() {
+        // Two gthread threads in each of two gunicorn processes: two workers, by pid.
+        let c = counts(&[("10.0.1", 30), ("10.0.2", 20), ("11.0.3", 50)]);
+        let b = WorkerBalance::of(&c, WorkerUnit::Process, 2).unwrap();
+        let shares: Vec<(&str, f64)> = b
+            .shares
+            .iter()
+            .map(|s| (s.worker.as_str(), s.share))
+            .collect();
+        assert_eq!(shares, vec![("10", 0.5), ("11", 0.5)]);
+        assert_eq!(b.max_deviation, 0.0);
+        // The same counts by thread: three workers.
+        let b = WorkerBalance::of(&c, WorkerUnit::Thread, 2).unwrap();
+        assert_eq!(b.workers, 3);
+        assert!((b.max_deviation - 0.5).abs() < 1e-9, "{b:?}");
+    }
+
+    #[test]
+    fn a_worker_that_never_answered_is_as_unfair_as_can_be() {
+        let c = counts(&[("7.1.9", 100)]);
+        let b = WorkerBalance::of(&c, WorkerUnit::Interpreter, 2).unwrap();
+        assert_eq!((b.workers, b.shares.len()), (2, 1));
+        assert_eq!(b.max_deviation, 1.0);
+        assert_eq!(b.shares[0].worker, "7.1");
+    }
+
+    #[test]
+    fn no_named_worker_is_unknown_not_fair() {
+        assert_eq!(WorkerBalance::of(&[], WorkerUnit::Thread, 2), None);
+    }
+
+    #[test]
+    fn a_skew_of_60_to_40_is_20_percent_from_fair() {
+        let c = counts(&[("1.0.0", 60), ("2.0.0", 40)]);
+        let b = WorkerBalance::of(&c, WorkerUnit::Process, 2).unwrap();
+        assert!((b.max_deviation - 0.2).abs() < 1e-9, "{b:?}");
+    }
 }

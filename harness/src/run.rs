@@ -31,6 +31,15 @@ pub struct RunOutcome {
     pub task_start_us: crate::load::Latency,
     pub task_finish_us: crate::load::Latency,
     pub tasks_per_second: f64,
+    /// What the task load measured of its own `/enqueue` requests.
+    pub task_load: Option<crate::load::LoadReport>,
+    /// How the deployment served HTTP, as launched.
+    pub serving: Option<deploy::Serving>,
+    /// Its listening sockets as the kernel had them once it was ready (None: `ss` could not
+    /// be run).
+    pub listening: Option<Vec<deploy::sockets::Listening>>,
+    /// djbench's own CPU while it measured this run.
+    pub harness: Option<crate::sample::HarnessCpu>,
     /// What /_djbench/env said when the deployment became ready.
     pub env: Value,
     pub failure: Option<String>,
@@ -158,6 +167,50 @@ fn wanted(s: &Scenario, shape: &Shape) -> Wanted {
     })
 }
 
+/// With `gil_twin: auto`, the scenario with a GIL twin beside every free_threaded deployment
+/// that runs the provisioned free-threaded interpreter, when that interpreter is not the same
+/// version and build as the GIL one (so no-GIL against GIL is not also old against new, or
+/// plain against PGO). None when nothing needs adding.
+pub fn with_gil_twins(s: &Scenario, report: &Report) -> Option<Scenario> {
+    use crate::provision::python::speed_options;
+    use crate::scenario::model::GilTwin;
+    if s.file.gil_twin != GilTwin::Auto {
+        return None;
+    }
+    let of = |f: Flavour| report.interpreters.iter().find(|i| i.flavour == f);
+    let (gil, ft) = (of(Flavour::Gil)?, of(Flavour::FreeThreaded)?);
+    if gil.version == ft.version
+        && speed_options(&gil.config_args) == speed_options(&ft.config_args)
+    {
+        return None;
+    }
+    let mut file = s.file.clone();
+    let mut modes = Vec::new();
+    for entry in &s.file.modes {
+        modes.push(entry.clone());
+        let d = &entry.value.0;
+        let runs_ft = d.mode == Mode::FreeThreaded
+            && matches!(d.python.value, Python::Auto | Python::FreeThreaded);
+        let label = format!("{}_gil_twin", d.label());
+        if runs_ft && !s.deployments().any(|o| o.label() == label) {
+            let mut twin = d.clone();
+            twin.label = Some(crate::scenario::model::unwritten(label));
+            twin.python = crate::scenario::model::unwritten(Python::GilTwin);
+            modes.push(crate::scenario::model::unwritten(
+                crate::scenario::model::Entry(twin),
+            ));
+        }
+    }
+    if modes.len() == file.modes.len() {
+        return None;
+    }
+    file.modes = modes;
+    Some(Scenario {
+        path: s.path.clone(),
+        file,
+    })
+}
+
 /// Checks the interpreters named by path before anything starts: each must run and be 3.14
 /// with the GIL or a free-threaded build.
 pub fn unsupported(s: &Scenario) -> Option<String> {
@@ -275,6 +328,16 @@ pub fn execute(
         .find(|x| x.name == "postgres")
         .map(|x| x.path.clone());
     let mut outcomes = Vec::new();
+    // This thread starts the generator, the sampler and the task load: they inherit its place.
+    if let Some(iso) = &s.file.isolation {
+        match deploy::process::pin_this_thread(&iso.value.harness) {
+            Ok(()) => progress(format!(
+                "djbench on CPUs {:?}, every deployment on CPUs {:?}",
+                iso.value.harness, iso.value.deployment
+            )),
+            Err(e) => progress(format!("cannot place djbench on its CPUs: {e}")),
+        }
+    }
     progress("preparing the database".into());
     let data = venv(Flavour::Gil)
         .ok_or_else(|| "no 3.14 virtualenv".to_owned())
@@ -359,12 +422,18 @@ pub fn execute(
             web_workers: shape.web_workers.get(),
             threads: shape.threads.value.get(),
             task_workers: shape.task_workers.get(),
+            backlog: shape.backlog.get(),
             python,
             allow_gil,
             redis: redis.clone(),
             run_dir: plan.out.join(format!("run-{:02}-{label}", run.index)),
             database,
             env: Vec::new(),
+            cpus: s
+                .file
+                .isolation
+                .as_ref()
+                .map(|i| i.value.deployment.clone()),
         };
         match Deployment::start(&spec) {
             Err(e) => outcome.failure = Some(e.to_string()),
@@ -372,6 +441,8 @@ pub fn execute(
                 match d.wait_ready(Duration::from_secs(90)) {
                     Err(e) => outcome.failure = Some(e.to_string()),
                     Ok(env) => {
+                        outcome.serving = Some(spec.serving());
+                        outcome.listening = d.listening();
                         outcome.python = env["python"].as_str().unwrap_or("?").to_owned();
                         outcome.gil_enabled = env["gil_enabled"].as_bool();
                         outcome.env = env;
@@ -443,7 +514,14 @@ fn measure(
     o: &mut RunOutcome,
 ) {
     use crate::load::{Endpoint, LoadSpec, Model};
+    use crate::sample::cpu_seconds;
     use crate::scenario::model::LoadModel;
+    use nix::sys::resource::UsageWho;
+    let (began, process_cpu, my_cpu) = (
+        Instant::now(),
+        cpu_seconds(UsageWho::RUSAGE_SELF),
+        cpu_seconds(UsageWho::RUSAGE_THREAD),
+    );
     let Ok(target) = crate::load::target(&d.base_url, false) else {
         o.failure = Some(format!("cannot load {}", d.base_url));
         return;
@@ -479,6 +557,7 @@ fn measure(
             stop: vec![controls.stop.clone(), controls.skip.clone()],
             hold: Some(controls.hold.clone()),
         },
+        name: "web",
     };
     let tasks = &s.file.tasks;
     let task_spec = tasks
@@ -498,6 +577,7 @@ fn measure(
                 poisson: false,
                 max_connections: 16,
             },
+            name: "tasks",
             ..spec.clone()
         });
     let glances = events.clone();
@@ -526,10 +606,11 @@ fn measure(
             Err(e) => o.failure = Some(e.to_string()),
         }
         o.sample = Some(sampler.finish());
-        if let Some(handle) = task_load
-            && let Ok(Err(e)) = handle.join()
-        {
-            o.failure = Some(format!("background tasks: {e}"));
+        match task_load.map(|h| h.join()) {
+            Some(Ok(Ok(report))) => o.task_load = Some(report),
+            Some(Ok(Err(e))) => o.failure = Some(format!("background tasks: {e}")),
+            Some(Err(_)) => o.failure = Some("the task load's thread panicked".into()),
+            None => {}
         }
         // A hold ends with the run's load: the next run starts with load.
         if controls.hold.is_held() {
@@ -568,6 +649,20 @@ fn measure(
         }
     }
     task_latencies(d, o);
+    let threads_cpu = |l: &Option<crate::load::LoadReport>| {
+        l.as_ref().map_or(0.0, |l| l.generator.threads_cpu_seconds)
+    };
+    o.harness = Some(crate::sample::HarnessCpu::new(
+        began.elapsed().as_secs_f64(),
+        cpu_seconds(UsageWho::RUSAGE_SELF) - process_cpu,
+        [
+            threads_cpu(&o.load),
+            threads_cpu(&o.task_load),
+            o.sample.as_ref().map_or(0.0, |m| m.sampler_cpu_seconds),
+            cpu_seconds(UsageWho::RUSAGE_THREAD) - my_cpu,
+        ],
+        std::thread::available_parallelism().map_or(1, |n| n.get()),
+    ));
 }
 
 /// The app's task counts once a second until `watching` clears, read from its SQLite file

@@ -386,6 +386,58 @@ fn run(
     report
 }
 
+/// djbench's own CPU while it measured one deployment, by what spent it, each from the
+/// kernel's per-thread account (RUSAGE_THREAD) and the whole from the process's: the harness's
+/// share of the machine it is measuring on.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct HarnessCpu {
+    /// From the deployment's readiness to the end of the task drain.
+    pub wall_seconds: f64,
+    /// User + system CPU of the whole djbench process over that time.
+    pub cpu_seconds: f64,
+    /// The web load's generator threads, the task load's, the sampler thread, the thread that
+    /// runs the scenario (readiness, drain, task accounting), and the rest of the process (the
+    /// live view or the terminal's notes).
+    pub web_load_seconds: f64,
+    pub task_load_seconds: f64,
+    pub sampler_seconds: f64,
+    pub orchestration_seconds: f64,
+    pub other_seconds: f64,
+    /// Cores used on average: `cpu_seconds / wall_seconds`.
+    pub cores: f64,
+    /// The same as a share of every core of the machine (0.02 is 2%).
+    pub share_of_machine: f64,
+}
+
+impl HarnessCpu {
+    /// From the whole process's CPU over `wall_seconds` and its known parts; the rest is
+    /// `other_seconds`.
+    pub fn new(wall_seconds: f64, cpu_seconds: f64, parts: [f64; 4], machine_cores: usize) -> Self {
+        let [
+            web_load_seconds,
+            task_load_seconds,
+            sampler_seconds,
+            orchestration_seconds,
+        ] = parts;
+        let cores = if wall_seconds > 0.0 {
+            cpu_seconds / wall_seconds
+        } else {
+            0.0
+        };
+        Self {
+            wall_seconds,
+            cpu_seconds,
+            web_load_seconds,
+            task_load_seconds,
+            sampler_seconds,
+            orchestration_seconds,
+            other_seconds: (cpu_seconds - parts.iter().sum::<f64>()).max(0.0),
+            cores,
+            share_of_machine: cores / machine_cores.max(1) as f64,
+        }
+    }
+}
+
 /// User + system CPU so far of this process (RUSAGE_SELF), the calling thread
 /// (RUSAGE_THREAD) or the waited-for children (RUSAGE_CHILDREN), from the kernel's accounting.
 pub fn cpu_seconds(who: nix::sys::resource::UsageWho) -> f64 {

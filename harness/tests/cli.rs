@@ -101,6 +101,18 @@ const INVALID: &[(&str, u64, u64, &str)] = &[
     ("bad_name", 1, 7, "is not a usable name"),
     ("two_documents", 3, 1, "a scenario is one YAML document"),
     ("not_a_mapping", 1, 1, "expected a mapping here"),
+    (
+        "isolation_overlap",
+        4,
+        3,
+        "CPU 0 is in both `harness` and `deployment`",
+    ),
+    (
+        "zero_backlog",
+        4,
+        14,
+        "0 is out of range: expected a whole number from 1 to 65535",
+    ),
 ];
 
 #[test]

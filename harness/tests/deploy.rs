@@ -52,6 +52,8 @@ fn spec(mode: Mode, tmp: &Path) -> Spec {
         web_workers: 2,
         threads: 1,
         task_workers: 2,
+        // Not the default, so finding it on every socket shows it was passed through.
+        backlog: 777,
         python,
         allow_gil: false,
         redis: provisioned()
@@ -62,11 +64,56 @@ fn spec(mode: Mode, tmp: &Path) -> Spec {
         run_dir: tmp.join("run"),
         database: deploy::Database::SqliteTemplate(database),
         env: Vec::new(),
+        cpus: None,
     }
 }
 
 fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
+}
+
+/// Every listening socket of the deployment has the backlog asked for: read from the kernel
+/// (ss), not from what the launcher was told.
+fn assert_backlog(d: &Deployment, want: u32, what: &str) {
+    let sockets = d
+        .listening()
+        .expect("ss (iproute2) lists the listening sockets");
+    assert!(!sockets.is_empty(), "{what}: no listening socket found");
+    for l in &sockets {
+        assert_eq!(l.backlog, want, "{what}: {l:?}");
+    }
+}
+
+/// A keep-alive closed loop of 8 connections on a CPU-bound view reaches both web workers,
+/// each named in the app's worker header, neither far from half.
+fn assert_both_workers_answer(d: &Deployment, mode: Mode) {
+    use djbench::load::{self, Endpoint, LoadSpec, Model};
+    let target = load::target(&d.base_url, false).unwrap();
+    let report = load::run(&LoadSpec {
+        addr: target.addr,
+        host: target.host,
+        endpoints: vec![Endpoint {
+            path: "/cpu?n=20000".into(),
+            weight: 1.0,
+        }],
+        model: Model::Closed { connections: 8 },
+        warmup: Duration::from_millis(500),
+        duration: Duration::from_secs(3),
+        timeout: Duration::from_secs(10),
+        threads: 1,
+        control: Default::default(),
+        name: "load",
+    })
+    .unwrap();
+    let balance = djbench::results::WorkerBalance::of(&report.workers, mode.worker_unit(), 2)
+        .unwrap_or_else(|| panic!("{mode}: no response named its worker"));
+    assert_eq!(balance.shares.len(), 2, "{mode}: {balance:?}");
+    for s in &balance.shares {
+        assert!(
+            (0.3..=0.7).contains(&s.share),
+            "{mode}: a worker's share is far from half: {balance:?}"
+        );
+    }
 }
 
 /// Asserts that a response body is the right one for its endpoint.
@@ -82,6 +129,8 @@ fn exercise(mode: Mode, expect_gil: bool) {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(env["mode"], mode.name());
     assert_eq!(env["gil_enabled"], expect_gil, "{env:#}");
+    assert_backlog(&d, 777, mode.name());
+    assert_both_workers_answer(&d, mode);
 
     let checks: [(&str, BodyCheck); 5] = [
         ("/hello", |b| {
@@ -497,6 +546,8 @@ fn every_selectable_server_serves_and_stops() {
                 .wait_ready(Duration::from_secs(90))
                 .unwrap_or_else(|e| panic!("{mode} {server}: {e}"));
             assert_eq!(env["server"], server.name());
+            assert!(env["server_version"].is_string(), "{mode} {server}: {env}");
+            assert_backlog(&d, 777, &format!("{mode} {server}"));
             for _ in 0..20 {
                 assert_eq!(d.get("/hello").unwrap().0, 200, "{mode} {server}");
             }

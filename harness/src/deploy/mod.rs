@@ -5,14 +5,16 @@
 
 pub mod postgres;
 pub mod process;
+pub mod sockets;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use serde::Serialize;
 use serde_json::Value;
 
-use crate::scenario::model::{Mode, Server};
+use crate::scenario::model::{Mode, Server, WorkerUnit};
 pub use process::{Leader, Role};
 
 /// The project the deployments serve.
@@ -29,6 +31,8 @@ pub struct Spec {
     pub web_workers: u32,
     pub threads: u32,
     pub task_workers: u32,
+    /// The listen backlog of every listening socket.
+    pub backlog: u32,
     /// The venv's python for the mode's interpreter.
     pub python: PathBuf,
     /// free_threaded on an interpreter with the GIL (the GIL twin): serve anyway.
@@ -41,6 +45,8 @@ pub struct Spec {
     pub database: Database,
     /// Extra environment (tests use DJBENCH_PRELOAD and PYTHONPATH).
     pub env: Vec<(String, String)>,
+    /// CPUs every process of the deployment is placed on (the scenario's `isolation`).
+    pub cpus: Option<Vec<u32>>,
 }
 
 impl Spec {
@@ -49,6 +55,89 @@ impl Spec {
             mode.default_server()
         } else {
             server
+        }
+    }
+}
+
+/// How a deployment serves HTTP, as launched: recorded beside every run, so that two rows that
+/// differ in more than their label say so.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Serving {
+    pub server: Server,
+    /// Processes that serve requests (a supervising parent not counted).
+    pub processes: u32,
+    /// Subinterpreters serving in each of those processes (1: the main interpreter).
+    pub interpreters_per_process: u32,
+    /// Threads serving requests in each interpreter.
+    pub threads_per_interpreter: u32,
+    /// What one web worker is, and how many the deployment has.
+    pub worker_unit: WorkerUnit,
+    pub web_workers: u32,
+    /// How a new connection reaches a worker.
+    pub dispatch: &'static str,
+    /// The listen backlog asked of every listening socket.
+    pub backlog: u32,
+}
+
+impl Serving {
+    /// `2 processes × 1 thread`, `1 process × 2 subinterpreters × 1 thread`, …
+    pub fn shape(&self) -> String {
+        let n = |k: u32, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
+        let mut parts = vec![n(self.processes, "process", "processes")];
+        if self.interpreters_per_process > 1 || self.worker_unit == WorkerUnit::Interpreter {
+            parts.push(n(
+                self.interpreters_per_process,
+                "subinterpreter",
+                "subinterpreters",
+            ));
+        }
+        parts.push(n(self.threads_per_interpreter, "thread", "threads"));
+        parts.join(" × ")
+    }
+}
+
+impl Spec {
+    /// The serving shape this spec launches.
+    pub fn serving(&self) -> Serving {
+        let server = Self::resolve_server(self.mode, self.server);
+        let (w, t) = (self.web_workers, self.threads);
+        let threads = if server.is_single_threaded() { 1 } else { t };
+        let (processes, interpreters, threads, dispatch) = match (self.mode, server) {
+            (Mode::GunicornCelery, Server::Cheroot) => (
+                w,
+                1,
+                threads,
+                "one acceptor hands connections to the processes in turn",
+            ),
+            (Mode::GunicornCelery, _) => (
+                w,
+                1,
+                threads,
+                "each process accepts from the shared socket (gunicorn)",
+            ),
+            (Mode::Subinterpreters, Server::Hypercorn) => (
+                1,
+                w,
+                threads,
+                "each subinterpreter accepts from the shared socket (the kernel decides)",
+            ),
+            (Mode::Subinterpreters, _) => (
+                1,
+                w,
+                threads,
+                "one acceptor hands connections to the subinterpreters in turn",
+            ),
+            (Mode::FreeThreaded, _) => (1, 1, w, "one server queues requests for its threads"),
+        };
+        Serving {
+            server,
+            processes,
+            interpreters_per_process: interpreters,
+            threads_per_interpreter: threads,
+            worker_unit: self.mode.worker_unit(),
+            web_workers: w,
+            dispatch,
+            backlog: self.backlog,
         }
     }
 }
@@ -177,7 +266,7 @@ impl Deployment {
         let log = |name: &str| spec.run_dir.join(format!("{name}.log"));
         let mut leaders = Vec::new();
         let spawn = |leaders: &mut Vec<Leader>, name: &str, role, cmd| {
-            Leader::spawn(name, role, cmd, &log(name))
+            Leader::spawn(name, role, cmd, &log(name), spec.cpus.as_deref())
                 .map(|l| leaders.push(l))
                 .map_err(|e| err(format!("start {name}"), e.to_string()))
         };
@@ -192,6 +281,7 @@ impl Deployment {
                     process::free_port().map_err(|e| err("find a free port", e.to_string()))?;
                 let mut r = Command::new(redis);
                 r.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
+                    .args(["--tcp-backlog", &spec.backlog.to_string()])
                     .args(["--save", "", "--appendonly", "no"]);
                 spawn(&mut leaders, "redis", Role::Broker, r)?;
                 let url = format!("redis://127.0.0.1:{redis_port}/0");
@@ -211,19 +301,38 @@ impl Deployment {
                     .env("DJBENCH_REDIS_URL", &url);
                 spawn(&mut leaders, "celery", Role::Tasks, celery)?;
 
-                let mut gunicorn = base(&bin.join("gunicorn"));
-                gunicorn
-                    .args(["-c", "serve/gunicorn.conf.py", "--bind", &bind, "--workers"])
-                    .arg(spec.web_workers.to_string())
+                if server == Server::Cheroot {
+                    // The same server the other modes run, as pre-forked processes.
+                    let mut web = base(&spec.python);
+                    web.args([
+                        "serve/prefork.py",
+                        "--bind",
+                        &bind,
+                        "--server",
+                        server.name(),
+                    ])
+                    .args(["--workers", &spec.web_workers.to_string()])
+                    .args(["--threads", &spec.threads.to_string()])
+                    .args(["--backlog", &spec.backlog.to_string()])
                     .env("DJBENCH_TASKS", "celery")
                     .env("DJBENCH_REDIS_URL", &url);
-                if server == Server::GunicornGthread {
+                    spawn(&mut leaders, "web", Role::Web, web)?;
+                } else {
+                    let mut gunicorn = base(&bin.join("gunicorn"));
                     gunicorn
-                        .args(["--worker-class", "gthread", "--threads"])
-                        .arg(spec.threads.to_string());
+                        .args(["-c", "serve/gunicorn.conf.py", "--bind", &bind])
+                        .args(["--backlog", &spec.backlog.to_string()])
+                        .args(["--workers", &spec.web_workers.to_string()])
+                        .env("DJBENCH_TASKS", "celery")
+                        .env("DJBENCH_REDIS_URL", &url);
+                    if server == Server::GunicornGthread {
+                        gunicorn
+                            .args(["--worker-class", "gthread", "--threads"])
+                            .arg(spec.threads.to_string());
+                    }
+                    gunicorn.arg("djsample.wsgi:application");
+                    spawn(&mut leaders, "gunicorn", Role::Web, gunicorn)?;
                 }
-                gunicorn.arg("djsample.wsgi:application");
-                spawn(&mut leaders, "gunicorn", Role::Web, gunicorn)?;
             }
             Mode::Subinterpreters => {
                 let mut app = base(&spec.python);
@@ -236,7 +345,8 @@ impl Deployment {
                 ])
                 .args(["--web", &spec.web_workers.to_string()])
                 .args(["--tasks", &spec.task_workers.to_string()])
-                .args(["--threads", &spec.threads.to_string()]);
+                .args(["--threads", &spec.threads.to_string()])
+                .args(["--backlog", &spec.backlog.to_string()]);
                 spawn(&mut leaders, "app", Role::App, app)?;
             }
             Mode::FreeThreaded => {
@@ -249,7 +359,8 @@ impl Deployment {
                     server.name(),
                 ])
                 .args(["--threads", &spec.web_workers.to_string()])
-                .args(["--task-threads", &spec.task_workers.to_string()]);
+                .args(["--task-threads", &spec.task_workers.to_string()])
+                .args(["--backlog", &spec.backlog.to_string()]);
                 if spec.allow_gil {
                     app.arg("--allow-gil");
                 }
@@ -331,6 +442,13 @@ impl Deployment {
             return Err(err(format!("GET {path}"), format!("HTTP {status}")));
         }
         serde_json::from_str(&body).map_err(|e| err(format!("GET {path}"), e.to_string()))
+    }
+
+    /// Every listening TCP socket of the deployment's processes, with its backlog (None when
+    /// `ss` cannot be run).
+    pub fn listening(&self) -> Option<Vec<sockets::Listening>> {
+        let pids: Vec<i32> = self.processes().into_iter().map(|(p, _)| p).collect();
+        sockets::listening(&pids)
     }
 
     /// Every live process of the deployment with its role.

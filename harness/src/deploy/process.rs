@@ -57,17 +57,29 @@ pub struct Leader {
 }
 
 impl Leader {
-    /// Starts `cmd` as the leader of a new session, stdout and stderr into `log`.
-    pub fn spawn(name: &str, role: Role, mut cmd: Command, log: &Path) -> std::io::Result<Self> {
+    /// Starts `cmd` as the leader of a new session, stdout and stderr into `log`, on `cpus`
+    /// when given (its children inherit the placement).
+    pub fn spawn(
+        name: &str,
+        role: Role,
+        mut cmd: Command,
+        log: &Path,
+        cpus: Option<&[u32]>,
+    ) -> std::io::Result<Self> {
         let out = File::create(log)?;
         let err = out.try_clone()?;
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
-        // SAFETY: setsid is async-signal-safe and touches no memory of the parent.
+        let set = cpus.map(cpu_set).transpose()?;
+        // SAFETY: setsid and sched_setaffinity are async-signal-safe system calls, and the set
+        // was built before the fork: nothing here allocates or touches the parent's memory.
         unsafe {
-            cmd.pre_exec(|| {
-                nix::unistd::setsid()
-                    .map(|_| ())
-                    .map_err(std::io::Error::from)
+            cmd.pre_exec(move || {
+                nix::unistd::setsid().map_err(std::io::Error::from)?;
+                if let Some(set) = &set {
+                    nix::sched::sched_setaffinity(Pid::from_raw(0), set)
+                        .map_err(std::io::Error::from)?;
+                }
+                Ok(())
             });
         }
         let child = cmd.spawn()?;
@@ -93,6 +105,20 @@ impl Leader {
         let all: Vec<&str> = text.lines().collect();
         all[all.len().saturating_sub(lines)..].join("\n")
     }
+}
+
+/// A kernel CPU set of the given CPUs.
+pub fn cpu_set(cpus: &[u32]) -> std::io::Result<nix::sched::CpuSet> {
+    let mut set = nix::sched::CpuSet::new();
+    for &c in cpus {
+        set.set(c as usize).map_err(std::io::Error::from)?;
+    }
+    Ok(set)
+}
+
+/// Places the calling thread, and every thread it starts from now on, on `cpus`.
+pub fn pin_this_thread(cpus: &[u32]) -> std::io::Result<()> {
+    nix::sched::sched_setaffinity(Pid::from_raw(0), &cpu_set(cpus)?).map_err(std::io::Error::from)
 }
 
 /// Live (not zombie) processes whose session is `sid`, from /proc.

@@ -108,6 +108,31 @@ impl fmt::Display for Flavour {
     }
 }
 
+/// The configure options of a build that can change its speed (`--enable-optimizations`,
+/// `--with-lto`, …), sorted: install paths, ensurepip and `--disable-gil` left out, so that a
+/// GIL twin has the same options as its free-threaded build.
+pub fn speed_options(config_args: &str) -> Vec<String> {
+    let mut o: Vec<String> = config_args
+        .split_whitespace()
+        .map(|t| t.trim_matches('\'').to_owned())
+        .filter(|t| t.starts_with("--"))
+        .filter(|t| {
+            ![
+                "--prefix",
+                "--libdir",
+                "--with-ensurepip",
+                "--without-ensurepip",
+                "--disable-gil",
+            ]
+            .iter()
+            .any(|skip| t.starts_with(skip))
+        })
+        .collect();
+    o.sort();
+    o.dedup();
+    o
+}
+
 /// What a candidate says about itself when run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facts {

@@ -7,7 +7,10 @@ use std::fmt::Write as _;
 use serde_json::Value;
 
 use super::svg::{Bars, Lines, PALETTE, ROLE_COLORS, Series, legend};
-use super::{COLUMNS, at, is_task_column, python_and_gil, ran_tasks, shown_columns, warnings};
+use super::{
+    COLUMNS, at, groups, interpreter_notes, is_task_column, python_and_gil, ran_tasks, serving_of,
+    shown_columns, warnings,
+};
 use crate::compare::{change_interval, median};
 use crate::results::by_deployment;
 
@@ -70,7 +73,7 @@ pub fn html(doc: &Value) -> String {
 
     // The answer in one table.
     out.push_str(
-        "<h2>The answer</h2><div class=\"wide\"><table><tr><th>deployment</th><th>python</th><th>GIL</th>",
+        "<h2>The answer</h2><div class=\"wide\"><table><tr><th>deployment</th><th>python</th><th>GIL</th><th>server</th><th>workers</th>",
     );
     let with_tasks = ran_tasks(&deployments);
     let task_column = is_task_column;
@@ -90,50 +93,28 @@ pub fn html(doc: &Value) -> String {
         .collect();
     // Per column: the best deployment, marked only when its lead over the runner-up is
     // significant (bootstrap 95% interval of the change excludes zero).
+    // Ranked only within a group of deployments that ran one interpreter (up to its GIL).
+    let group = groups(&deployments);
     let mut notes = Vec::new();
-    let best: Vec<Option<usize>> = (0..COLUMNS.len())
+    let best: Vec<Vec<usize>> = (0..COLUMNS.len())
         .map(|i| {
-            let higher = COLUMNS[i].higher_better?;
-            let mut ranked: Vec<(usize, f64)> = (0..deployments.len())
-                .filter(|&d| !task_column(i) || with_tasks[d])
-                .filter(|&d| !values[d][i].is_empty())
-                .map(|d| (d, median(&values[d][i])))
-                .collect();
-            ranked.sort_by(|a, b| {
-                if higher {
-                    b.1.total_cmp(&a.1)
-                } else {
-                    a.1.total_cmp(&b.1)
-                }
-            });
-            let (&(first, fv), &(second, sv)) = (ranked.first()?, ranked.get(1)?);
-            if fv == sv {
-                return None;
-            }
-            let (lo, hi) = change_interval(&values[second][i], &values[first][i])?;
-            if lo > 0.0 || hi < 0.0 {
-                notes.push(format!(
-                    "{}: {} against {}, {:+.1}% (95% interval {:+.1}% … {:+.1}%)",
-                    COLUMNS[i].title,
-                    deployments[first].0,
-                    deployments[second].0,
-                    (fv / sv - 1.0) * 100.0,
-                    lo * 100.0,
-                    hi * 100.0
-                ));
-                Some(first)
-            } else {
-                None
-            }
+            (0..=group.iter().copied().max().unwrap_or(0))
+                .filter_map(|g| {
+                    best_of(i, g, &group, &values, &with_tasks, &deployments, &mut notes)
+                })
+                .collect()
         })
         .collect();
     for (d, (label, rs)) in deployments.iter().enumerate() {
         let (python, gil) = python_and_gil(rs);
+        let (server, shape) = serving_of(rs);
         let _ = write!(
             out,
-            "<tr><td><i style=\"display:inline-block;width:14px;height:14px;background:{};margin-right:8px\"></i>{}</td><td>{python}</td><td>{gil}</td>",
+            "<tr><td><i style=\"display:inline-block;width:14px;height:14px;background:{};margin-right:8px\"></i>{}</td><td>{python}</td><td>{gil}</td><td>{}</td><td>{}</td>",
             color(d),
-            esc(label)
+            esc(label),
+            esc(&server),
+            esc(&shape)
         );
         for &i in &shown {
             let v = &values[d][i];
@@ -141,7 +122,7 @@ pub fn html(doc: &Value) -> String {
                 out.push_str("<td>-</td>");
                 continue;
             }
-            let class = if best[i] == Some(d) {
+            let class = if best[i].contains(&d) {
                 " class=\"best\""
             } else {
                 ""
@@ -170,6 +151,17 @@ pub fn html(doc: &Value) -> String {
         }
         out.push_str("</ul>");
     }
+    // Which rows share an interpreter: in words a reader cannot miss, right under the table.
+    let parity = interpreter_notes(doc);
+    if !parity.is_empty() {
+        out.push_str("<ul class=\"warn\">");
+        for n in &parity {
+            let _ = write!(out, "<li><strong>{}</strong></li>", esc(n));
+        }
+        out.push_str("</ul>");
+    }
+
+    fairness(&mut out, doc);
 
     out.push_str("<h2>Charts</h2>");
     out.push_str(&legend(&names));
@@ -607,4 +599,131 @@ pub fn html(doc: &Value) -> String {
     );
     out.push_str("</body></html>\n");
     out
+}
+
+/// The best deployment of interpreter group `g` in column `i`, when its lead over the
+/// runner-up is significant; the lead goes into `notes`.
+#[allow(clippy::too_many_arguments)]
+fn best_of(
+    i: usize,
+    g: usize,
+    group: &[usize],
+    values: &[Vec<Vec<f64>>],
+    with_tasks: &[bool],
+    deployments: &[(String, Vec<&Value>)],
+    notes: &mut Vec<String>,
+) -> Option<usize> {
+    let task_column = is_task_column;
+    let higher = COLUMNS[i].higher_better?;
+    let mut ranked: Vec<(usize, f64)> = (0..deployments.len())
+        .filter(|&d| group[d] == g)
+        .filter(|&d| !task_column(i) || with_tasks[d])
+        .filter(|&d| !values[d][i].is_empty())
+        .map(|d| (d, median(&values[d][i])))
+        .collect();
+    ranked.sort_by(|a, b| {
+        if higher {
+            b.1.total_cmp(&a.1)
+        } else {
+            a.1.total_cmp(&b.1)
+        }
+    });
+    let (&(first, fv), &(second, sv)) = (ranked.first()?, ranked.get(1)?);
+    if fv == sv {
+        return None;
+    }
+    let (lo, hi) = change_interval(&values[second][i], &values[first][i])?;
+    if lo > 0.0 || hi < 0.0 {
+        notes.push(format!(
+            "{}: {} against {}, {:+.1}% (95% interval {:+.1}% … {:+.1}%)",
+            COLUMNS[i].title,
+            deployments[first].0,
+            deployments[second].0,
+            (fv / sv - 1.0) * 100.0,
+            lo * 100.0,
+            hi * 100.0
+        ));
+        Some(first)
+    } else {
+        None
+    }
+}
+
+/// What makes rows comparable, run by run: how each served (shape, dispatch, backlog as the
+/// kernel had it), keep-alive, each web worker's share, and djbench's own CPU by part.
+fn fairness(out: &mut String, doc: &Value) {
+    out.push_str(
+        "<h2>Is the comparison fair?</h2><div class=\"wide\"><table><tr><th>run</th>\
+         <th>serving</th><th>how a connection reaches a worker</th><th>backlog</th>\
+         <th>conn/req</th><th>web workers' shares</th><th>harness % of machine</th>\
+         <th>of which: web load · task load · sampler · scenario · rest (CPU s)</th></tr>",
+    );
+    for r in doc["runs"].as_array().into_iter().flatten() {
+        if !r["failure"].is_null() {
+            continue;
+        }
+        let pct = |v: &Value| {
+            v.as_f64()
+                .map_or("unknown".to_owned(), |x| format!("{:.0}%", x * 100.0))
+        };
+        let shares: Vec<String> = r["workers"]["shares"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s["worker"].as_str().unwrap_or("?"),
+                    pct(&s["share"])
+                )
+            })
+            .collect();
+        let backlogs: Vec<String> = r["listening"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|l| l["backlog"].to_string())
+            .collect();
+        let h = &r["harness"];
+        let secs = |k: &str| h[k].as_f64().map_or("?".to_owned(), |v| format!("{v:.2}"));
+        let _ = write!(
+            out,
+            "<tr><td>{} #{}</td><td>{} · {}</td><td style=\"text-align:left\" class=\"small\">{}</td>\
+             <td>{}</td><td>{}</td><td style=\"text-align:left\" class=\"small\">{} (spread {})</td>\
+             <td>{}</td><td class=\"small\">{} · {} · {} · {} · {}</td></tr>",
+            esc(r["label"].as_str().unwrap_or("?")),
+            r["repetition"],
+            esc(r["server"].as_str().unwrap_or("-")),
+            esc(r["serving_shape"].as_str().unwrap_or("-")),
+            esc(r["serving"]["dispatch"].as_str().unwrap_or("-")),
+            if backlogs.is_empty() {
+                "unknown".to_owned()
+            } else {
+                backlogs.join(", ")
+            },
+            r["connections_per_request"]
+                .as_f64()
+                .map_or("unknown".to_owned(), |c| format!("{c:.2}")),
+            if shares.is_empty() {
+                "unknown".to_owned()
+            } else {
+                esc(&shares.join(", "))
+            },
+            pct(&r["workers"]["max_deviation"]),
+            h["share_of_machine"]
+                .as_f64()
+                .map_or("unknown".to_owned(), |v| format!("{:.1}%", v * 100.0)),
+            secs("web_load_seconds"),
+            secs("task_load_seconds"),
+            secs("sampler_seconds"),
+            secs("orchestration_seconds"),
+            secs("other_seconds"),
+        );
+    }
+    out.push_str(
+        "</table></div><p class=\"small\">A worker's share is its part of the measured window's \
+         responses, named by the app's X-Djbench-Worker header; spread is the furthest any share \
+         lies from a fair one (a warning above 25%). conn/req: connections the generator opened \
+         per request (0 with keep-alive, 1 when the server closes every connection).</p>",
+    );
 }

@@ -92,6 +92,24 @@ const COLUMNS: &[Column] = &[
         show: |v| format!("{v:.2}"),
     },
     Column {
+        title: "conn/req",
+        path: &["connections_per_request"],
+        higher_better: None,
+        show: |v| format!("{v:.2}"),
+    },
+    Column {
+        title: "worker spread %",
+        path: &["workers", "max_deviation"],
+        higher_better: None,
+        show: |v| format!("{:.0}", v * 100.0),
+    },
+    Column {
+        title: "harness % of machine",
+        path: &["harness", "share_of_machine"],
+        higher_better: None,
+        show: |v| format!("{:.1}", v * 100.0),
+    },
+    Column {
         title: "tasks/s",
         path: &["tasks", "tasks_per_second"],
         higher_better: None,
@@ -157,6 +175,201 @@ fn python_and_gil<'a>(runs: &[&'a Value]) -> (&'a str, &'static str) {
     (python, gil)
 }
 
+/// The HTTP server (with its version) and the serving shape of a deployment's first run.
+fn serving_of(runs: &[&Value]) -> (String, String) {
+    let first = runs.first();
+    let server = first.and_then(|r| r["server"].as_str()).unwrap_or("-");
+    let server = match first.and_then(|r| r["server_version"].as_str()) {
+        Some(v) => format!("{server} {v}"),
+        None => server.to_owned(),
+    };
+    let shape = first
+        .and_then(|r| r["serving_shape"].as_str())
+        .unwrap_or("-")
+        .to_owned();
+    (server, shape)
+}
+
+/// The build options of a run's interpreter that can change its speed.
+fn build_options(r: &Value) -> Vec<String> {
+    crate::provision::python::speed_options(r["interpreter"]["config_args"].as_str().unwrap_or(""))
+}
+
+/// Which interpreter a deployment ran, up to its GIL: the version and the build options. Two
+/// deployments are ranked against each other only when this is equal, so that a row differs
+/// from the next only in what its label says.
+fn interpreter_group(runs: &[&Value]) -> Option<(String, Vec<String>)> {
+    let r = runs.first()?;
+    Some((
+        r["interpreter"]["version"].as_str()?.to_owned(),
+        build_options(r),
+    ))
+}
+
+/// The deployments' interpreter groups, as indices into the first-seen groups.
+fn groups(deployments: &[(String, Vec<&Value>)]) -> Vec<usize> {
+    let mut seen: Vec<Option<(String, Vec<String>)>> = Vec::new();
+    deployments
+        .iter()
+        .map(|(_, runs)| {
+            let g = interpreter_group(runs);
+            match seen.iter().position(|s| *s == g) {
+                Some(i) => i,
+                None => {
+                    seen.push(g);
+                    seen.len() - 1
+                }
+            }
+        })
+        .collect()
+}
+
+/// What a reader must know about the interpreters before reading the table across rows:
+/// which rows share one, the GIL's own effect where a deployment has its GIL twin, and that
+/// rows of different interpreters are not ranked against each other.
+pub fn interpreter_notes(doc: &Value) -> Vec<String> {
+    let deployments = by_deployment(doc);
+    let group = groups(&deployments);
+    let count = group.iter().max().map_or(0, |m| m + 1);
+    let mut notes = Vec::new();
+    if count > 1 {
+        let described: Vec<String> = (0..count)
+            .map(|g| {
+                let members: Vec<&str> = deployments
+                    .iter()
+                    .zip(&group)
+                    .filter(|(_, x)| **x == g)
+                    .map(|((l, _), _)| l.as_str())
+                    .collect();
+                let runs = &deployments[group.iter().position(|x| *x == g).unwrap_or(0)].1;
+                let (version, options) = interpreter_group(runs).unwrap_or_default();
+                let build = match options.len() {
+                    0 => "a plain build".to_owned(),
+                    1..=3 => options.join(" "),
+                    n => format!("{} and {} more options", options[..3].join(" "), n - 3),
+                };
+                format!("CPython {version} ({build}): {}", members.join(", "))
+            })
+            .collect();
+        notes.push(format!(
+            "NOT ONE INTERPRETER: these rows ran different CPython versions or builds, so a \
+             difference between groups is the interpreter's as much as the mode's, and no value \
+             is ranked across groups. {}.",
+            described.join("; ")
+        ));
+    }
+    // The GIL alone: a free-threaded deployment against one of the same interpreter with the
+    // GIL on (its twin).
+    for (i, (label, runs)) in deployments.iter().enumerate() {
+        let gil = |rs: &[&Value]| {
+            rs.first()
+                .and_then(|r| r["interpreter"]["gil_enabled"].as_bool())
+        };
+        if gil(runs) != Some(false) {
+            continue;
+        }
+        for (j, (twin, twin_runs)) in deployments.iter().enumerate() {
+            if j == i || group[j] != group[i] || gil(twin_runs) != Some(true) {
+                continue;
+            }
+            let med = |rs: &[&Value], path: &[&str]| {
+                let v: Vec<f64> = rs.iter().filter_map(|r| at(r, path).as_f64()).collect();
+                (!v.is_empty()).then(|| median(&v))
+            };
+            let ratio = |path: &[&str]| match (med(runs, path), med(twin_runs, path)) {
+                (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+                _ => "unknown".to_owned(),
+            };
+            notes.push(format!(
+                "THE GIL ALONE: {label} (no GIL) against {twin} (the same CPython with the GIL): \
+                 req/s {}, p99 {}, CPU {}, ΣPSS {} (no GIL ÷ GIL, medians). This pair, not a row \
+                 of another interpreter, is the comparison of the GIL.",
+                ratio(&["throughput_rps"]),
+                ratio(&["latency_us", "p99"]),
+                ratio(&["cpu", "cores"]),
+                ratio(&["pss_bytes", "peak_bytes"]),
+            ));
+        }
+    }
+    notes
+}
+
+/// A worker's share may lie this far from a fair one (relative) before a warning.
+const MAX_WORKER_DEVIATION: f64 = 0.25;
+/// djbench's own share of the machine above which a run is warned about.
+const MAX_HARNESS_SHARE: f64 = 0.05;
+/// How far apart (in points of the machine) the harness's share may be between deployments.
+const MAX_HARNESS_SPREAD: f64 = 0.02;
+
+/// What differs between deployments besides their labels: the HTTP server, keep-alive, and
+/// the harness's share of the machine.
+fn parity_warnings(deployments: &[(String, Vec<&Value>)]) -> Vec<String> {
+    let mut w = Vec::new();
+    if deployments.len() < 2 {
+        return w;
+    }
+    let servers: Vec<(String, String)> = deployments
+        .iter()
+        .map(|(l, rs)| (l.clone(), serving_of(rs).0))
+        .collect();
+    if servers.iter().any(|(_, s)| *s != servers[0].1) {
+        w.push(format!(
+            "The deployments ran different HTTP servers ({}): part of a difference may be the \
+             server's, not the mode's (compare_modes_same_server holds the server fixed)",
+            servers
+                .iter()
+                .map(|(l, s)| format!("{s} in {l}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let med = |rs: &[&Value], path: &[&str]| {
+        let v: Vec<f64> = rs.iter().filter_map(|r| at(r, path).as_f64()).collect();
+        (!v.is_empty()).then(|| median(&v))
+    };
+    let conns: Vec<(&str, f64)> = deployments
+        .iter()
+        .filter_map(|(l, rs)| Some((l.as_str(), med(rs, &["connections_per_request"])?)))
+        .collect();
+    let (lo, hi) = conns.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (_, c)| {
+        (lo.min(*c), hi.max(*c))
+    });
+    if conns.len() > 1 && hi - lo > 0.1 {
+        w.push(format!(
+            "Keep-alive differs: the generator opened {} connections per request: a deployment \
+             that closes connections costs the generator (and the kernel) a connect per request, \
+             from the same cores",
+            conns
+                .iter()
+                .map(|(l, c)| format!("{c:.2} for {l}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    let shares: Vec<(&str, f64)> = deployments
+        .iter()
+        .filter_map(|(l, rs)| Some((l.as_str(), med(rs, &["harness", "share_of_machine"])?)))
+        .collect();
+    let (lo, hi) = shares
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), (_, c)| {
+            (lo.min(*c), hi.max(*c))
+        });
+    if shares.len() > 1 && hi - lo > MAX_HARNESS_SPREAD {
+        w.push(format!(
+            "djbench's own share of the machine differed by {:.1} points between deployments \
+             ({}): the deployments did not have the same machine left",
+            (hi - lo) * 100.0,
+            shares
+                .iter()
+                .map(|(l, c)| format!("{:.1}% for {l}", c * 100.0))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    w
+}
+
 /// Everything a reader must know before trusting the table.
 pub fn warnings(doc: &Value) -> Vec<String> {
     let mut w = Vec::new();
@@ -204,6 +417,54 @@ pub fn warnings(doc: &Value) -> Vec<String> {
         if lost > 0 {
             w.push(format!("{name}: {lost} tasks never finished"));
         }
+        if let Some(dev) = r["workers"]["max_deviation"]
+            .as_f64()
+            .filter(|&d| d > MAX_WORKER_DEVIATION)
+        {
+            let shares: Vec<String> = r["workers"]["shares"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|s| {
+                    format!(
+                        "{} {:.0}%",
+                        s["worker"].as_str().unwrap_or("?"),
+                        s["share"].as_f64().unwrap_or(0.0) * 100.0
+                    )
+                })
+                .collect();
+            w.push(format!(
+                "{name}: the web workers did not share the load fairly (a share {:.0}% away from \
+                 fair; {} of {} {}s answered: {}): some idled while others queued",
+                dev * 100.0,
+                shares.len(),
+                r["workers"]["workers"],
+                r["workers"]["unit"].as_str().unwrap_or("worker"),
+                shares.join(", ")
+            ));
+        }
+        let asked = r["serving"]["backlog"].as_u64();
+        for l in r["listening"].as_array().into_iter().flatten() {
+            if let (Some(asked), Some(got)) = (asked, l["backlog"].as_u64())
+                && got < asked
+            {
+                w.push(format!(
+                    "{name}: the socket on {} listens with a backlog of {got}, not the {asked} \
+                     asked for (net.core.somaxconn caps it, or the server overrides it)",
+                    l["address"].as_str().unwrap_or("?")
+                ));
+            }
+        }
+        if let Some(share) = r["harness"]["share_of_machine"]
+            .as_f64()
+            .filter(|&s| s > MAX_HARNESS_SHARE)
+        {
+            w.push(format!(
+                "{name}: djbench itself used {:.1}% of the machine while measuring (generator, \
+                 sampler, task load): the deployment had that much less",
+                share * 100.0
+            ));
+        }
         let mode = r["mode"].as_str().unwrap_or("");
         let gil = r["interpreter"]["gil_enabled"].as_bool();
         let free_build = r["interpreter"]["free_threaded_build"].as_bool() == Some(true);
@@ -225,28 +486,7 @@ pub fn warnings(doc: &Value) -> Vec<String> {
         });
     // Interpreters configured differently (beyond --disable-gil and install paths) can differ
     // in speed for reasons that are not the mode's: a distribution's build against a plain one.
-    let options = |r: &Value| -> Vec<String> {
-        let mut o: Vec<String> = r["interpreter"]["config_args"]
-            .as_str()
-            .unwrap_or("")
-            .split_whitespace()
-            .map(|t| t.trim_matches('\'').to_owned())
-            .filter(|t| t.starts_with("--"))
-            .filter(|t| {
-                ![
-                    "--prefix",
-                    "--libdir",
-                    "--with-ensurepip",
-                    "--without-ensurepip",
-                    "--disable-gil",
-                ]
-                .iter()
-                .any(|skip| t.starts_with(skip))
-            })
-            .collect();
-        o.sort();
-        o
-    };
+    let options = build_options;
     let mut builds: Vec<(String, Vec<String>)> = Vec::new();
     for r in &runs {
         let label = r["label"].as_str().unwrap_or("?").to_owned();
@@ -273,6 +513,7 @@ pub fn warnings(doc: &Value) -> Vec<String> {
                 .join(", ")
         ));
     }
+    w.extend(parity_warnings(&by_deployment(doc)));
     if versions.len() > 1 {
         w.push(format!(
             "The deployments ran on different Python versions ({}): part of a difference may be \
@@ -297,7 +538,8 @@ pub fn summary_md(doc: &Value) -> String {
     let host = &doc["host"];
     let _ = writeln!(
         out,
-        "Medians over {reps} repetition{} per deployment; best value per column in **bold**. \
+        "Medians over {reps} repetition{} per deployment; best value per column in **bold**, \
+         among deployments of one interpreter. \
          Host: {}, {} cores, kernel {}. djbench {} ({}).\n",
         if reps == 1 { "" } else { "s" },
         host["cpu"].as_str().unwrap_or("?"),
@@ -324,25 +566,29 @@ pub fn summary_md(doc: &Value) -> String {
     let with_tasks = ran_tasks(&deployments);
     let task_column = is_task_column;
     let shown = shown_columns(&with_tasks);
-    let _ = write!(out, "| deployment | python | GIL |");
+    let group = groups(&deployments);
+    let _ = write!(out, "| deployment | python | GIL | server | workers |");
     for &i in &shown {
         let _ = write!(out, " {} |", COLUMNS[i].title);
     }
-    let _ = write!(out, "\n|---|---|---|");
+    let _ = write!(out, "\n|---|---|---|---|---|");
     for _ in &shown {
         let _ = write!(out, "---:|");
     }
     out.push('\n');
     for (d, (label, runs)) in deployments.iter().enumerate() {
         let (python, gil) = python_and_gil(runs);
-        let _ = write!(out, "| {label} | {python} | {gil} |");
+        let (server, shape) = serving_of(runs);
+        let _ = write!(out, "| {label} | {python} | {gil} | {server} | {shape} |");
         for &i in &shown {
             let c = &COLUMNS[i];
             let cell = match medians[d][i] {
                 // Task columns mean nothing for a deployment that ran none.
                 Some(_) if task_column(i) && !with_tasks[d] => "-".to_owned(),
                 Some(v) => {
+                    // Ranked only against deployments of the same interpreter.
                     let rivals = (0..deployments.len())
+                        .filter(|&e| group[e] == group[d])
                         .filter(|&e| !task_column(i) || with_tasks[e])
                         .filter_map(|e| medians[e][i]);
                     let best = match c.higher_better {
@@ -351,7 +597,8 @@ pub fn summary_md(doc: &Value) -> String {
                         None => f64::NAN,
                     };
                     let text = (c.show)(v);
-                    if deployments.len() > 1 && v == best {
+                    let alone = group.iter().filter(|&&g| g == group[d]).count() < 2;
+                    if !alone && v == best {
                         format!("**{text}**")
                     } else {
                         text
@@ -362,6 +609,13 @@ pub fn summary_md(doc: &Value) -> String {
             let _ = write!(out, " {cell} |");
         }
         out.push('\n');
+    }
+    let notes = interpreter_notes(doc);
+    if !notes.is_empty() {
+        out.push_str("\n## Interpreters\n\n");
+        for n in notes {
+            let _ = writeln!(out, "- {n}");
+        }
     }
     let set = doc["scenario"]["thresholds"]
         .as_object()

@@ -41,6 +41,19 @@ pub struct ScenarioFile {
     #[serde(default = "default_modes")]
     #[schemars(with = "Vec<Entry<Deployment>>", length(min = 1))]
     pub modes: Vec<Spanned<Entry<Deployment>>>,
+    /// `auto`: when the free-threaded interpreter is not the same CPython version and build as
+    /// the GIL one (here: 3.13t built from source against Debian's 3.14), also run every
+    /// free_threaded deployment on its GIL twin (the same source built with the GIL, labelled
+    /// `LABEL_gil_twin`), so the GIL is compared only against its twin. `never`: do not.
+    #[serde(default)]
+    pub gil_twin: GilTwin,
+    /// Optional CPU placement: djbench (generator, sampler) on some CPUs and every process of
+    /// the deployment on others, by affinity. On a 2-core machine that leaves the deployment
+    /// one core, which cannot show parallelism: use it to keep the harness out of the way of a
+    /// single-worker comparison, or on a machine with cores to spare.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Isolation>")]
+    pub isolation: Option<Spanned<Isolation>>,
     /// What load to send, for how long, how many times.
     #[serde(default)]
     pub workload: Workload,
@@ -70,6 +83,28 @@ fn default_modes() -> Vec<Spanned<Entry<Deployment>>> {
         .iter()
         .map(|&mode| unwritten(Entry(Deployment::of(mode))))
         .collect()
+}
+
+/// Disjoint CPU sets for djbench and for the deployment (CPU numbers as the kernel counts
+/// them, from 0).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Isolation {
+    /// CPUs for djbench's own threads: the load generator, the sampler, the task load.
+    #[schemars(length(min = 1))]
+    pub harness: Vec<u32>,
+    /// CPUs for every process of the deployment (children inherit the placement).
+    #[schemars(length(min = 1))]
+    pub deployment: Vec<u32>,
+}
+
+/// Whether a scenario adds GIL twins of its free-threaded deployments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum GilTwin {
+    #[default]
+    Never,
+    Auto,
 }
 
 /// How the app is deployed.
@@ -115,7 +150,11 @@ impl Mode {
     /// django_sample/README.md).
     pub const fn servers(self) -> &'static [Server] {
         match self {
-            Mode::GunicornCelery => &[Server::GunicornSync, Server::GunicornGthread],
+            Mode::GunicornCelery => &[
+                Server::GunicornSync,
+                Server::GunicornGthread,
+                Server::Cheroot,
+            ],
             Mode::Subinterpreters => &[Server::Cheroot, Server::Wsgiref, Server::Hypercorn],
             Mode::FreeThreaded => &[
                 Server::Granian,
@@ -133,6 +172,48 @@ impl Mode {
     /// Whether web workers are threads of one process, so `threads` has no meaning of its own.
     pub const fn workers_are_threads(self) -> bool {
         matches!(self, Mode::FreeThreaded)
+    }
+
+    /// What one web worker is in this mode: the unit whose share of the requests must be fair.
+    pub const fn worker_unit(self) -> WorkerUnit {
+        match self {
+            Mode::GunicornCelery => WorkerUnit::Process,
+            Mode::Subinterpreters => WorkerUnit::Interpreter,
+            Mode::FreeThreaded => WorkerUnit::Thread,
+        }
+    }
+}
+
+/// A web worker as the app names it in its `X-Djbench-Worker` header, `pid.interpreter.thread`:
+/// the process, the subinterpreter in it, or the thread in that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum WorkerUnit {
+    Process,
+    Interpreter,
+    Thread,
+}
+
+impl WorkerUnit {
+    /// The part of a worker header that names one worker of this kind.
+    pub fn key(self, header: &str) -> &str {
+        let parts = match self {
+            WorkerUnit::Process => 1,
+            WorkerUnit::Interpreter => 2,
+            WorkerUnit::Thread => 3,
+        };
+        match header.match_indices('.').nth(parts - 1) {
+            Some((at, _)) => &header[..at],
+            None => header,
+        }
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            WorkerUnit::Process => "process",
+            WorkerUnit::Interpreter => "subinterpreter",
+            WorkerUnit::Thread => "thread",
+        }
     }
 }
 
@@ -191,7 +272,9 @@ impl Server {
             (Server::GunicornSync, Mode::FreeThreaded) => {
                 "a sync worker serves one request at a time, so one process cannot use threads"
             }
-            (_, Mode::GunicornCelery) => "this mode is defined by gunicorn's process workers",
+            (_, Mode::GunicornCelery) => {
+                "this mode runs process workers: gunicorn's, or cheroot's pre-forked"
+            }
             (Server::Wsgiref, Mode::FreeThreaded) => "wsgiref serves one request at a time",
             _ => "it is not wired into this mode",
         }
@@ -300,6 +383,10 @@ pub struct Deployment {
     /// Task workers: celery children, subinterpreters, or threads.
     #[serde(default = "default_task_workers")]
     pub task_workers: Count<1, 256>,
+    /// The listen backlog of every listening socket of the deployment (at most the kernel's
+    /// net.core.somaxconn, which caps it silently).
+    #[serde(default = "default_backlog")]
+    pub backlog: Count<1, 65_535>,
     /// WSGI server; `auto` takes the mode's default.
     #[serde(default = "default_server")]
     #[schemars(with = "Server")]
@@ -323,6 +410,9 @@ fn default_threads() -> Spanned<Count<1, 1024>> {
 fn default_task_workers() -> Count<1, 256> {
     Count(2)
 }
+fn default_backlog() -> Count<1, 65_535> {
+    Count(1024)
+}
 fn default_server() -> Spanned<Server> {
     unwritten(Server::Auto)
 }
@@ -341,6 +431,7 @@ impl Deployment {
             web_workers: default_web_workers(),
             threads: default_threads(),
             task_workers: default_task_workers(),
+            backlog: default_backlog(),
             server: default_server(),
             python: default_python(),
             background_tasks: true,

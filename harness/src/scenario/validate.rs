@@ -45,6 +45,33 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
         );
     }
 
+    if let Some(iso) = &s.isolation {
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let v = &iso.value;
+        let problem = if v.harness.is_empty() || v.deployment.is_empty() {
+            Some("`isolation` needs at least one CPU for `harness` and one for `deployment`".into())
+        } else if let Some(c) = v.harness.iter().chain(&v.deployment).find(|&&c| c >= cpus) {
+            Some(format!(
+                "CPU {c} does not exist: this machine has {cpus} (0 to {})",
+                cpus - 1
+            ))
+        } else {
+            v.harness
+                .iter()
+                .find(|c| v.deployment.contains(c))
+                .map(|c| {
+                    format!("CPU {c} is in both `harness` and `deployment`: they must not share")
+                })
+        };
+        if let Some(msg) = problem {
+            err(
+                iso.referenced,
+                msg,
+                Some("e.g. `isolation: {harness: [0], deployment: [1]}`".into()),
+            );
+        }
+    }
+
     if s.modes.is_empty() {
         err(
             Location::UNKNOWN,
