@@ -834,7 +834,10 @@ fn print_plan(s: &Scenario, plan: &Plan) {
         ));
     }
     for (k, v) in facts {
-        println!("{k:<11}{v}");
+        let opts = textwrap::Options::new(90)
+            .initial_indent("")
+            .subsequent_indent("           ");
+        println!("{k:<11}{}", textwrap::fill(&v, opts));
     }
     println!();
 

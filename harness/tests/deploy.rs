@@ -372,6 +372,38 @@ fn ci_smoke_deploys_loads_and_tears_down_every_mode() {
         );
         let share = run["memory"]["sampler_cpu_share"].as_f64().unwrap();
         assert!(share > 0.0 && share < 0.5, "{mode}: sampler {share}");
+        // What makes rows comparable is recorded, measured.
+        assert!(run["server_version"].is_string(), "{mode}");
+        assert_eq!(run["serving"]["web_workers"], 2, "{mode}");
+        assert!(run["serving_shape"].is_string(), "{mode}");
+        let listening = run["listening"].as_array().unwrap();
+        assert!(!listening.is_empty(), "{mode}");
+        for l in listening {
+            assert_eq!(l["backlog"], 1024, "{mode}: {l}");
+        }
+        let workers = &run["workers"];
+        assert_eq!(workers["workers"], 2, "{mode}: {workers}");
+        assert!(workers["max_deviation"].as_f64().unwrap() <= 1.0, "{mode}");
+        let conn = run["connections_per_request"].as_f64().unwrap();
+        // gunicorn's sync worker closes every connection; the others keep them alive.
+        let closes = mode == "gunicorn_celery";
+        assert_eq!(conn > 0.9, closes, "{mode}: {conn} connections per request");
+        let harness = &run["harness"];
+        let part = |k: &str| harness[k].as_f64().unwrap();
+        assert!(part("web_load_seconds") > 0.0, "{mode}: {harness}");
+        assert!(part("task_load_seconds") > 0.0, "{mode}: {harness}");
+        assert!(part("sampler_seconds") > 0.0, "{mode}: {harness}");
+        let sum = part("web_load_seconds")
+            + part("task_load_seconds")
+            + part("sampler_seconds")
+            + part("orchestration_seconds")
+            + part("other_seconds");
+        assert!(
+            (sum - part("cpu_seconds")).abs() < 0.05,
+            "{mode}: the parts do not add up: {harness}"
+        );
+        let machine = part("share_of_machine");
+        assert!(machine > 0.0 && machine < 0.5, "{mode}: {harness}");
     }
     let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(summary.starts_with("# djbench: ci_smoke"), "{summary}");
@@ -383,6 +415,7 @@ fn ci_smoke_deploys_loads_and_tears_down_every_mode() {
     assert!(html.contains("<h1>djbench: ci_smoke</h1>"));
     assert!(!html.contains("http://") && !html.contains("https://"));
     assert_eq!(html.matches("<svg class=\"chart\"").count(), 8, "charts");
+    assert!(html.contains("Is the comparison fair?"), "the fairness table");
 }
 
 #[test]
