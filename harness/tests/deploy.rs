@@ -415,7 +415,10 @@ fn ci_smoke_deploys_loads_and_tears_down_every_mode() {
     assert!(html.contains("<h1>djbench: ci_smoke</h1>"));
     assert!(!html.contains("http://") && !html.contains("https://"));
     assert_eq!(html.matches("<svg class=\"chart\"").count(), 8, "charts");
-    assert!(html.contains("Is the comparison fair?"), "the fairness table");
+    assert!(
+        html.contains("Is the comparison fair?"),
+        "the fairness table"
+    );
 }
 
 #[test]
@@ -637,5 +640,30 @@ fn pss_of_a_forked_tree_matches_smem_within_two_percent() {
         "djbench {ours} B vs smem {theirs} B: {:.2}% apart",
         diff * 100.0
     );
+    assert!(d.stop().survivors.is_empty());
+}
+
+/// `isolation:` places every process of a deployment, children born later included, on the
+/// deployment's CPUs.
+#[test]
+fn a_placed_deployment_runs_only_on_its_cpus() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let mut s = spec(Mode::GunicornCelery, tmp.path());
+    s.cpus = Some(vec![1]);
+    let mut d = Deployment::start(&s).unwrap();
+    d.wait_ready(Duration::from_secs(90))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let processes = d.processes();
+    // gunicorn's master and workers, celery's master and children, redis.
+    assert!(processes.len() >= 5, "{processes:?}");
+    for (pid, role) in processes {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let allowed = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+            .map(str::trim);
+        assert_eq!(allowed, Some("1"), "{pid} ({role:?})");
+    }
     assert!(d.stop().survivors.is_empty());
 }

@@ -539,12 +539,73 @@ async fn closed_connection(ctx: Rc<Ctx>, rec: Rc<RefCell<Recorder>>, index: usiz
 }
 
 struct OpenPool {
-    /// Idle connections, oldest first: each request takes the one idle longest, so the load
-    /// spreads over every open connection (and so over the workers they were handed to)
-    /// instead of piling on the one that answered last.
-    idle: RefCell<std::collections::VecDeque<Conn>>,
+    /// Idle connections, oldest first, each with the worker that answered on it last.
+    idle: RefCell<std::collections::VecDeque<(Conn, Option<usize>)>>,
+    /// Per worker the app named (`X-Djbench-Worker`): requests in flight and requests sent.
+    workers: RefCell<Vec<PoolWorker>>,
     permits: Semaphore,
     opened: std::cell::Cell<u32>,
+}
+
+struct PoolWorker {
+    name: hyper::header::HeaderValue,
+    in_flight: u32,
+    sent: u64,
+}
+
+impl OpenPool {
+    /// The idle connection for the next request: one to the worker with the fewest requests in
+    /// flight, then the fewest sent so far, then the one idle longest. That is a reverse
+    /// proxy's least-requests balancing over the connections the generator holds: a LIFO stack
+    /// sent every request down the connection that answered last, and plain FIFO follows how
+    /// many connections each worker happens to hold (3 connections to 2 workers: 2:1). It
+    /// chooses only among connections it has, so a deployment that gives every connection to
+    /// one worker still shows as unfair.
+    fn take(&self) -> Option<(Conn, Option<usize>)> {
+        let mut idle = self.idle.borrow_mut();
+        let workers = self.workers.borrow();
+        let load = |w: Option<usize>| w.map_or((0, 0), |i| (workers[i].in_flight, workers[i].sent));
+        let at = (0..idle.len()).min_by_key(|&i| (load(idle[i].1), i))?;
+        let taken = idle.remove(at)?;
+        drop(workers);
+        if let Some(i) = taken.1 {
+            let mut workers = self.workers.borrow_mut();
+            workers[i].in_flight += 1;
+            workers[i].sent += 1;
+        }
+        Some(taken)
+    }
+
+    /// A request on a connection to `worker` (as known before it) is over; the connection,
+    /// if still usable, goes back idle with the worker that answered.
+    fn give_back(
+        &self,
+        conn: Option<Conn>,
+        before: Option<usize>,
+        answered: Option<&hyper::header::HeaderValue>,
+    ) {
+        let mut workers = self.workers.borrow_mut();
+        if let Some(i) = before {
+            workers[i].in_flight -= 1;
+        }
+        let Some(conn) = conn else { return };
+        let now = answered.map(|name| match workers.iter().position(|w| w.name == name) {
+            Some(i) => i,
+            None => {
+                workers.push(PoolWorker {
+                    name: name.clone(),
+                    in_flight: 0,
+                    sent: 0,
+                });
+                workers.len() - 1
+            }
+        });
+        // A new connection's first request counts once its worker is known.
+        if let (None, Some(i)) = (before, now) {
+            workers[i].sent += 1;
+        }
+        self.idle.borrow_mut().push_back((conn, now));
+    }
 }
 
 async fn open_request(
@@ -557,22 +618,27 @@ async fn open_request(
     let Ok(_permit) = pool.permits.acquire().await else {
         return;
     };
-    let pooled = pool.idle.borrow_mut().pop_front();
-    if pooled.is_none() {
-        pool.opened.set(pool.opened.get() + 1);
-    }
+    let (pooled, worker) = match pool.take() {
+        Some((c, w)) => (Some(c), w),
+        None => {
+            pool.opened.set(pool.opened.get() + 1);
+            (None, None)
+        }
+    };
     let conn = ready(ctx.addr, pooled, true, &rec, intended).await;
     let sent = Instant::now();
     rec.borrow_mut().record_lateness(intended, sent);
     let result = match conn {
         Ok(mut c) => {
             let r = c.exchange(ctx.request(ep), ctx.timeout).await;
-            if r.is_ok() {
-                pool.idle.borrow_mut().push_back(c);
-            }
+            let name = r.as_ref().ok().and_then(|a| a.worker.clone());
+            pool.give_back(r.is_ok().then_some(c), worker, name.as_ref());
             r.and_then(|a| answered(&rec, intended, a))
         }
-        Err(kind) => Err(kind),
+        Err(kind) => {
+            pool.give_back(None, worker, None);
+            Err(kind)
+        }
     };
     // Latency from the intended send time: waiting for a connection counts.
     rec.borrow_mut()
@@ -589,6 +655,7 @@ async fn open_loop(
 ) {
     let pool = Rc::new(OpenPool {
         idle: RefCell::new(std::collections::VecDeque::new()),
+        workers: RefCell::new(Vec::new()),
         permits: Semaphore::new(max as usize),
         opened: std::cell::Cell::new(0),
     });

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::svg::{Bars, Lines, PALETTE, ROLE_COLORS, Series, legend};
 use super::{
     COLUMNS, at, groups, interpreter_notes, is_task_column, python_and_gil, ran_tasks, serving_of,
-    shown_columns, warnings,
+    shown_columns, warnings, worker_shares,
 };
 use crate::compare::{change_interval, median};
 use crate::results::by_deployment;
@@ -666,18 +666,7 @@ fn fairness(out: &mut String, doc: &Value) {
             v.as_f64()
                 .map_or("unknown".to_owned(), |x| format!("{:.0}%", x * 100.0))
         };
-        let shares: Vec<String> = r["workers"]["shares"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|s| {
-                format!(
-                    "{} {}",
-                    s["worker"].as_str().unwrap_or("?"),
-                    pct(&s["share"])
-                )
-            })
-            .collect();
+        let shares = worker_shares(r);
         let backlogs: Vec<String> = r["listening"]
             .as_array()
             .into_iter()

@@ -294,6 +294,21 @@ pub fn interpreter_notes(doc: &Value) -> Vec<String> {
     notes
 }
 
+/// Each web worker that answered in a run, with its share: `4123 51%`.
+fn worker_shares(r: &Value) -> Vec<String> {
+    r["workers"]["shares"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|s| {
+            let share = s["share"]
+                .as_f64()
+                .map_or("unknown".to_owned(), |x| format!("{:.0}%", x * 100.0));
+            format!("{} {share}", s["worker"].as_str().unwrap_or("?"))
+        })
+        .collect()
+}
+
 /// A worker's share may lie this far from a fair one (relative) before a warning.
 const MAX_WORKER_DEVIATION: f64 = 0.25;
 /// djbench's own share of the machine above which a run is warned about.
@@ -336,7 +351,7 @@ fn parity_warnings(deployments: &[(String, Vec<&Value>)]) -> Vec<String> {
     });
     if conns.len() > 1 && hi - lo > 0.1 {
         w.push(format!(
-            "Keep-alive differs: the generator opened {} connections per request: a deployment \
+            "Keep-alive differs: connections the generator opened per request: {}. A deployment \
              that closes connections costs the generator (and the kernel) a connect per request, \
              from the same cores",
             conns
@@ -421,21 +436,10 @@ pub fn warnings(doc: &Value) -> Vec<String> {
             .as_f64()
             .filter(|&d| d > MAX_WORKER_DEVIATION)
         {
-            let shares: Vec<String> = r["workers"]["shares"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .map(|s| {
-                    format!(
-                        "{} {:.0}%",
-                        s["worker"].as_str().unwrap_or("?"),
-                        s["share"].as_f64().unwrap_or(0.0) * 100.0
-                    )
-                })
-                .collect();
+            let shares = worker_shares(r);
             w.push(format!(
                 "{name}: the web workers did not share the load fairly (a share {:.0}% away from \
-                 fair; {} of {} {}s answered: {}): some idled while others queued",
+                 fair; {} of {} workers answered, each a {}: {}): some idled while others queued",
                 dev * 100.0,
                 shares.len(),
                 r["workers"]["workers"],
