@@ -18,6 +18,11 @@ ci:
 ab base head scenario="ci_smoke" repetitions="3":
     .ci/ab {{base}} {{head}} {{scenario}} {{repetitions}}
 
+# The fair-comparison acceptance: 8 fresh deployments of each mode, then the check (the
+# slowest run of a mode reaches 0.85x its median; every worker's share lies in 35-65%).
+balance out="reports/balance-latest":
+    cargo run --release -- scenario balance --out {{out}} && python3 .ci/balance_check.py {{out}}/results.json
+
 # Check every shipped scenario.
 validate:
     cargo run -q -- validate scenarios/*.yaml
