@@ -736,3 +736,68 @@ fn task_latencies(d: &Deployment, o: &mut RunOutcome) {
         o.tasks_per_second = finish.len() as f64 / ((last_finished - first_enqueued) as f64 / 1e9);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provision::InterpreterRow;
+    use crate::provision::python::Rule;
+
+    fn report(gil: (&str, &str), ft: (&str, &str)) -> Report {
+        let row = |flavour, (version, config_args): (&str, &str)| InterpreterRow {
+            flavour,
+            path: "/x/python".into(),
+            version: version.into(),
+            gil_enabled: flavour == Flavour::Gil,
+            free_threaded_build: flavour == Flavour::FreeThreaded,
+            source: Rule::Path,
+            origin: String::new(),
+            config_args: config_args.into(),
+        };
+        Report {
+            cache: "/c".into(),
+            interpreters: vec![row(Flavour::Gil, gil), row(Flavour::FreeThreaded, ft)],
+            venvs: Vec::new(),
+            services: Vec::new(),
+            host: crate::provision::host::Host::read(),
+            rejected: Vec::new(),
+            pending: Vec::new(),
+            ready: true,
+        }
+    }
+
+    fn scenario(yaml: &str) -> Scenario {
+        crate::scenario::parse(std::path::Path::new("t.yaml"), yaml.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn a_gil_twin_joins_each_free_threaded_deployment_only_when_the_builds_differ() {
+        let s = scenario("name: t\ngil_twin: auto\nmodes: [subinterpreters, free_threaded]\n");
+        // A real 3.14t beside 3.14, the same flags but --disable-gil: nothing to add.
+        let same = report(
+            ("3.14.2", "'--enable-optimizations' '--prefix=/a'"),
+            (
+                "3.14.2",
+                "'--enable-optimizations' '--disable-gil' '--prefix=/b'",
+            ),
+        );
+        assert!(with_gil_twins(&s, &same).is_none());
+        // 3.13t built here against Debian's 3.14: the twin runs right after its deployment.
+        let differ = report(
+            ("3.14.10", "'--enable-shared'"),
+            ("3.13.15", "'--disable-gil'"),
+        );
+        let t = with_gil_twins(&s, &differ).expect("a twin");
+        let labels: Vec<&str> = t.deployments().map(|d| d.label()).collect();
+        assert_eq!(
+            labels,
+            ["subinterpreters", "free_threaded", "free_threaded_gil_twin"]
+        );
+        let twin = t.deployments().last().unwrap();
+        assert_eq!(twin.python.value, Python::GilTwin);
+        assert_eq!(twin.mode, Mode::FreeThreaded);
+        // Not asked for: nothing added.
+        let never = scenario("name: t\nmodes: [free_threaded]\n");
+        assert!(with_gil_twins(&never, &differ).is_none());
+    }
+}
