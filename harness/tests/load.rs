@@ -22,10 +22,44 @@ struct TestServer {
 
 fn server(delay: Duration, close: bool) -> TestServer {
     let stall: Arc<Mutex<Option<(Instant, Instant)>>> = Arc::default();
+    let window = stall.clone();
+    let addr = spawn_server(move |_connection| {
+        let window = window.clone();
+        async move {
+            let until = *window.lock().unwrap();
+            if let Some((from, to)) = until
+                && Instant::now() >= from
+                && Instant::now() < to
+            {
+                tokio::time::sleep_until(to.into()).await;
+            }
+            // A blocking sleep is precise to well under a millisecond; the runtime's timer
+            // rounds up to whole milliseconds.
+            tokio::task::spawn_blocking(move || std::thread::sleep(delay))
+                .await
+                .unwrap();
+            let mut resp = hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
+            if close {
+                resp.headers_mut()
+                    .insert(hyper::header::CONNECTION, "close".parse().unwrap());
+            }
+            resp
+        }
+    });
+    TestServer { addr, stall }
+}
+
+/// A loopback HTTP/1.1 server on its own runtime (2 threads): every request on connection
+/// number N (counted from 0) gets `answer(N)`.
+fn spawn_server<F, Fut>(answer: F) -> SocketAddr
+where
+    F: Fn(u64) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = hyper::Response<Full<Bytes>>> + Send + 'static,
+{
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     listener.set_nonblocking(true).unwrap();
-    let window = stall.clone();
+    let answer = Arc::new(answer);
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -34,33 +68,13 @@ fn server(delay: Duration, close: bool) -> TestServer {
             .unwrap();
         rt.block_on(async move {
             let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            loop {
+            for id in 0u64.. {
                 let (stream, _) = listener.accept().await.unwrap();
-                let window = window.clone();
+                let answer = answer.clone();
                 tokio::spawn(async move {
                     let svc = service_fn(move |_req| {
-                        let window = window.clone();
-                        async move {
-                            let until = *window.lock().unwrap();
-                            if let Some((from, to)) = until
-                                && Instant::now() >= from
-                                && Instant::now() < to
-                            {
-                                tokio::time::sleep_until(to.into()).await;
-                            }
-                            // A blocking sleep is precise to well under a millisecond; the
-                            // runtime's timer rounds up to whole milliseconds.
-                            tokio::task::spawn_blocking(move || std::thread::sleep(delay))
-                                .await
-                                .unwrap();
-                            let mut resp =
-                                hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
-                            if close {
-                                resp.headers_mut()
-                                    .insert(hyper::header::CONNECTION, "close".parse().unwrap());
-                            }
-                            Ok::<_, Infallible>(resp)
-                        }
+                        let reply = answer(id);
+                        async move { Ok::<_, Infallible>(reply.await) }
                     });
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), svc)
@@ -69,7 +83,7 @@ fn server(delay: Duration, close: bool) -> TestServer {
             }
         });
     });
-    TestServer { addr, stall }
+    addr
 }
 
 fn spec(addr: SocketAddr, model: Model, duration: Duration) -> LoadSpec {
@@ -321,40 +335,17 @@ fn connection_naming_server() -> SocketAddr {
 
 /// As `connection_naming_server`, naming as the worker `worker(connection id)`.
 fn worker_naming_server(worker: fn(u64) -> u64) -> SocketAddr {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    listener.set_nonblocking(true).unwrap();
     let started = Instant::now();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap();
-        rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            for id in 0u64.. {
-                let (stream, _) = listener.accept().await.unwrap();
-                tokio::spawn(async move {
-                    let svc = service_fn(move |_req| async move {
-                        let slow = started.elapsed() < Duration::from_millis(500);
-                        let delay = Duration::from_millis(if slow { 300 } else { 1 });
-                        tokio::time::sleep(delay).await;
-                        let mut resp = hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
-                        resp.headers_mut().insert(
-                            "x-djbench-worker",
-                            format!("1.0.{}", worker(id)).parse().unwrap(),
-                        );
-                        Ok::<_, Infallible>(resp)
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), svc)
-                        .await;
-                });
-            }
-        });
-    });
-    addr
+    spawn_server(move |id| async move {
+        let slow = started.elapsed() < Duration::from_millis(500);
+        tokio::time::sleep(Duration::from_millis(if slow { 300 } else { 1 })).await;
+        let mut resp = hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
+        resp.headers_mut().insert(
+            "x-djbench-worker",
+            format!("1.0.{}", worker(id)).parse().unwrap(),
+        );
+        resp
+    })
 }
 
 /// 60 requests a second for 3 s after a 1 s warm-up (the server's burst): every one answered.

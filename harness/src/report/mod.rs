@@ -139,6 +139,12 @@ fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
     path.iter().fold(v, |v, k| &v[*k])
 }
 
+/// The median over runs of the number at `path`; None when no run has one.
+fn median_at(runs: &[&Value], path: &[&str]) -> Option<f64> {
+    let v: Vec<f64> = runs.iter().filter_map(|r| at(r, path).as_f64()).collect();
+    (!v.is_empty()).then(|| median(&v))
+}
+
 /// Whether each deployment ran background tasks (its task columns mean something).
 fn ran_tasks(deployments: &[(String, Vec<&Value>)]) -> Vec<bool> {
     deployments
@@ -272,11 +278,7 @@ pub fn interpreter_notes(doc: &Value) -> Vec<String> {
             if j == i || group[j] != group[i] || gil(twin_runs) != Some(true) {
                 continue;
             }
-            let med = |rs: &[&Value], path: &[&str]| {
-                let v: Vec<f64> = rs.iter().filter_map(|r| at(r, path).as_f64()).collect();
-                (!v.is_empty()).then(|| median(&v))
-            };
-            let ratio = |path: &[&str]| match (med(runs, path), med(twin_runs, path)) {
+            let ratio = |path: &[&str]| match (median_at(runs, path), median_at(twin_runs, path)) {
                 (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
                 _ => "unknown".to_owned(),
             };
@@ -338,13 +340,9 @@ fn parity_warnings(deployments: &[(String, Vec<&Value>)]) -> Vec<String> {
                 .join(", ")
         ));
     }
-    let med = |rs: &[&Value], path: &[&str]| {
-        let v: Vec<f64> = rs.iter().filter_map(|r| at(r, path).as_f64()).collect();
-        (!v.is_empty()).then(|| median(&v))
-    };
     let conns: Vec<(&str, f64)> = deployments
         .iter()
-        .filter_map(|(l, rs)| Some((l.as_str(), med(rs, &["connections_per_request"])?)))
+        .filter_map(|(l, rs)| Some((l.as_str(), median_at(rs, &["connections_per_request"])?)))
         .collect();
     let (lo, hi) = conns.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (_, c)| {
         (lo.min(*c), hi.max(*c))
@@ -363,7 +361,7 @@ fn parity_warnings(deployments: &[(String, Vec<&Value>)]) -> Vec<String> {
     }
     let shares: Vec<(&str, f64)> = deployments
         .iter()
-        .filter_map(|(l, rs)| Some((l.as_str(), med(rs, &["harness", "share_of_machine"])?)))
+        .filter_map(|(l, rs)| Some((l.as_str(), median_at(rs, &["harness", "share_of_machine"])?)))
         .collect();
     let (lo, hi) = shares
         .iter()
@@ -490,12 +488,11 @@ pub fn warnings(doc: &Value) -> Vec<String> {
         });
     // Interpreters configured differently (beyond --disable-gil and install paths) can differ
     // in speed for reasons that are not the mode's: a distribution's build against a plain one.
-    let options = build_options;
     let mut builds: Vec<(String, Vec<String>)> = Vec::new();
     for r in &runs {
         let label = r["label"].as_str().unwrap_or("?").to_owned();
         if r["interpreter"]["config_args"].is_string() && !builds.iter().any(|(l, _)| *l == label) {
-            builds.push((label, options(r)));
+            builds.push((label, build_options(r)));
         }
     }
     if let Some((first, first_opts)) = builds.first()
@@ -557,15 +554,7 @@ pub fn summary_md(doc: &Value) -> String {
     // Columns nobody has a value for (no tasks anywhere) are left out.
     let medians: Vec<Vec<Option<f64>>> = deployments
         .iter()
-        .map(|(_, runs)| {
-            COLUMNS
-                .iter()
-                .map(|c| {
-                    let v: Vec<f64> = runs.iter().filter_map(|r| at(r, c.path).as_f64()).collect();
-                    (!v.is_empty()).then(|| median(&v))
-                })
-                .collect()
-        })
+        .map(|(_, runs)| COLUMNS.iter().map(|c| median_at(runs, c.path)).collect())
         .collect();
     let with_tasks = ran_tasks(&deployments);
     let task_column = is_task_column;
