@@ -9,7 +9,8 @@ import time
 
 import django
 from django.db.models import Avg, Count
-from django.http import HttpResponseBadRequest, JsonResponse
+from django.conf import settings
+from django.http import HttpResponseBadRequest, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 
 from . import freethreading, middleware
@@ -160,6 +161,8 @@ def env(request):
 def tasks(request):
     """Task accounting since a cursor: counts, and each task's enqueue, start and finish
     times (CLOCK_MONOTONIC ns) with ids above `after`, at most `limit` of them."""
+    if "tasks_500" in settings.DJBENCH_FAULTS:
+        return HttpResponseServerError("fault injected: tasks_500")
     after = _int_param(request, "after", 0, 0, 2**62)
     limit = _int_param(request, "limit", 5000, 1, 100_000)
     if after is None or limit is None:

@@ -10,6 +10,8 @@ DJBENCH_TASKS         immediate (default), celery, interpreters or threads: the 
 DJBENCH_REDIS_URL     the Celery broker (celery backend only)
 DJBENCH_TASK_THREADS  task threads of the threads backend (default 2)
 DJBENCH_SECRET_KEY    shared by every process of a deployment (default: a fresh random key)
+DJBENCH_FAULTS        faults to inject, comma-separated, for djbench's own tests (default none):
+                      tasks_500 makes the task accounting view (/_djbench/tasks) answer 500
 """
 
 import os
@@ -110,6 +112,10 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Tasks record their own start and finish; a lost task must stay lost, not be retried.
 CELERY_TASK_ACKS_LATE = False
+
+# A fault is injected only when named: djbench's tests use them to check that a broken app
+# reads as broken in its numbers.
+DJBENCH_FAULTS = frozenset(f for f in os.environ.get("DJBENCH_FAULTS", "").split(",") if f)
 
 USE_TZ = True
 TIME_ZONE = "UTC"

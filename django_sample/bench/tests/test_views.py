@@ -102,3 +102,9 @@ class BenchEndpointTests(SeededTestCase):
         self.assertEqual(len(rest["tasks"]), 2)
         self.assertIsNone(rest["tasks"][-1]["finished_ns"])
         self.assertEqual(json.loads(json.dumps(rest))["next"], rest["tasks"][-1]["id"])
+
+    def test_the_tasks_500_fault_breaks_only_the_task_accounting(self):
+        with self.settings(DJBENCH_FAULTS=frozenset({"tasks_500"})):
+            self.assertEqual(self.client.get("/_djbench/tasks").status_code, 500)
+            self.assertEqual(self.client.get("/enqueue?kind=io&n=0").status_code, 200)
+        self.assertEqual(self.client.get("/_djbench/tasks").status_code, 200)
