@@ -1023,7 +1023,7 @@ fn report_cmd(results: &Path, out: Option<&Path>, exports: &[crate::cli::Export]
             }
         };
         let path = dir.join(name);
-        if let Err(e) = crate::provision::cache::write_atomic(&path, &bytes) {
+        if let Err(e) = crate::atomic::write_atomic(&path, &bytes) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return Exit::BadInput;
         }

@@ -246,7 +246,7 @@ pub fn djbench_fingerprint() -> Value {
 /// Writes results.json into `out` atomically.
 pub fn write(out: &Path, results: &Results<'_>) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(results).map_err(std::io::Error::other)?;
-    crate::provision::cache::write_atomic(&out.join("results.json"), &json)
+    crate::atomic::write_atomic(&out.join("results.json"), &json)
 }
 
 /// Builds the whole document for `outcomes` so far.

@@ -663,8 +663,8 @@ pub fn summary_md(doc: &Value) -> String {
 
 /// Writes summary.md and report.html beside results.json, each atomically.
 pub fn write(out_dir: &Path, doc: &Value) -> std::io::Result<()> {
-    crate::provision::cache::write_atomic(&out_dir.join("summary.md"), summary_md(doc).as_bytes())?;
-    crate::provision::cache::write_atomic(&out_dir.join("report.html"), html(doc).as_bytes())
+    crate::atomic::write_atomic(&out_dir.join("summary.md"), summary_md(doc).as_bytes())?;
+    crate::atomic::write_atomic(&out_dir.join("report.html"), html(doc).as_bytes())
 }
 
 /// Bencher Metric Format (https://bencher.dev/docs/reference/bencher-metric-format/): one
