@@ -656,23 +656,16 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
         );
         exit = Exit::Failed;
     }
-    let doc = serde_json::to_value(crate::results::document(s, plan, &outcomes, true))
-        .unwrap_or_default();
-    match crate::compare::thresholds(&doc) {
-        Ok(breaches) if breaches.is_empty() => {}
-        Ok(breaches) => {
-            for b in &breaches {
-                eprintln!(
-                    "threshold broken: {} {}: {} (limit {})",
-                    b.label, b.threshold, b.measured, b.limit
-                );
-            }
-            exit = Exit::Failed;
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            exit = Exit::Failed;
-        }
+    let doc = run::document(s, plan, &outcomes, true);
+    let breaches = crate::compare::thresholds(&doc);
+    for b in &breaches {
+        eprintln!(
+            "threshold broken: {} {}: {} (limit {})",
+            b.label, b.threshold, b.measured, b.limit
+        );
+    }
+    if !breaches.is_empty() {
+        exit = Exit::Failed;
     }
     exit
 }
@@ -943,8 +936,8 @@ fn compare_cmd(args: &crate::cli::CompareArgs) -> Exit {
             t.add_row(vec![
                 r.label.clone(),
                 r.metric.name().to_owned(),
-                r.metric.show(r.baseline),
-                r.metric.show(r.candidate),
+                r.baseline.map_or("unknown".into(), |v| r.metric.show(v)),
+                r.candidate.map_or("unknown".into(), |v| r.metric.show(v)),
                 r.change.map_or("-".into(), pct),
                 r.interval
                     .map_or("-".into(), |(lo, hi)| format!("{} … {}", pct(lo), pct(hi))),
@@ -979,27 +972,13 @@ fn compare_cmd(args: &crate::cli::CompareArgs) -> Exit {
 }
 
 fn report_cmd(results: &Path, out: Option<&Path>, exports: &[crate::cli::Export]) -> Exit {
-    let doc = match std::fs::read_to_string(results)
-        .map_err(|e| format!("cannot read it: {e}"))
-        .and_then(|t| {
-            serde_json::from_str::<serde_json::Value>(&t)
-                .map_err(|e| format!("{}:{}: not JSON: {e}", e.line(), e.column()))
-        }) {
+    let doc = match crate::results::read(results) {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {}: {e}", results.display());
+            eprintln!("error: {e}");
             return Exit::BadInput;
         }
     };
-    if doc["schema_version"].as_u64() != Some(u64::from(crate::results::SCHEMA_VERSION)) {
-        eprintln!(
-            "error: {}: not a results.json of schema version {} (found {})",
-            results.display(),
-            crate::results::SCHEMA_VERSION,
-            doc["schema_version"]
-        );
-        return Exit::BadInput;
-    }
     let dir = out
         .map(Path::to_path_buf)
         .unwrap_or_else(|| results.parent().map(Path::to_path_buf).unwrap_or_default());
