@@ -501,6 +501,90 @@ mod tests {
         assert_eq!(change_interval(&[1.0], &[2.0, 3.0]), None);
     }
 
+    use crate::results::testing::{all_failed, results, run};
+    use crate::results::{Results, RunResult};
+
+    fn broken(doc: &Results) -> Vec<(String, &'static str, String)> {
+        thresholds(doc)
+            .into_iter()
+            .map(|b| (b.label, b.threshold, b.measured))
+            .collect()
+    }
+
+    #[test]
+    fn a_latency_limit_fails_where_no_request_succeeded() {
+        let doc = results(
+            "  p99: 50ms",
+            vec![
+                run("a", 1, 100.0, 2000),
+                run("b", 1, 100.0, 2000),
+                all_failed(run("b", 2, 0.0, 1)),
+            ],
+        );
+        assert_eq!(
+            broken(&doc),
+            [(
+                "b".to_owned(),
+                "p99",
+                "unknown: no successful request in 1 of 2 runs".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn lost_tasks_unknown_fails_and_known_ones_count() {
+        let mut unknown = run("a", 1, 100.0, 2000);
+        unknown.tasks = None;
+        let mut lost = run("b", 1, 100.0, 2000);
+        if let Some(t) = &mut lost.tasks {
+            t.lost = 3;
+        }
+        let doc = results(
+            "  lost_tasks: 2",
+            vec![unknown, lost, run("c", 1, 100.0, 2000)],
+        );
+        let b = broken(&doc);
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert_eq!((b[0].0.as_str(), b[0].1), ("a", "lost_tasks"));
+        assert!(b[0].2.starts_with("unknown"), "{b:?}");
+        assert_eq!(b[1], ("b".to_owned(), "lost_tasks", "3".to_owned()));
+    }
+
+    #[test]
+    fn the_error_rate_counts_every_request_of_every_repetition() {
+        let with_errors = |rep, errors| RunResult {
+            errors,
+            ..run("a", rep, 100.0, 2000)
+        };
+        // 10 failed of 2000: 0.5%, under a 1% limit though one repetition alone is at 1%.
+        let doc = results("  error_rate: 1%", vec![with_errors(1, 10), with_errors(2, 0)]);
+        assert!(broken(&doc).is_empty());
+        let doc = results("  error_rate: 1%", vec![with_errors(1, 30), with_errors(2, 0)]);
+        assert_eq!(broken(&doc)[0].2, "1.500% (30 of 2000)");
+    }
+
+    #[test]
+    fn an_unknown_candidate_figure_regresses_and_an_unknown_baseline_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let save = |name: &str, runs: Vec<RunResult>| {
+            let d = dir.path().join(name);
+            crate::results::write(&d, &results("", runs)).unwrap();
+            load(&d.join("results.json"), &[Metric::P99, Metric::LostTasks]).unwrap()
+        };
+        let known = save("known", vec![run("a", 1, 100.0, 2000)]);
+        let mut unknown_run = all_failed(run("a", 1, 100.0, 2000));
+        unknown_run.tasks = None;
+        let unknown = save("unknown", vec![unknown_run]);
+        let c = compare(&known, &unknown, &[Metric::P99, Metric::LostTasks], 0.05).unwrap();
+        assert_eq!(c.rows.len(), 2);
+        for r in &c.rows {
+            assert_eq!((r.candidate, r.verdict), (None, Verdict::Regressed), "{r:?}");
+        }
+        let c = compare(&unknown, &known, &[Metric::P99], 0.05).unwrap();
+        assert_eq!((c.rows[0].baseline, c.rows[0].verdict), (None, Verdict::Same));
+        assert!(c.notes.iter().any(|n| n.contains("unknown in 1 baseline")), "{:?}", c.notes);
+    }
+
     #[test]
     fn medians() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);

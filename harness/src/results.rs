@@ -315,6 +315,113 @@ pub fn write(out: &Path, results: &Results) -> std::io::Result<()> {
     crate::atomic::write_atomic(&out.join("results.json"), &json)
 }
 
+/// Results documents built from the typed model, for the tests of its readers (report,
+/// compare): no file of an older djbench, no JSON edited by key.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// A run that measured `rps` requests per second with a p99 of `p99_us`, 10 tasks all
+    /// finished, and memory and CPU sampled.
+    pub fn run(label: &str, repetition: u32, rps: f64, p99_us: u64) -> RunResult {
+        let latency = Latency {
+            min: 100,
+            mean: p99_us as f64 / 3.0,
+            p50: p99_us / 4,
+            p90: p99_us / 2,
+            p99: p99_us,
+            p999: p99_us * 2,
+            max: p99_us * 3,
+        };
+        RunResult {
+            index: 0,
+            repetition,
+            label: label.into(),
+            mode: "gunicorn_celery".into(),
+            server: Some("gunicorn_sync".into()),
+            server_version: None,
+            serving: None,
+            serving_shape: None,
+            listening: None,
+            workers: None,
+            connections_per_request: None,
+            harness: None,
+            interpreter: Interpreter {
+                version: "3.14.0".into(),
+                gil_enabled: Some(true),
+                free_threaded_build: Some(false),
+                executable: None,
+                config_args: None,
+            },
+            django: None,
+            psycopg: None,
+            extension_modules: Vec::new(),
+            requests: 1000,
+            errors: 0,
+            error_rate: Some(0.0),
+            throughput_rps: rps,
+            latency_us: Some(latency),
+            pss_bytes: Some(PeakMean {
+                peak_bytes: 100 << 20,
+                mean_bytes: 90 << 20,
+            }),
+            rss_bytes: Some(PeakMean {
+                peak_bytes: 200 << 20,
+                mean_bytes: 190 << 20,
+            }),
+            uss_bytes: None,
+            cpu: Some(Cpu {
+                cores: 1.0,
+                by_role: BTreeMap::new(),
+            }),
+            tasks: Some(Tasks {
+                enqueued: 10,
+                finished: 10,
+                lost: 0,
+                enqueue_to_start_us: Some(latency),
+                enqueue_to_finish_us: Some(latency),
+                tasks_per_second: 2.0,
+            }),
+            load: None,
+            task_load: None,
+            memory: None,
+            failure: None,
+            cut_short: None,
+        }
+    }
+
+    /// The same run with every request failed: no latency, as the runner records it.
+    pub fn all_failed(mut r: RunResult) -> RunResult {
+        r.errors = r.requests;
+        r.error_rate = Some(1.0);
+        r.latency_us = None;
+        r
+    }
+
+    /// A document of `runs` under a scenario with these `thresholds:` (YAML, indented by two).
+    pub fn results(thresholds: &str, runs: Vec<RunResult>) -> Results {
+        let yaml = format!(
+            "name: t\nmodes: [gunicorn_celery]\nthresholds:\n{}\n",
+            if thresholds.is_empty() { "  {}" } else { thresholds }
+        );
+        let s = crate::scenario::parse(Path::new("t.yaml"), yaml.as_bytes()).unwrap();
+        let plan = Plan::new(
+            &s,
+            &crate::scenario::Overrides::default(),
+            std::time::SystemTime::UNIX_EPOCH,
+        );
+        Results {
+            schema_version: SCHEMA_VERSION,
+            complete: true,
+            djbench: Djbench::this(),
+            host: Host::read(),
+            scenario: s.file,
+            plan,
+            runs,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -366,5 +473,50 @@ mod tests {
         let c = counts(&[("1.0.0", 60), ("2.0.0", 40)]);
         let b = WorkerBalance::of(&c, WorkerUnit::Process, 2).unwrap();
         assert!((b.max_deviation - 0.2).abs() < 1e-9, "{b:?}");
+    }
+
+    #[test]
+    fn a_written_document_reads_back_with_its_unknowns() {
+        let doc = testing::results(
+            "  p99: 50ms\n  lost_tasks: 0",
+            vec![
+                testing::run("a", 1, 100.0, 2000),
+                RunResult {
+                    tasks: None,
+                    ..testing::all_failed(testing::run("a", 2, 0.0, 0))
+                },
+            ],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &doc).unwrap();
+        let back = read(&dir.path().join("results.json")).unwrap();
+        assert_eq!(back.schema_version, SCHEMA_VERSION);
+        assert_eq!(back.name(), "t");
+        assert_eq!(back.runs.len(), 2);
+        assert_eq!(back.runs[0].latency_us.map(|l| l.p99), Some(2000));
+        assert!(back.runs[1].latency_us.is_none() && back.runs[1].tasks.is_none());
+        assert_eq!(
+            back.scenario.thresholds.p99.map(|d| d.0),
+            Some(std::time::Duration::from_millis(50))
+        );
+        assert_eq!(back.plan.runs.len(), doc.plan.runs.len());
+        // Written again, it is the same text: nothing is lost or invented on the way.
+        assert_eq!(
+            serde_json::to_string(&back).unwrap(),
+            serde_json::to_string(&doc).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_older_or_broken_file_is_named_with_what_to_do() {
+        let e = parse(r#"{"schema_version": 1, "runs": []}"#).unwrap_err();
+        assert!(e.contains("older djbench") && e.contains("re-run"), "{e}");
+        let e = parse(r#"{"schema_version": 9}"#).unwrap_err();
+        assert!(e.contains("schema version 9") && e.contains("reads version 2"), "{e}");
+        let e = parse("{\n  \"schema_version\": 2,\n  oops\n}").unwrap_err();
+        assert!(e.starts_with(":3:3: not a results.json"), "{e}");
+        let e = parse(r#"{"schema_version": 2, "complete": true}"#).unwrap_err();
+        assert!(e.contains("missing field `djbench`"), "{e}");
+        assert!(parse("{}").unwrap_err().contains("no `schema_version`"));
     }
 }

@@ -616,17 +616,19 @@ pub fn summary_md(doc: &Results) -> String {
                 Some(v) => {
                     // Ranked only against deployments of the same interpreter, and only where
                     // values exist.
-                    let rivals = (0..deployments.len())
+                    let rivals: Vec<f64> = (0..deployments.len())
                         .filter(|&e| group[e] == group[d])
                         .filter(|&e| !task_column(i) || (with_tasks[e] && !unknown_tasks[e]))
-                        .filter_map(|e| medians[e][i]);
+                        .filter_map(|e| medians[e][i])
+                        .collect();
                     let best = match c.higher_better {
-                        Some(true) => rivals.fold(f64::MIN, f64::max),
-                        Some(false) => rivals.fold(f64::MAX, f64::min),
+                        Some(true) => rivals.iter().copied().fold(f64::MIN, f64::max),
+                        Some(false) => rivals.iter().copied().fold(f64::MAX, f64::min),
                         None => f64::NAN,
                     };
                     let text = (c.show)(v);
-                    let alone = group.iter().filter(|&&g| g == group[d]).count() < 2;
+                    // Best of one is no comparison: a rival whose value is unknown is none.
+                    let alone = rivals.len() < 2;
                     if !alone && v == best {
                         format!("**{text}**")
                     } else {
@@ -766,4 +768,70 @@ pub fn seconds_csv(doc: &Results) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::testing::{all_failed, results, run};
+
+    /// The summary's table row of `label`, by cell.
+    fn row(md: &str, label: &str) -> Vec<String> {
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("no row {label}:\n{md}"));
+        line.split('|').map(|c| c.trim().to_owned()).collect()
+    }
+
+    fn column(md: &str, title: &str) -> usize {
+        let head = md.lines().find(|l| l.starts_with("| deployment |")).unwrap();
+        head.split('|').position(|c| c.trim() == title).unwrap()
+    }
+
+    #[test]
+    fn an_all_failed_deployment_shows_no_latency_and_is_never_best() {
+        let doc = results(
+            "",
+            vec![
+                run("good", 1, 100.0, 9000),
+                all_failed(run("dead", 1, 0.0, 1)),
+                run("ok", 1, 90.0, 8000),
+            ],
+        );
+        let md = summary_md(&doc);
+        let p99 = column(&md, "p99 ms");
+        assert_eq!(row(&md, "dead")[p99], "—", "{md}");
+        // The best known p99 is bold; an unknown one (0 in version 1) is not.
+        assert_eq!(row(&md, "ok")[p99], "**8.00**", "{md}");
+        assert_eq!(row(&md, "good")[p99], "9.00", "{md}");
+        assert!(md.contains("dead #1: no request succeeded"), "{md}");
+    }
+
+    #[test]
+    fn a_value_without_a_rival_that_knows_it_is_not_best() {
+        let doc = results(
+            "",
+            vec![run("a", 1, 100.0, 9000), all_failed(run("b", 1, 0.0, 1))],
+        );
+        let md = summary_md(&doc);
+        let p99 = column(&md, "p99 ms");
+        assert_eq!(row(&md, "a")[p99], "9.00", "{md}");
+    }
+
+    #[test]
+    fn unknown_tasks_show_as_unknown_and_are_warned_about() {
+        let mut lost = run("b", 1, 100.0, 9000);
+        lost.tasks = None;
+        let doc = results("", vec![run("a", 1, 100.0, 9000), lost]);
+        let md = summary_md(&doc);
+        let col = column(&md, "lost tasks");
+        assert_eq!(row(&md, "b")[col], "unknown", "{md}");
+        assert_eq!(row(&md, "a")[col], "0", "{md}");
+        assert!(md.contains("b #1: its background task figures could not be read"), "{md}");
+        // bmf leaves out what no repetition knows, and the page says "unknown" too.
+        let b = &bmf(&doc)["b"];
+        assert!(b.contains_key("throughput") && !b.contains_key("task_p99_us"));
+        assert!(html(&doc).contains("<td>unknown</td>"));
+    }
 }
