@@ -82,7 +82,8 @@ impl Metric {
     /// The figure in one run; None when the run could not know it (no successful request,
     /// no memory sample, unknown task figures, no task that finished).
     pub fn of(self, r: &RunResult) -> Option<f64> {
-        let latency = |q: fn(&crate::load::Latency) -> u64| r.latency_us.as_ref().map(|l| q(l) as f64);
+        let latency =
+            |q: fn(&crate::load::Latency) -> u64| r.latency_us.as_ref().map(|l| q(l) as f64);
         match self {
             Metric::Throughput => Some(r.throughput_rps),
             Metric::P50 => latency(|l| l.p50),
@@ -557,9 +558,15 @@ mod tests {
             ..run("a", rep, 100.0, 2000)
         };
         // 10 failed of 2000: 0.5%, under a 1% limit though one repetition alone is at 1%.
-        let doc = results("  error_rate: 1%", vec![with_errors(1, 10), with_errors(2, 0)]);
+        let doc = results(
+            "  error_rate: 1%",
+            vec![with_errors(1, 10), with_errors(2, 0)],
+        );
         assert!(broken(&doc).is_empty());
-        let doc = results("  error_rate: 1%", vec![with_errors(1, 30), with_errors(2, 0)]);
+        let doc = results(
+            "  error_rate: 1%",
+            vec![with_errors(1, 30), with_errors(2, 0)],
+        );
         assert_eq!(broken(&doc)[0].2, "1.500% (30 of 2000)");
     }
 
@@ -578,11 +585,22 @@ mod tests {
         let c = compare(&known, &unknown, &[Metric::P99, Metric::LostTasks], 0.05).unwrap();
         assert_eq!(c.rows.len(), 2);
         for r in &c.rows {
-            assert_eq!((r.candidate, r.verdict), (None, Verdict::Regressed), "{r:?}");
+            assert_eq!(
+                (r.candidate, r.verdict),
+                (None, Verdict::Regressed),
+                "{r:?}"
+            );
         }
         let c = compare(&unknown, &known, &[Metric::P99], 0.05).unwrap();
-        assert_eq!((c.rows[0].baseline, c.rows[0].verdict), (None, Verdict::Same));
-        assert!(c.notes.iter().any(|n| n.contains("unknown in 1 baseline")), "{:?}", c.notes);
+        assert_eq!(
+            (c.rows[0].baseline, c.rows[0].verdict),
+            (None, Verdict::Same)
+        );
+        assert!(
+            c.notes.iter().any(|n| n.contains("unknown in 1 baseline")),
+            "{:?}",
+            c.notes
+        );
     }
 
     #[test]
@@ -627,7 +645,11 @@ pub fn thresholds(doc: &Results) -> Vec<Breach> {
     let t = &doc.scenario.thresholds;
     let mut breaches = Vec::new();
     // A deployment whose every run failed measured nothing to hold to a limit.
-    for (label, runs) in doc.by_deployment().iter().filter(|(_, runs)| !runs.is_empty()) {
+    for (label, runs) in doc
+        .by_deployment()
+        .iter()
+        .filter(|(_, runs)| !runs.is_empty())
+    {
         let mut breach = |threshold: &'static str, limit: String, measured: String| {
             breaches.push(Breach {
                 label: label.clone(),
@@ -647,7 +669,10 @@ pub fn thresholds(doc: &Results) -> Vec<Breach> {
             if missing == 0 {
                 Ok(median(&known))
             } else {
-                Err(format!("unknown: {why} in {missing} of {} runs", runs.len()))
+                Err(format!(
+                    "unknown: {why} in {missing} of {} runs",
+                    runs.len()
+                ))
             }
         };
         for (name, limit, of) in [
@@ -728,7 +753,10 @@ pub fn thresholds(doc: &Results) -> Vec<Breach> {
                 breach(
                     "lost_tasks",
                     limit.0.to_string(),
-                    format!("unknown: task figures unreadable in {unknown} of {} runs", runs.len()),
+                    format!(
+                        "unknown: task figures unreadable in {unknown} of {} runs",
+                        runs.len()
+                    ),
                 );
             } else if worst > u64::from(limit.0) {
                 breach("lost_tasks", limit.0.to_string(), worst.to_string());

@@ -402,7 +402,11 @@ pub(crate) mod testing {
     pub fn results(thresholds: &str, runs: Vec<RunResult>) -> Results {
         let yaml = format!(
             "name: t\nmodes: [gunicorn_celery]\nthresholds:\n{}\n",
-            if thresholds.is_empty() { "  {}" } else { thresholds }
+            if thresholds.is_empty() {
+                "  {}"
+            } else {
+                thresholds
+            }
         );
         let s = crate::scenario::parse(Path::new("t.yaml"), yaml.as_bytes()).unwrap();
         let plan = Plan::new(
@@ -512,7 +516,10 @@ mod tests {
         let e = parse(r#"{"schema_version": 1, "runs": []}"#).unwrap_err();
         assert!(e.contains("older djbench") && e.contains("re-run"), "{e}");
         let e = parse(r#"{"schema_version": 9}"#).unwrap_err();
-        assert!(e.contains("schema version 9") && e.contains("reads version 2"), "{e}");
+        assert!(
+            e.contains("schema version 9") && e.contains("reads version 2"),
+            "{e}"
+        );
         let e = parse("{\n  \"schema_version\": 2,\n  oops\n}").unwrap_err();
         assert!(e.starts_with(":3:3: not a results.json"), "{e}");
         let e = parse(r#"{"schema_version": 2, "complete": true}"#).unwrap_err();

@@ -475,8 +475,8 @@ pub fn execute(
         // After every run, so an interruption leaves what was measured, marked incomplete.
         let complete = complete(plan, &outcomes);
         let doc = document(s, plan, &outcomes, complete);
-        let written =
-            crate::results::write(&plan.out, &doc).and_then(|()| crate::report::write(&plan.out, &doc));
+        let written = crate::results::write(&plan.out, &doc)
+            .and_then(|()| crate::report::write(&plan.out, &doc));
         if let Err(e) = written {
             progress(format!(
                 "cannot write results into {}: {e}",
@@ -545,9 +545,7 @@ pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
             .map(|l| l.errors as f64 / l.requests as f64),
         throughput_rps: load.map_or(0.0, |l| l.throughput_rps),
         // Every request failed: no success has a latency (the histogram holds none).
-        latency_us: load
-            .filter(|l| l.requests > l.errors)
-            .map(|l| l.latency_us),
+        latency_us: load.filter(|l| l.requests > l.errors).map(|l| l.latency_us),
         pss_bytes: mem.filter(|m| m.pss_samples > 0).map(|m| m.pss.total),
         rss_bytes: mem.filter(|m| m.rss_samples > 0).map(|m| m.rss.total),
         uss_bytes: mem.filter(|m| m.pss_samples > 0).map(|m| m.uss.total),

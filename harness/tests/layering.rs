@@ -71,7 +71,12 @@ fn graph() -> BTreeMap<String, BTreeSet<String>> {
     let mut g: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for f in files {
         let rel = f.strip_prefix(&src).unwrap();
-        let first = rel.components().next().unwrap().as_os_str().to_string_lossy();
+        let first = rel
+            .components()
+            .next()
+            .unwrap()
+            .as_os_str()
+            .to_string_lossy();
         let module = first.trim_end_matches(".rs").to_owned();
         if module == "lib" || module == "main" {
             continue;
@@ -116,7 +121,9 @@ fn circle(g: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
 
 #[test]
 fn the_reader_sees_groups_and_paths() {
-    let n = named("use crate::{deploy::{self, Spec}, load::Latency};\nlet x = crate::results::read(p);");
+    let n = named(
+        "use crate::{deploy::{self, Spec}, load::Latency};\nlet x = crate::results::read(p);",
+    );
     assert_eq!(
         n.into_iter().collect::<Vec<_>>(),
         ["deploy", "load", "results"]
@@ -131,7 +138,10 @@ fn the_reader_sees_groups_and_paths() {
 #[test]
 fn no_module_imports_itself_through_others() {
     let g = graph();
-    assert!(g.contains_key("results") && g.contains_key("report"), "{g:?}");
+    assert!(
+        g.contains_key("results") && g.contains_key("report"),
+        "{g:?}"
+    );
     if let Some(c) = circle(&g) {
         panic!(
             "import circle between top-level modules: {}\nthe graph: {g:#?}",

@@ -450,8 +450,7 @@ pub fn html(doc: &Results) -> String {
             continue;
         }
         if let Some(q) = (0..deployments.len()).find(|&e| {
-            !with_tasks[e]
-                && deployments[e].1.first().map(|r| r.mode.as_str()) == Some(mode)
+            !with_tasks[e] && deployments[e].1.first().map(|r| r.mode.as_str()) == Some(mode)
         }) {
             pairs.push((mode.to_owned(), d, q));
         }
@@ -674,10 +673,14 @@ fn fairness(out: &mut String, doc: &Results) {
             } else {
                 esc(&shares.join(", "))
             },
-            r.workers
-                .as_ref()
-                .map_or("unknown".to_owned(), |w| format!("{:.0}%", w.max_deviation * 100.0)),
-            h.map_or("unknown".to_owned(), |h| format!("{:.1}%", h.share_of_machine * 100.0)),
+            r.workers.as_ref().map_or("unknown".to_owned(), |w| format!(
+                "{:.0}%",
+                w.max_deviation * 100.0
+            )),
+            h.map_or("unknown".to_owned(), |h| format!(
+                "{:.1}%",
+                h.share_of_machine * 100.0
+            )),
             secs(|h| h.web_load_seconds),
             secs(|h| h.task_load_seconds),
             secs(|h| h.sampler_seconds),

@@ -704,13 +704,20 @@ pub struct BmfMeasure {
 /// Bencher Metric Format (https://bencher.dev/docs/reference/bencher-metric-format/): one
 /// benchmark per deployment, each measure the median over repetitions with the smallest and
 /// largest repetition as its bounds. A measure no repetition knows is left out.
-pub fn bmf(doc: &Results) -> std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, BmfMeasure>> {
-    let measures: [(&str, fn(&RunResult) -> Option<f64>); 7] = [
+pub fn bmf(
+    doc: &Results,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, BmfMeasure>> {
+    type Measure = (&'static str, fn(&RunResult) -> Option<f64>);
+    let measures: [Measure; 7] = [
         ("throughput", |r| Some(r.throughput_rps)),
         ("latency_p50_us", |r| latency(r, |l| l.p50)),
         ("latency_p99_us", |r| latency(r, |l| l.p99)),
-        ("pss_peak_bytes", |r| r.pss_bytes.map(|m| m.peak_bytes as f64)),
-        ("rss_peak_bytes", |r| r.rss_bytes.map(|m| m.peak_bytes as f64)),
+        ("pss_peak_bytes", |r| {
+            r.pss_bytes.map(|m| m.peak_bytes as f64)
+        }),
+        ("rss_peak_bytes", |r| {
+            r.rss_bytes.map(|m| m.peak_bytes as f64)
+        }),
         ("cpu_cores", |r| r.cpu.as_ref().map(|c| c.cores)),
         ("task_p99_us", |r| task_latency(r, |l| l.p99)),
     ];
@@ -785,7 +792,10 @@ mod tests {
     }
 
     fn column(md: &str, title: &str) -> usize {
-        let head = md.lines().find(|l| l.starts_with("| deployment |")).unwrap();
+        let head = md
+            .lines()
+            .find(|l| l.starts_with("| deployment |"))
+            .unwrap();
         head.split('|').position(|c| c.trim() == title).unwrap()
     }
 
@@ -828,7 +838,10 @@ mod tests {
         let col = column(&md, "lost tasks");
         assert_eq!(row(&md, "b")[col], "unknown", "{md}");
         assert_eq!(row(&md, "a")[col], "0", "{md}");
-        assert!(md.contains("b #1: its background task figures could not be read"), "{md}");
+        assert!(
+            md.contains("b #1: its background task figures could not be read"),
+            "{md}"
+        );
         // bmf leaves out what no repetition knows, and the page says "unknown" too.
         let b = &bmf(&doc)["b"];
         assert!(b.contains_key("throughput") && !b.contains_key("task_p99_us"));
