@@ -12,13 +12,13 @@ use comfy_table::{Table, presets};
 
 use crate::cli::{Cli, Color, Command, ScenarioArgs};
 use crate::provision::Wants;
-use crate::scenario::{self, Scenario, ScenarioDirs};
+use crate::scenario::{Scenario, ScenarioDirs};
 
 mod compare;
 mod list;
 mod load;
 mod report;
-mod scenario_cmd;
+mod scenario;
 mod schema;
 mod setup;
 mod validate;
@@ -48,8 +48,8 @@ pub fn run(cli: Cli) -> Exit {
     choice.write_global();
     let dirs = ScenarioDirs::default();
     match cli.command {
-        Command::Scenario(args) => scenario_cmd::scenario_cmd(&args, &dirs),
-        Command::Demo(args) => scenario_cmd::scenario_cmd(
+        Command::Scenario(args) => scenario::scenario_cmd(&args, &dirs),
+        Command::Demo(args) => scenario::scenario_cmd(
             &ScenarioArgs {
                 scenario: args.scenario,
                 dry_run: false,
@@ -92,11 +92,11 @@ fn styled() -> bool {
 
 /// Finds and checks one scenario, printing why not when it cannot.
 fn load(given: &str, dirs: &ScenarioDirs) -> Result<Scenario, Exit> {
-    let path = scenario::locate(given, dirs).map_err(|not_found| {
+    let path = crate::scenario::locate(given, dirs).map_err(|not_found| {
         eprintln!("error: {not_found}");
         Exit::BadInput
     })?;
-    scenario::load(&path).map_err(|invalid| {
+    crate::scenario::load(&path).map_err(|invalid| {
         eprintln!("{}", invalid.render(styled()));
         Exit::BadInput
     })
