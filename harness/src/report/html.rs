@@ -513,20 +513,18 @@ pub fn html(doc: &Results) -> String {
     }
     let broken = crate::compare::thresholds(doc);
     if !broken.is_empty() {
-        {
-            out.push_str("<h2>Thresholds broken</h2><ul class=\"warn\">");
-            for x in broken {
-                let _ = write!(
-                    out,
-                    "<li>{} <code>{}</code>: {} (limit {})</li>",
-                    esc(&x.label),
-                    x.threshold,
-                    esc(&x.measured),
-                    esc(&x.limit)
-                );
-            }
-            out.push_str("</ul>");
+        out.push_str("<h2>Thresholds broken</h2><ul class=\"warn\">");
+        for x in broken {
+            let _ = write!(
+                out,
+                "<li>{} <code>{}</code>: {} (limit {})</li>",
+                esc(&x.label),
+                x.threshold,
+                esc(&x.measured),
+                esc(&x.limit)
+            );
         }
+        out.push_str("</ul>");
     }
 
     out.push_str("<h2>Environment</h2><table>");
