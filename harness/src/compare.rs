@@ -1,16 +1,18 @@
 //! Judging a candidate results.json against a baseline: per deployment and metric, the
 //! change of the median over repetitions with a bootstrap 95% confidence interval, and whether
-//! it is a regression beyond the allowed threshold. It reads results files only; nothing is
-//! measured here, and it never touches a deployment.
+//! it is a regression beyond the allowed threshold; and checking a scenario's absolute
+//! `thresholds:` on one results document. It reads the typed results model (`results::read`)
+//! only; nothing is measured here, it never touches a deployment, and it never writes results.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::results::SCHEMA_VERSION;
+pub use crate::results::BadResults;
+use crate::results::{Results, RunResult};
+use crate::scenario::model::Thresholds;
 
 /// A figure of a run that `compare` can judge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
@@ -77,20 +79,27 @@ impl Metric {
         matches!(self, Metric::Errors | Metric::LostTasks)
     }
 
-    /// Where the figure sits in a run of results.json.
-    fn path(self) -> &'static [&'static str] {
+    /// The figure in one run; None when the run could not know it (no successful request,
+    /// no memory sample, unknown task figures, no task that finished).
+    pub fn of(self, r: &RunResult) -> Option<f64> {
+        let latency =
+            |q: fn(&crate::load::Latency) -> u64| r.latency_us.as_ref().map(|l| q(l) as f64);
         match self {
-            Metric::Throughput => &["throughput_rps"],
-            Metric::P50 => &["latency_us", "p50"],
-            Metric::P99 => &["latency_us", "p99"],
-            Metric::P999 => &["latency_us", "p999"],
-            Metric::Pss => &["pss_bytes", "peak_bytes"],
-            Metric::Rss => &["rss_bytes", "peak_bytes"],
-            Metric::Cpu => &["cpu", "cores"],
-            Metric::TasksPerSecond => &["tasks", "tasks_per_second"],
-            Metric::TaskP99 => &["tasks", "enqueue_to_finish_us", "p99"],
-            Metric::Errors => &["errors"],
-            Metric::LostTasks => &["tasks", "lost"],
+            Metric::Throughput => Some(r.throughput_rps),
+            Metric::P50 => latency(|l| l.p50),
+            Metric::P99 => latency(|l| l.p99),
+            Metric::P999 => latency(|l| l.p999),
+            Metric::Pss => r.pss_bytes.map(|m| m.peak_bytes as f64),
+            Metric::Rss => r.rss_bytes.map(|m| m.peak_bytes as f64),
+            Metric::Cpu => r.cpu.as_ref().map(|c| c.cores),
+            Metric::TasksPerSecond => r.tasks.as_ref().map(|t| t.tasks_per_second),
+            Metric::TaskP99 => r
+                .tasks
+                .as_ref()
+                .and_then(|t| t.enqueue_to_finish_us)
+                .map(|l| l.p99 as f64),
+            Metric::Errors => Some(r.errors as f64),
+            Metric::LostTasks => r.tasks.as_ref().map(|t| t.lost as f64),
         }
     }
 
@@ -108,16 +117,6 @@ impl Metric {
     }
 }
 
-/// A results file that cannot be compared, said plainly (exit 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BadResults(pub String);
-
-impl std::fmt::Display for BadResults {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
 /// One results file, reduced to what comparing needs: per deployment label, each metric's
 /// value in every repetition.
 #[derive(Debug, Clone)]
@@ -125,8 +124,10 @@ pub struct Loaded {
     pub path: PathBuf,
     pub complete: bool,
     pub scenario: String,
-    /// label → metric → one value per repetition, in repetition order.
+    /// label → metric → the known value of every repetition, in repetition order.
     pub values: BTreeMap<String, BTreeMap<Metric, Vec<f64>>>,
+    /// label → metric → how many repetitions did not know it (None in results.json).
+    pub unknown: BTreeMap<String, BTreeMap<Metric, usize>>,
     /// label → interpreter versions seen.
     pub pythons: BTreeMap<String, Vec<String>>,
 }
@@ -173,6 +174,12 @@ pub fn load(path: &Path, metrics: &[Metric]) -> Result<Loaded, BadResults> {
                         into.entry(m).or_default().extend(v);
                     }
                 }
+                for (label, by_metric) in one.unknown {
+                    let into = all.unknown.entry(label).or_default();
+                    for (m, n) in by_metric {
+                        *into.entry(m).or_default() += n;
+                    }
+                }
                 for (label, pys) in one.pythons {
                     let seen = all.pythons.entry(label).or_default();
                     for py in pys {
@@ -195,73 +202,47 @@ pub fn load(path: &Path, metrics: &[Metric]) -> Result<Loaded, BadResults> {
 }
 
 fn load_file(path: &Path, metrics: &[Metric]) -> Result<Loaded, BadResults> {
-    let shown = path.display();
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| BadResults(format!("{shown}: cannot read it: {e}")))?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| {
-        BadResults(format!(
-            "{shown}:{}:{}: not a results.json: {e}",
-            e.line(),
-            e.column()
-        ))
-    })?;
-    match doc["schema_version"].as_u64() {
-        Some(v) if v == u64::from(SCHEMA_VERSION) => {}
-        Some(v) => {
-            return Err(BadResults(format!(
-                "{shown}: results schema version {v}; this djbench reads version \
-                 {SCHEMA_VERSION} (rerun the scenario with this djbench, or compare with the \
-                 djbench that wrote it)"
-            )));
-        }
-        None => {
-            return Err(BadResults(format!(
-                "{shown}: no `schema_version`: not a results.json written by djbench"
-            )));
-        }
-    }
-    let runs = doc["runs"]
-        .as_array()
-        .ok_or_else(|| BadResults(format!("{shown}: no `runs` list")))?;
+    let doc = crate::results::read(path)?;
     let mut loaded = Loaded {
         path: path.to_owned(),
-        complete: doc["complete"].as_bool().unwrap_or(false),
-        scenario: doc["scenario"]["name"].as_str().unwrap_or("?").to_owned(),
+        complete: doc.complete,
+        scenario: doc.name().to_owned(),
         values: BTreeMap::new(),
+        unknown: BTreeMap::new(),
         pythons: BTreeMap::new(),
     };
-    for (i, run) in runs.iter().enumerate() {
-        let label = run["label"]
-            .as_str()
-            .ok_or_else(|| BadResults(format!("{shown}: runs[{i}] has no `label`")))?;
-        if run["failure"].is_string() {
+    for run in &doc.runs {
+        if run.failure.is_some() {
             // A run that failed measured nothing comparable; its absence is reported below.
             continue;
         }
-        let entry = loaded.values.entry(label.to_owned()).or_default();
+        let label = &run.label;
+        let entry = loaded.values.entry(label.clone()).or_default();
         for &m in metrics {
-            let mut v = run;
-            for key in m.path() {
-                v = &v[*key];
+            let known = entry.entry(m).or_default();
+            match m.of(run) {
+                Some(x) => known.push(x),
+                None => {
+                    *loaded
+                        .unknown
+                        .entry(label.clone())
+                        .or_default()
+                        .entry(m)
+                        .or_default() += 1;
+                }
             }
-            let x = v.as_f64().ok_or_else(|| {
-                BadResults(format!(
-                    "{shown}: runs[{i}] ({label}) has no number at `{}` (needed for {})",
-                    m.path().join("."),
-                    m.name()
-                ))
-            })?;
-            entry.entry(m).or_default().push(x);
         }
-        if let Some(py) = run["interpreter"]["version"].as_str() {
-            let seen = loaded.pythons.entry(label.to_owned()).or_default();
-            if !seen.iter().any(|s| s == py) {
-                seen.push(py.to_owned());
-            }
+        let py = &run.interpreter.version;
+        let seen = loaded.pythons.entry(label.clone()).or_default();
+        if !seen.contains(py) {
+            seen.push(py.clone());
         }
     }
     if loaded.values.is_empty() {
-        return Err(BadResults(format!("{shown}: no run measured anything")));
+        return Err(BadResults(format!(
+            "{}: no run measured anything",
+            path.display()
+        )));
     }
     Ok(loaded)
 }
@@ -324,9 +305,10 @@ pub enum Verdict {
 pub struct Row {
     pub label: String,
     pub metric: Metric,
-    pub baseline: f64,
-    pub candidate: f64,
-    /// Relative change of the medians; None when the baseline is zero.
+    /// The median over the side's known values; None when no repetition knew it.
+    pub baseline: Option<f64>,
+    pub candidate: Option<f64>,
+    /// Relative change of the medians; None when the baseline is zero or a side is unknown.
     pub change: Option<f64>,
     pub interval: Option<(f64, f64)>,
     pub repetitions: (usize, usize),
@@ -408,8 +390,39 @@ pub fn compare(
             ));
         }
         for &m in metrics {
-            let b = &by_metric[&m];
-            let c = &cand.values[label][&m];
+            let none = Vec::new();
+            let b = by_metric.get(&m).unwrap_or(&none);
+            let c = cand.values[label].get(&m).unwrap_or(&none);
+            let unknown = |l: &Loaded| l.unknown.get(label).and_then(|u| u.get(&m)).copied();
+            let (bu, cu) = (unknown(base).unwrap_or(0), unknown(cand).unwrap_or(0));
+            if (bu > 0 || cu > 0) && !(b.is_empty() && c.is_empty()) {
+                notes.push(format!(
+                    "`{label}` {}: unknown in {bu} baseline and {cu} candidate repetitions; \
+                     judged on the known ones, and an unknown candidate fails",
+                    m.name()
+                ));
+            }
+            // Known on one side only: an unknown candidate cannot be vouched for.
+            if b.is_empty() || c.is_empty() {
+                if b.is_empty() && c.is_empty() {
+                    continue;
+                }
+                rows.push(Row {
+                    label: label.clone(),
+                    metric: m,
+                    baseline: (!b.is_empty()).then(|| median(b)),
+                    candidate: (!c.is_empty()).then(|| median(c)),
+                    change: None,
+                    interval: None,
+                    repetitions: (b.len(), c.len()),
+                    verdict: if c.is_empty() {
+                        Verdict::Regressed
+                    } else {
+                        Verdict::Same
+                    },
+                });
+                continue;
+            }
             let (bm, cm) = (median(b), median(c));
             // A deployment without background tasks has no task figures to judge.
             if matches!(m, Metric::TaskP99 | Metric::TasksPerSecond) && bm == 0.0 && cm == 0.0 {
@@ -441,8 +454,8 @@ pub fn compare(
             rows.push(Row {
                 label: label.clone(),
                 metric: m,
-                baseline: bm,
-                candidate: cm,
+                baseline: Some(bm),
+                candidate: Some(cm),
                 change,
                 interval,
                 repetitions: (b.len(), c.len()),
@@ -489,6 +502,107 @@ mod tests {
         assert_eq!(change_interval(&[1.0], &[2.0, 3.0]), None);
     }
 
+    use crate::results::testing::{all_failed, results, run};
+    use crate::results::{Results, RunResult};
+
+    fn broken(doc: &Results) -> Vec<(String, &'static str, String)> {
+        thresholds(doc)
+            .into_iter()
+            .map(|b| (b.label, b.threshold, b.measured))
+            .collect()
+    }
+
+    #[test]
+    fn a_latency_limit_fails_where_no_request_succeeded() {
+        let doc = results(
+            "  p99: 50ms",
+            vec![
+                run("a", 1, 100.0, 2000),
+                run("b", 1, 100.0, 2000),
+                all_failed(run("b", 2, 0.0, 1)),
+            ],
+        );
+        assert_eq!(
+            broken(&doc),
+            [(
+                "b".to_owned(),
+                "p99",
+                "unknown: no successful request in 1 of 2 runs".to_owned()
+            )]
+        );
+    }
+
+    #[test]
+    fn lost_tasks_unknown_fails_and_known_ones_count() {
+        let mut unknown = run("a", 1, 100.0, 2000);
+        unknown.tasks = None;
+        let mut lost = run("b", 1, 100.0, 2000);
+        if let Some(t) = &mut lost.tasks {
+            t.lost = 3;
+        }
+        let doc = results(
+            "  lost_tasks: 2",
+            vec![unknown, lost, run("c", 1, 100.0, 2000)],
+        );
+        let b = broken(&doc);
+        assert_eq!(b.len(), 2, "{b:?}");
+        assert_eq!((b[0].0.as_str(), b[0].1), ("a", "lost_tasks"));
+        assert!(b[0].2.starts_with("unknown"), "{b:?}");
+        assert_eq!(b[1], ("b".to_owned(), "lost_tasks", "3".to_owned()));
+    }
+
+    #[test]
+    fn the_error_rate_counts_every_request_of_every_repetition() {
+        let with_errors = |rep, errors| RunResult {
+            errors,
+            ..run("a", rep, 100.0, 2000)
+        };
+        // 10 failed of 2000: 0.5%, under a 1% limit though one repetition alone is at 1%.
+        let doc = results(
+            "  error_rate: 1%",
+            vec![with_errors(1, 10), with_errors(2, 0)],
+        );
+        assert!(broken(&doc).is_empty());
+        let doc = results(
+            "  error_rate: 1%",
+            vec![with_errors(1, 30), with_errors(2, 0)],
+        );
+        assert_eq!(broken(&doc)[0].2, "1.500% (30 of 2000)");
+    }
+
+    #[test]
+    fn an_unknown_candidate_figure_regresses_and_an_unknown_baseline_does_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let save = |name: &str, runs: Vec<RunResult>| {
+            let d = dir.path().join(name);
+            crate::results::write(&d, &results("", runs)).unwrap();
+            load(&d.join("results.json"), &[Metric::P99, Metric::LostTasks]).unwrap()
+        };
+        let known = save("known", vec![run("a", 1, 100.0, 2000)]);
+        let mut unknown_run = all_failed(run("a", 1, 100.0, 2000));
+        unknown_run.tasks = None;
+        let unknown = save("unknown", vec![unknown_run]);
+        let c = compare(&known, &unknown, &[Metric::P99, Metric::LostTasks], 0.05).unwrap();
+        assert_eq!(c.rows.len(), 2);
+        for r in &c.rows {
+            assert_eq!(
+                (r.candidate, r.verdict),
+                (None, Verdict::Regressed),
+                "{r:?}"
+            );
+        }
+        let c = compare(&unknown, &known, &[Metric::P99], 0.05).unwrap();
+        assert_eq!(
+            (c.rows[0].baseline, c.rows[0].verdict),
+            (None, Verdict::Same)
+        );
+        assert!(
+            c.notes.iter().any(|n| n.contains("unknown in 1 baseline")),
+            "{:?}",
+            c.notes
+        );
+    }
+
     #[test]
     fn medians() {
         assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
@@ -505,24 +619,37 @@ pub struct Breach {
     pub measured: String,
 }
 
+/// The limits a scenario sets, by name, as the scenario writes them.
+pub fn limits(t: &Thresholds) -> Vec<(&'static str, String)> {
+    let d = |name, v: Option<crate::scenario::units::Duration>| v.map(|v| (name, v.to_string()));
+    [
+        d("p50", t.p50),
+        d("p99", t.p99),
+        d("p999", t.p999),
+        t.error_rate.map(|v| ("error_rate", v.to_string())),
+        t.pss.map(|v| ("pss", v.to_string())),
+        t.lost_tasks.map(|v| ("lost_tasks", v.0.to_string())),
+        d("task_p99", t.task_p99),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// Checks the scenario's `thresholds:` (embedded in the results) on every deployment:
 /// latencies, ΣPSS and task p99 on the median over repetitions; the error rate over all
-/// requests of all repetitions; lost tasks in the worst repetition.
-pub fn thresholds(doc: &Value) -> Result<Vec<Breach>, BadResults> {
-    use crate::scenario::model::Thresholds;
-    let t: Thresholds = serde_json::from_value(doc["scenario"]["thresholds"].clone())
-        .map_err(|e| BadResults(format!("the scenario's thresholds: {e}")))?;
-    let by_label = crate::results::by_deployment(doc);
+/// requests of all repetitions; lost tasks in the worst repetition. A figure that is unknown
+/// in some repetition (no successful request, no memory sample, unreadable task figures)
+/// breaks its limit: a limit that cannot be checked does not hold.
+pub fn thresholds(doc: &Results) -> Vec<Breach> {
+    let t = &doc.scenario.thresholds;
     let mut breaches = Vec::new();
     // A deployment whose every run failed measured nothing to hold to a limit.
-    for (label, runs) in by_label.iter().filter(|(_, runs)| !runs.is_empty()) {
-        let med = |path: &[&str]| {
-            let v: Vec<f64> = runs
-                .iter()
-                .filter_map(|r| path.iter().fold(*r, |v, k| &v[*k]).as_f64())
-                .collect();
-            median(&v)
-        };
+    for (label, runs) in doc
+        .by_deployment()
+        .iter()
+        .filter(|(_, runs)| !runs.is_empty())
+    {
         let mut breach = |threshold: &'static str, limit: String, measured: String| {
             breaches.push(Breach {
                 label: label.clone(),
@@ -532,59 +659,109 @@ pub fn thresholds(doc: &Value) -> Result<Vec<Breach>, BadResults> {
             });
         };
         let ms = |us: f64| format!("{:.2} ms", us / 1000.0);
-        for (name, limit, path) in [
-            ("p50", t.p50, &["latency_us", "p50"][..]),
-            ("p99", t.p99, &["latency_us", "p99"][..]),
-            ("p999", t.p999, &["latency_us", "p999"][..]),
-            (
-                "task_p99",
-                t.task_p99,
-                &["tasks", "enqueue_to_finish_us", "p99"][..],
-            ),
+        let latency = |q: fn(&crate::load::Latency) -> u64| {
+            move |r: &RunResult| r.latency_us.as_ref().map(|l| q(l) as f64)
+        };
+        // The median over runs, or why there is none: the runs that did not know it.
+        let med = |of: &dyn Fn(&RunResult) -> Option<f64>, why: &str| {
+            let known: Vec<f64> = runs.iter().filter_map(|r| of(r)).collect();
+            let missing = runs.len() - known.len();
+            if missing == 0 {
+                Ok(median(&known))
+            } else {
+                Err(format!(
+                    "unknown: {why} in {missing} of {} runs",
+                    runs.len()
+                ))
+            }
+        };
+        for (name, limit, of) in [
+            ("p50", t.p50, latency(|l| l.p50)),
+            ("p99", t.p99, latency(|l| l.p99)),
+            ("p999", t.p999, latency(|l| l.p999)),
         ] {
             if let Some(limit) = limit {
-                let v = med(path);
-                if v > limit.0.as_micros() as f64 {
-                    breach(name, limit.to_string(), ms(v));
+                match med(&of, "no successful request") {
+                    Ok(v) if v <= limit.0.as_micros() as f64 => {}
+                    Ok(v) => breach(name, limit.to_string(), ms(v)),
+                    Err(why) => breach(name, limit.to_string(), why),
+                }
+            }
+        }
+        if let Some(limit) = t.task_p99 {
+            // Deployments that ran no task have no task latency to hold to it.
+            let tasked: Vec<&&RunResult> = runs.iter().filter(|r| r.ran_tasks()).collect();
+            if !tasked.is_empty() {
+                let known: Vec<f64> = tasked
+                    .iter()
+                    .filter_map(|r| Metric::TaskP99.of(r))
+                    .collect();
+                if known.len() < tasked.len() {
+                    breach(
+                        "task_p99",
+                        limit.to_string(),
+                        format!(
+                            "unknown: task figures unreadable or no task finished in {} of {} runs",
+                            tasked.len() - known.len(),
+                            tasked.len()
+                        ),
+                    );
+                } else if median(&known) > limit.0.as_micros() as f64 {
+                    breach("task_p99", limit.to_string(), ms(median(&known)));
                 }
             }
         }
         if let Some(limit) = t.error_rate {
-            let sum = |k: &str| runs.iter().filter_map(|r| r[k].as_u64()).sum::<u64>();
-            let (errors, requests) = (sum("errors"), sum("requests"));
-            let rate = if requests == 0 {
-                1.0
-            } else {
-                errors as f64 / requests as f64
-            };
-            if rate > limit.0 {
+            let errors: u64 = runs.iter().map(|r| r.errors).sum();
+            let requests: u64 = runs.iter().map(|r| r.requests).sum();
+            if requests == 0 {
                 breach(
                     "error_rate",
                     limit.to_string(),
-                    format!("{:.3}% ({errors} of {requests})", rate * 100.0),
+                    "unknown: no request was made".into(),
                 );
+            } else {
+                let rate = errors as f64 / requests as f64;
+                if rate > limit.0 {
+                    breach(
+                        "error_rate",
+                        limit.to_string(),
+                        format!("{:.3}% ({errors} of {requests})", rate * 100.0),
+                    );
+                }
             }
         }
         if let Some(limit) = t.pss {
-            let v = med(&["pss_bytes", "peak_bytes"]);
-            if v > limit.0 as f64 {
-                breach(
+            match med(&|r: &RunResult| Metric::Pss.of(r), "no memory sample") {
+                Ok(v) if v <= limit.0 as f64 => {}
+                Ok(v) => breach(
                     "pss",
                     limit.to_string(),
                     bytesize::ByteSize(v as u64).display().iec().to_string(),
-                );
+                ),
+                Err(why) => breach("pss", limit.to_string(), why),
             }
         }
         if let Some(limit) = t.lost_tasks {
+            let unknown = runs.iter().filter(|r| r.tasks.is_none()).count();
             let worst = runs
                 .iter()
-                .filter_map(|r| r["tasks"]["lost"].as_u64())
+                .filter_map(|r| r.tasks.as_ref().map(|t| t.lost))
                 .max()
                 .unwrap_or(0);
-            if worst > u64::from(limit.0) {
+            if unknown > 0 {
+                breach(
+                    "lost_tasks",
+                    limit.0.to_string(),
+                    format!(
+                        "unknown: task figures unreadable in {unknown} of {} runs",
+                        runs.len()
+                    ),
+                );
+            } else if worst > u64::from(limit.0) {
                 breach("lost_tasks", limit.0.to_string(), worst.to_string());
             }
         }
     }
-    Ok(breaches)
+    breaches
 }

@@ -3,6 +3,7 @@
 //!
 //! The binary's commands live in `cli` and `commands`; each other module owns one concern.
 
+pub mod atomic;
 pub mod cli;
 pub mod commands;
 pub mod compare;

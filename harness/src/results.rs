@@ -1,26 +1,54 @@
-//! results.json: what a scenario run measured, in the documented schema (reports/README.md),
-//! written atomically after every run, so an interrupted or crashed run leaves a file marked
-//! incomplete rather than nothing. It owns the file's shape; it measures nothing itself.
-
-use std::path::Path;
-
-use serde::Serialize;
-use serde_json::Value;
+//! results.json: the typed model of what a scenario run measured, in the documented schema
+//! (reports/README.md). The runner produces it (`run` builds a `Results` from its outcomes and
+//! writes it atomically after every run, so an interrupted or crashed run leaves a file marked
+//! incomplete rather than nothing); `report` and `compare` read it back through `read`, never
+//! through JSON key paths. It owns the file's shape and its reading; it measures nothing and
+//! imports nothing that imports it (no `run`, `report` or `compare`).
 
 use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
 
 use crate::deploy::Serving;
 use crate::deploy::sockets::Listening;
 use crate::load::{Latency, LoadReport, WorkerCount};
 use crate::provision::host::Host;
-use crate::run::RunOutcome;
 use crate::sample::{HarnessCpu, PeakMean, SampleReport};
-use crate::scenario::model::WorkerUnit;
-use crate::scenario::{Plan, Scenario};
+use crate::scenario::Plan;
+use crate::scenario::model::{ScenarioFile, WorkerUnit};
 
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: unknown figures are null instead of 0 (`latency_us`, `tasks`, memory, `cpu`), and
+/// `error_rate` is new. A version-1 file is refused, not converted: its zeros cannot be told
+/// apart from measured ones.
+pub const SCHEMA_VERSION: u32 = 2;
 
-#[derive(Debug, Clone, Serialize)]
+/// The djbench that wrote a results file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Djbench {
+    pub version: String,
+    /// The git revision of its checkout, when it was built from one.
+    pub git_revision: Option<String>,
+}
+
+impl Djbench {
+    /// This djbench: its version and the git revision of its checkout.
+    pub fn this() -> Self {
+        let rev = std::process::Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+        Self {
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            git_revision: rev,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Interpreter {
     pub version: String,
     /// As the app observed it while serving, not as assumed.
@@ -30,25 +58,27 @@ pub struct Interpreter {
     pub config_args: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// The background tasks of one run, as the app's task table had them after the drain.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tasks {
     pub enqueued: u64,
     pub finished: u64,
     pub lost: u64,
-    pub enqueue_to_start_us: Latency,
-    pub enqueue_to_finish_us: Latency,
+    /// None when no task started (or finished): there is no latency to give.
+    pub enqueue_to_start_us: Option<Latency>,
+    pub enqueue_to_finish_us: Option<Latency>,
     pub tasks_per_second: f64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Cpu {
     /// Cores used on average over the measured window by the whole deployment.
     pub cores: f64,
-    pub by_role: std::collections::BTreeMap<String, f64>,
+    pub by_role: BTreeMap<String, f64>,
 }
 
 /// How the web workers shared the window's responses.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerBalance {
     /// What one worker is here: a process, a subinterpreter or a thread.
     pub unit: WorkerUnit,
@@ -61,7 +91,7 @@ pub struct WorkerBalance {
     pub max_deviation: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WorkerShare {
     /// `pid`, `pid.interpreter` or `pid.interpreter.thread`, after the unit.
     pub worker: String,
@@ -105,7 +135,7 @@ impl WorkerBalance {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunResult {
     pub index: usize,
     pub repetition: u32,
@@ -133,13 +163,19 @@ pub struct RunResult {
     pub extension_modules: Vec<String>,
     pub requests: u64,
     pub errors: u64,
+    /// `errors / requests` of the window; None when no request was made.
+    pub error_rate: Option<f64>,
+    /// The headline rate: what the load generator reports as its throughput.
     pub throughput_rps: f64,
-    pub latency_us: Latency,
-    pub pss_bytes: PeakMean,
-    pub rss_bytes: PeakMean,
-    pub uss_bytes: PeakMean,
-    pub cpu: Cpu,
-    pub tasks: Tasks,
+    /// None when no request succeeded: there is no latency of a success to give.
+    pub latency_us: Option<Latency>,
+    /// None when the sampler took no sample of that kind.
+    pub pss_bytes: Option<PeakMean>,
+    pub rss_bytes: Option<PeakMean>,
+    pub uss_bytes: Option<PeakMean>,
+    pub cpu: Option<Cpu>,
+    /// None: unknown, the run's task figures could not be read.
+    pub tasks: Option<Tasks>,
     pub load: Option<LoadReport>,
     /// The background task load's own measurement of its `/enqueue` requests.
     pub task_load: Option<LoadReport>,
@@ -147,150 +183,247 @@ pub struct RunResult {
     pub failure: Option<String>,
     /// Ended before its duration from outside (the live view's `n` or `q`, Ctrl-C): how.
     /// Its numbers cover the time it had.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cut_short: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct Results<'a> {
+impl RunResult {
+    /// `label #repetition`, as warnings name a run.
+    pub fn name(&self) -> String {
+        format!("{} #{}", self.label, self.repetition)
+    }
+
+    /// Whether some background task was enqueued, or it is unknown whether one was.
+    pub fn ran_tasks(&self) -> bool {
+        self.tasks.as_ref().is_none_or(|t| t.enqueued > 0)
+    }
+}
+
+/// The whole results.json.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Results {
     pub schema_version: u32,
     /// False while runs are missing: interrupted, or a run failed.
     pub complete: bool,
-    pub djbench: Value,
+    pub djbench: Djbench,
     pub host: Host,
-    pub scenario: &'a crate::scenario::ScenarioFile,
-    pub plan: &'a Plan,
+    /// The scenario as run, its defaults filled in.
+    pub scenario: ScenarioFile,
+    pub plan: Plan,
     pub runs: Vec<RunResult>,
 }
 
-fn text(env: &Value, key: &str) -> Option<String> {
-    env[key].as_str().map(str::to_owned)
-}
+impl Results {
+    /// The scenario's name.
+    pub fn name(&self) -> &str {
+        &self.scenario.name.value
+    }
 
-pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
-    let env = &o.env;
-    let load = o.load.as_ref();
-    let mem = o.sample.as_ref();
-    RunResult {
-        index,
-        repetition: o.repetition,
-        label: o.label.clone(),
-        mode: mode.to_owned(),
-        server: text(env, "server"),
-        server_version: text(env, "server_version"),
-        serving: o.serving.clone(),
-        serving_shape: o.serving.as_ref().map(Serving::shape),
-        listening: o.listening.clone(),
-        workers: match (load, &o.serving) {
-            (Some(l), Some(sv)) => WorkerBalance::of(&l.workers, sv.worker_unit, sv.web_workers),
-            _ => None,
-        },
-        connections_per_request: load.and_then(|l| l.connections_per_request),
-        harness: o.harness.clone(),
-        interpreter: Interpreter {
-            version: o.python.clone(),
-            gil_enabled: o.gil_enabled,
-            free_threaded_build: env["free_threaded_build"].as_bool(),
-            executable: text(env, "executable"),
-            config_args: text(env, "config_args"),
-        },
-        django: text(env, "django"),
-        psycopg: text(env, "psycopg"),
-        extension_modules: env["extension_modules"]
-            .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_owned))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        requests: load.map_or(0, |l| l.requests),
-        errors: load.map_or(0, |l| l.errors),
-        throughput_rps: load.map_or(0.0, |l| l.throughput_rps),
-        latency_us: load.map_or_else(Latency::default, |l| l.latency_us),
-        pss_bytes: mem.map_or_else(PeakMean::default, |m| m.pss.total),
-        rss_bytes: mem.map_or_else(PeakMean::default, |m| m.rss.total),
-        uss_bytes: mem.map_or_else(PeakMean::default, |m| m.uss.total),
-        cpu: Cpu {
-            cores: mem.map_or(0.0, |m| m.cpu_cores_total),
-            by_role: mem.map(|m| m.cpu_cores.clone()).unwrap_or_default(),
-        },
-        tasks: Tasks {
-            enqueued: o.tasks_enqueued,
-            finished: o.tasks_finished,
-            lost: o.tasks_enqueued.saturating_sub(o.tasks_finished),
-            enqueue_to_start_us: o.task_start_us,
-            enqueue_to_finish_us: o.task_finish_us,
-            tasks_per_second: o.tasks_per_second,
-        },
-        load: o.load.clone(),
-        task_load: o.task_load.clone(),
-        memory: o.sample.clone(),
-        failure: o.failure.clone(),
-        cut_short: o.cut_short.clone(),
+    /// The runs by deployment, in the order the scenario lists them; each deployment with its
+    /// measured runs (failed runs left out, so a deployment may have none).
+    pub fn by_deployment(&self) -> Vec<(String, Vec<&RunResult>)> {
+        let mut out: Vec<(String, Vec<&RunResult>)> = Vec::new();
+        for r in &self.runs {
+            let at = match out.iter().position(|(l, _)| *l == r.label) {
+                Some(i) => i,
+                None => {
+                    out.push((r.label.clone(), Vec::new()));
+                    out.len() - 1
+                }
+            };
+            if r.failure.is_none() {
+                out[at].1.push(r);
+            }
+        }
+        out
     }
 }
 
-/// The djbench part of the fingerprint: version and the git revision of its checkout.
-pub fn djbench_fingerprint() -> Value {
-    let rev = std::process::Command::new("git")
-        .args(["rev-parse", "--short", "HEAD"])
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
-    serde_json::json!({ "version": env!("CARGO_PKG_VERSION"), "git_revision": rev })
+/// A results file that cannot be read or used, said plainly with its path (and line and
+/// column when its text is at fault): bad input, exit 2.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadResults(pub String);
+
+impl std::fmt::Display for BadResults {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for BadResults {}
+
+/// serde_json's message without the ` at line L column C` that the caller puts in front.
+fn message(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rsplit_once(" at line ") {
+        Some((m, _)) => m.to_owned(),
+        None => s,
+    }
+}
+
+/// Reads a results.json of this schema version. An older or newer file is refused with the
+/// version it has and what to do; a malformed one with its file:line:col.
+pub fn read(path: &Path) -> Result<Results, BadResults> {
+    let shown = path.display();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| BadResults(format!("{shown}: cannot read it: {e}")))?;
+    parse(&text).map_err(|e| BadResults(format!("{shown}{e}")))
+}
+
+/// `read` on text; the error starts where the path would end (`:3:5: …` or `: …`).
+pub fn parse(text: &str) -> Result<Results, String> {
+    /// Just the version, read first so that a file of another schema is named as such
+    /// rather than as a list of fields this djbench does not know.
+    #[derive(Deserialize)]
+    struct Version {
+        schema_version: Option<u32>,
+    }
+    let at = |e: &serde_json::Error| format!(":{}:{}", e.line(), e.column());
+    let v: Version = serde_json::from_str(text)
+        .map_err(|e| format!("{}: not a results.json: {}", at(&e), message(&e)))?;
+    match v.schema_version {
+        Some(SCHEMA_VERSION) => {}
+        Some(1) => {
+            return Err(format!(
+                ": written by an older djbench (results schema version 1; this djbench reads \
+                 version {SCHEMA_VERSION}, where unknown figures are null rather than 0): re-run \
+                 the scenario with this djbench, or use the djbench that wrote it"
+            ));
+        }
+        Some(n) => {
+            return Err(format!(
+                ": results schema version {n}; this djbench reads version {SCHEMA_VERSION} \
+                 (re-run the scenario with this djbench, or use the djbench that wrote it)"
+            ));
+        }
+        None => {
+            return Err(": no `schema_version`: not a results.json written by djbench".into());
+        }
+    }
+    serde_json::from_str(text).map_err(|e| {
+        format!(
+            "{}: not a results.json of schema version {SCHEMA_VERSION}: {}",
+            at(&e),
+            message(&e)
+        )
+    })
 }
 
 /// Writes results.json into `out` atomically.
-pub fn write(out: &Path, results: &Results<'_>) -> std::io::Result<()> {
+pub fn write(out: &Path, results: &Results) -> std::io::Result<()> {
     let json = serde_json::to_vec_pretty(results).map_err(std::io::Error::other)?;
-    crate::provision::cache::write_atomic(&out.join("results.json"), &json)
+    crate::atomic::write_atomic(&out.join("results.json"), &json)
 }
 
-/// Builds the whole document for `outcomes` so far.
-pub fn document<'a>(
-    s: &'a Scenario,
-    plan: &'a Plan,
-    outcomes: &[RunOutcome],
-    complete: bool,
-) -> Results<'a> {
-    let deployments: Vec<_> = s.deployments().collect();
-    let runs = outcomes
-        .iter()
-        .zip(&plan.runs)
-        .map(|(o, r)| run_result(r.index, deployments[r.deployment].mode.name(), o))
-        .collect();
-    Results {
-        schema_version: SCHEMA_VERSION,
-        complete,
-        djbench: djbench_fingerprint(),
-        host: Host::read(),
-        scenario: &s.file,
-        plan,
-        runs,
-    }
-}
+/// Results documents built from the typed model, for the tests of its readers (report,
+/// compare): no file of an older djbench, no JSON edited by key.
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::*;
 
-/// The runs of a results document by deployment, in the order the scenario lists them; each
-/// deployment with its measured runs (failed runs left out, so a deployment may have none).
-pub fn by_deployment(doc: &Value) -> Vec<(String, Vec<&Value>)> {
-    let mut out: Vec<(String, Vec<&Value>)> = Vec::new();
-    for r in doc["runs"].as_array().into_iter().flatten() {
-        let label = r["label"].as_str().unwrap_or("?");
-        let at = match out.iter().position(|(l, _)| l == label) {
-            Some(i) => i,
-            None => {
-                out.push((label.to_owned(), Vec::new()));
-                out.len() - 1
-            }
+    /// A run that measured `rps` requests per second with a p99 of `p99_us`, 10 tasks all
+    /// finished, and memory and CPU sampled.
+    pub fn run(label: &str, repetition: u32, rps: f64, p99_us: u64) -> RunResult {
+        let latency = Latency {
+            min: 100,
+            mean: p99_us as f64 / 3.0,
+            p50: p99_us / 4,
+            p90: p99_us / 2,
+            p99: p99_us,
+            p999: p99_us * 2,
+            max: p99_us * 3,
         };
-        if r["failure"].is_null() {
-            out[at].1.push(r);
+        RunResult {
+            index: 0,
+            repetition,
+            label: label.into(),
+            mode: "gunicorn_celery".into(),
+            server: Some("gunicorn_sync".into()),
+            server_version: None,
+            serving: None,
+            serving_shape: None,
+            listening: None,
+            workers: None,
+            connections_per_request: None,
+            harness: None,
+            interpreter: Interpreter {
+                version: "3.14.0".into(),
+                gil_enabled: Some(true),
+                free_threaded_build: Some(false),
+                executable: None,
+                config_args: None,
+            },
+            django: None,
+            psycopg: None,
+            extension_modules: Vec::new(),
+            requests: 1000,
+            errors: 0,
+            error_rate: Some(0.0),
+            throughput_rps: rps,
+            latency_us: Some(latency),
+            pss_bytes: Some(PeakMean {
+                peak_bytes: 100 << 20,
+                mean_bytes: 90 << 20,
+            }),
+            rss_bytes: Some(PeakMean {
+                peak_bytes: 200 << 20,
+                mean_bytes: 190 << 20,
+            }),
+            uss_bytes: None,
+            cpu: Some(Cpu {
+                cores: 1.0,
+                by_role: BTreeMap::new(),
+            }),
+            tasks: Some(Tasks {
+                enqueued: 10,
+                finished: 10,
+                lost: 0,
+                enqueue_to_start_us: Some(latency),
+                enqueue_to_finish_us: Some(latency),
+                tasks_per_second: 2.0,
+            }),
+            load: None,
+            task_load: None,
+            memory: None,
+            failure: None,
+            cut_short: None,
         }
     }
-    out
+
+    /// The same run with every request failed: no latency, as the runner records it.
+    pub fn all_failed(mut r: RunResult) -> RunResult {
+        r.errors = r.requests;
+        r.error_rate = Some(1.0);
+        r.latency_us = None;
+        r
+    }
+
+    /// A document of `runs` under a scenario with these `thresholds:` (YAML, indented by two).
+    pub fn results(thresholds: &str, runs: Vec<RunResult>) -> Results {
+        let yaml = format!(
+            "name: t\nmodes: [gunicorn_celery]\nthresholds:\n{}\n",
+            if thresholds.is_empty() {
+                "  {}"
+            } else {
+                thresholds
+            }
+        );
+        let s = crate::scenario::parse(Path::new("t.yaml"), yaml.as_bytes()).unwrap();
+        let plan = Plan::new(
+            &s,
+            &crate::scenario::Overrides::default(),
+            std::time::SystemTime::UNIX_EPOCH,
+        );
+        Results {
+            schema_version: SCHEMA_VERSION,
+            complete: true,
+            djbench: Djbench::this(),
+            host: Host::read(),
+            scenario: s.file,
+            plan,
+            runs,
+        }
+    }
 }
 
 #[cfg(test)]
@@ -344,5 +477,53 @@ mod tests {
         let c = counts(&[("1.0.0", 60), ("2.0.0", 40)]);
         let b = WorkerBalance::of(&c, WorkerUnit::Process, 2).unwrap();
         assert!((b.max_deviation - 0.2).abs() < 1e-9, "{b:?}");
+    }
+
+    #[test]
+    fn a_written_document_reads_back_with_its_unknowns() {
+        let doc = testing::results(
+            "  p99: 50ms\n  lost_tasks: 0",
+            vec![
+                testing::run("a", 1, 100.0, 2000),
+                RunResult {
+                    tasks: None,
+                    ..testing::all_failed(testing::run("a", 2, 0.0, 0))
+                },
+            ],
+        );
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &doc).unwrap();
+        let back = read(&dir.path().join("results.json")).unwrap();
+        assert_eq!(back.schema_version, SCHEMA_VERSION);
+        assert_eq!(back.name(), "t");
+        assert_eq!(back.runs.len(), 2);
+        assert_eq!(back.runs[0].latency_us.map(|l| l.p99), Some(2000));
+        assert!(back.runs[1].latency_us.is_none() && back.runs[1].tasks.is_none());
+        assert_eq!(
+            back.scenario.thresholds.p99.map(|d| d.0),
+            Some(std::time::Duration::from_millis(50))
+        );
+        assert_eq!(back.plan.runs.len(), doc.plan.runs.len());
+        // Written again, it is the same text: nothing is lost or invented on the way.
+        assert_eq!(
+            serde_json::to_string(&back).unwrap(),
+            serde_json::to_string(&doc).unwrap()
+        );
+    }
+
+    #[test]
+    fn an_older_or_broken_file_is_named_with_what_to_do() {
+        let e = parse(r#"{"schema_version": 1, "runs": []}"#).unwrap_err();
+        assert!(e.contains("older djbench") && e.contains("re-run"), "{e}");
+        let e = parse(r#"{"schema_version": 9}"#).unwrap_err();
+        assert!(
+            e.contains("schema version 9") && e.contains("reads version 2"),
+            "{e}"
+        );
+        let e = parse("{\n  \"schema_version\": 2,\n  oops\n}").unwrap_err();
+        assert!(e.starts_with(":3:3: not a results.json"), "{e}");
+        let e = parse(r#"{"schema_version": 2, "complete": true}"#).unwrap_err();
+        assert!(e.contains("missing field `djbench`"), "{e}");
+        assert!(parse("{}").unwrap_err().contains("no `schema_version`"));
     }
 }

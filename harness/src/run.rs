@@ -12,6 +12,9 @@ use serde_json::Value;
 
 use crate::deploy::{self, Deployment, Spec};
 use crate::provision::{self, Cache, Flavour, Lookup, Report, Ui, Wants};
+use crate::results::{
+    Cpu, Djbench, Interpreter, Results, RunResult, SCHEMA_VERSION, Tasks, WorkerBalance,
+};
 use crate::scenario::model::{Database, Deployment as Shape, Mode, Python};
 use crate::scenario::{Plan, Scenario};
 
@@ -471,11 +474,9 @@ pub fn execute(
         outcomes.push(outcome);
         // After every run, so an interruption leaves what was measured, marked incomplete.
         let complete = complete(plan, &outcomes);
-        let doc = crate::results::document(s, plan, &outcomes, complete);
-        let written = crate::results::write(&plan.out, &doc).and_then(|()| {
-            let value = serde_json::to_value(&doc).map_err(std::io::Error::other)?;
-            crate::report::write(&plan.out, &value)
-        });
+        let doc = document(s, plan, &outcomes, complete);
+        let written = crate::results::write(&plan.out, &doc)
+            .and_then(|()| crate::report::write(&plan.out, &doc));
         if let Err(e) = written {
             progress(format!(
                 "cannot write results into {}: {e}",
@@ -489,6 +490,104 @@ pub fn execute(
         complete: complete(plan, &outcomes),
     });
     outcomes
+}
+
+/// What the app's `/_djbench/env` says about itself, as far as results.json records it.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(default)]
+struct AppEnv {
+    server: Option<String>,
+    server_version: Option<String>,
+    free_threaded_build: Option<bool>,
+    executable: Option<String>,
+    config_args: Option<String>,
+    django: Option<String>,
+    psycopg: Option<String>,
+    extension_modules: Vec<String>,
+}
+
+/// One run's entry of results.json, from what the run observed.
+pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
+    // An env the app did not give (the run failed first) records as unknown throughout.
+    let env: AppEnv = serde_json::from_value(o.env.clone()).unwrap_or_default();
+    let load = o.load.as_ref();
+    let mem = o.sample.as_ref();
+    RunResult {
+        index,
+        repetition: o.repetition,
+        label: o.label.clone(),
+        mode: mode.to_owned(),
+        server: env.server,
+        server_version: env.server_version,
+        serving: o.serving.clone(),
+        serving_shape: o.serving.as_ref().map(deploy::Serving::shape),
+        listening: o.listening.clone(),
+        workers: match (load, &o.serving) {
+            (Some(l), Some(sv)) => WorkerBalance::of(&l.workers, sv.worker_unit, sv.web_workers),
+            _ => None,
+        },
+        connections_per_request: load.and_then(|l| l.connections_per_request),
+        harness: o.harness.clone(),
+        interpreter: Interpreter {
+            version: o.python.clone(),
+            gil_enabled: o.gil_enabled,
+            free_threaded_build: env.free_threaded_build,
+            executable: env.executable,
+            config_args: env.config_args,
+        },
+        django: env.django,
+        psycopg: env.psycopg,
+        extension_modules: env.extension_modules,
+        requests: load.map_or(0, |l| l.requests),
+        errors: load.map_or(0, |l| l.errors),
+        error_rate: load
+            .filter(|l| l.requests > 0)
+            .map(|l| l.errors as f64 / l.requests as f64),
+        throughput_rps: load.map_or(0.0, |l| l.throughput_rps),
+        // Every request failed: no success has a latency (the histogram holds none).
+        latency_us: load.filter(|l| l.requests > l.errors).map(|l| l.latency_us),
+        pss_bytes: mem.filter(|m| m.pss_samples > 0).map(|m| m.pss.total),
+        rss_bytes: mem.filter(|m| m.rss_samples > 0).map(|m| m.rss.total),
+        uss_bytes: mem.filter(|m| m.pss_samples > 0).map(|m| m.uss.total),
+        cpu: mem.filter(|m| m.rss_samples > 0).map(|m| Cpu {
+            cores: m.cpu_cores_total,
+            by_role: m.cpu_cores.clone(),
+        }),
+        // The task figures are read as they are today; the drain's failure is to make this
+        // None (unknown) once RunOutcome can say so.
+        tasks: Some(Tasks {
+            enqueued: o.tasks_enqueued,
+            finished: o.tasks_finished,
+            lost: o.tasks_enqueued.saturating_sub(o.tasks_finished),
+            enqueue_to_start_us: (o.tasks_finished > 0).then_some(o.task_start_us),
+            enqueue_to_finish_us: (o.tasks_finished > 0).then_some(o.task_finish_us),
+            tasks_per_second: o.tasks_per_second,
+        }),
+        load: o.load.clone(),
+        task_load: o.task_load.clone(),
+        memory: o.sample.clone(),
+        failure: o.failure.clone(),
+        cut_short: o.cut_short.clone(),
+    }
+}
+
+/// The whole results document for `outcomes` so far.
+pub fn document(s: &Scenario, plan: &Plan, outcomes: &[RunOutcome], complete: bool) -> Results {
+    let deployments: Vec<_> = s.deployments().collect();
+    let runs = outcomes
+        .iter()
+        .zip(&plan.runs)
+        .map(|(o, r)| run_result(r.index, deployments[r.deployment].mode.name(), o))
+        .collect();
+    Results {
+        schema_version: SCHEMA_VERSION,
+        complete,
+        djbench: Djbench::this(),
+        host: crate::provision::host::Host::read(),
+        scenario: s.file.clone(),
+        plan: plan.clone(),
+        runs,
+    }
 }
 
 /// Every planned run ran its full time without failing.

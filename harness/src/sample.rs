@@ -10,25 +10,25 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::deploy::{Role, process::members_by_role};
 
 /// Peak and mean of a sum over the measured window, in bytes.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
 pub struct PeakMean {
     pub peak_bytes: u64,
     pub mean_bytes: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Sums {
     pub total: PeakMean,
     pub by_role: BTreeMap<String, PeakMean>,
 }
 
 /// One point of the ΣPSS/ΣRSS series, for charts.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Point {
     /// Seconds since the measured window began.
     pub t: f64,
@@ -36,14 +36,14 @@ pub struct Point {
 }
 
 /// One point of the CPU series: cores used by role since the previous point.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CpuPoint {
     /// Seconds since the measured window began.
     pub t: f64,
     pub cores_by_role: BTreeMap<String, f64>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SampleReport {
     pub rss: Sums,
     pub pss: Sums,
@@ -389,7 +389,7 @@ fn run(
 /// djbench's own CPU while it measured one deployment, by what spent it, each from the
 /// kernel's per-thread account (RUSAGE_THREAD) and the whole from the process's: the harness's
 /// share of the machine it is measuring on.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct HarnessCpu {
     /// From the deployment's readiness to the end of the task drain.
     pub wall_seconds: f64,

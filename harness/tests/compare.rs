@@ -3,12 +3,12 @@
 //! that cannot be compared must say why with exit 2.
 
 mod common;
-use common::{djbench, root};
+use common::{djbench, results_fixture, root};
 
 use serde_json::Value;
 
 fn baseline() -> Value {
-    let path = root().join("fixtures/results/ci_smoke-3reps.json");
+    let path = results_fixture();
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -156,8 +156,10 @@ fn a_missing_field_is_bad_input_said_plainly() {
         .remove("p99");
     let (code, _, stderr) = run_compare(&base, &cand, &[]);
     assert_eq!(code, 2, "{stderr}");
+    // Written compactly, the whole document is line 1; the column points into runs[1].
     assert!(
-        stderr.contains("cand.json: runs[1] (subinterpreters) has no number at `latency_us.p99`"),
+        stderr.contains("cand.json:1:")
+            && stderr.contains("not a results.json of schema version 2: missing field `p99`"),
         "{stderr}"
     );
 }
@@ -166,11 +168,11 @@ fn a_missing_field_is_bad_input_said_plainly() {
 fn another_schema_version_or_a_missing_mode_is_bad_input() {
     let base = baseline();
     let mut newer = base.clone();
-    newer["schema_version"] = Value::from(2);
+    newer["schema_version"] = Value::from(3);
     let (code, _, stderr) = run_compare(&base, &newer, &[]);
     assert_eq!(code, 2);
     assert!(
-        stderr.contains("schema version 2") && stderr.contains("reads version 1"),
+        stderr.contains("schema version 3") && stderr.contains("reads version 2"),
         "{stderr}"
     );
 
@@ -188,7 +190,7 @@ fn another_schema_version_or_a_missing_mode_is_bad_input() {
 
     let dir = tempfile::tempdir().unwrap();
     let broken = dir.path().join("broken.json");
-    std::fs::write(&broken, "{\n  \"schema_version\": 1,\n  oops\n}").unwrap();
+    std::fs::write(&broken, "{\n  \"schema_version\": 2,\n  oops\n}").unwrap();
     let out = djbench()
         .arg("compare")
         .arg(&broken)
@@ -303,7 +305,7 @@ fn report_exports_bencher_metric_format_and_the_per_second_csv() {
     let dir = tempfile::tempdir().unwrap();
     let out = djbench()
         .arg("report")
-        .arg(root().join("fixtures/results/ci_smoke-3reps.json"))
+        .arg(results_fixture())
         .args(["--out"])
         .arg(dir.path())
         .args(["--export", "bmf", "--export", "csv"])
@@ -341,4 +343,31 @@ fn report_exports_bencher_metric_format_and_the_per_second_csv() {
     // The fixture keeps three per-second rows of each of its nine runs.
     assert_eq!(rows.len(), 27, "{csv}");
     assert!(rows.iter().all(|r| r.split(',').count() == 11), "{csv}");
+}
+
+#[test]
+fn a_file_of_an_older_djbench_is_refused_with_what_to_do() {
+    // The shipped version-1 file: zeros where version 2 says unknown, so it is not read.
+    let v1 = root().join("fixtures/results/ci_smoke-3reps.json");
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["compare".into(), v1.clone(), results_fixture()],
+        vec![
+            "report".into(),
+            v1.clone(),
+            "--out".into(),
+            dir.path().to_owned(),
+        ],
+    ] {
+        let out = djbench().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("ci_smoke-3reps.json: written by an older djbench")
+                && stderr.contains("results schema version 1")
+                && stderr.contains("re-run the scenario"),
+            "{stderr}"
+        );
+    }
+    assert!(!dir.path().join("summary.md").exists());
 }

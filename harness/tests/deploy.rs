@@ -332,7 +332,9 @@ fn ci_smoke_deploys_loads_and_tears_down_every_mode() {
 
     let results: Value =
         serde_json::from_slice(&std::fs::read(out.join("results.json")).unwrap()).unwrap();
-    assert_eq!(results["schema_version"], 1);
+    assert_eq!(results["schema_version"], djbench::results::SCHEMA_VERSION);
+    // What the runner wrote, its readers read: the typed model both ways.
+    djbench::results::read(&out.join("results.json")).unwrap();
     assert_eq!(results["complete"], true);
     let runs = results["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::scenario::model::{Mode, Server, WorkerUnit};
@@ -61,7 +61,7 @@ impl Spec {
 
 /// How a deployment serves HTTP, as launched: recorded beside every run, so that two rows that
 /// differ in more than their label say so.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Serving {
     pub server: Server,
     /// Processes that serve requests (a supervising parent not counted).
@@ -74,7 +74,7 @@ pub struct Serving {
     pub worker_unit: WorkerUnit,
     pub web_workers: u32,
     /// How a new connection reaches a worker.
-    pub dispatch: &'static str,
+    pub dispatch: String,
     /// The listen backlog asked of every listening socket.
     pub backlog: u32,
 }
@@ -136,7 +136,7 @@ impl Spec {
             threads_per_interpreter: threads,
             worker_unit: self.mode.worker_unit(),
             web_workers: w,
-            dispatch,
+            dispatch: dispatch.to_owned(),
             backlog: self.backlog,
         }
     }

@@ -22,7 +22,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper_util::rt::TokioIo;
 use nix::sys::resource::UsageWho;
 use rand::{Rng, SeedableRng};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
 use tokio::sync::Semaphore;
 
@@ -37,7 +37,7 @@ pub struct Endpoint {
     pub weight: f64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "model", rename_all = "snake_case")]
 pub enum Model {
     Closed {
@@ -131,7 +131,7 @@ impl Hold {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct EndpointReport {
     pub path: String,
     pub requests: u64,
@@ -141,14 +141,14 @@ pub struct EndpointReport {
 }
 
 /// Responses one worker served.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkerCount {
     /// As the app named it: `pid.interpreter.thread`.
     pub worker: String,
     pub requests: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SecondRow {
     pub second: u64,
     pub path: String,
@@ -160,7 +160,7 @@ pub struct SecondRow {
 }
 
 /// What an open loop managed against what it intended.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OpenLoopReport {
     pub intended_rps: f64,
     pub achieved_rps: f64,
@@ -170,7 +170,7 @@ pub struct OpenLoopReport {
     pub connections_used: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct GeneratorReport {
     pub threads: usize,
     /// User + system CPU of the whole djbench process over the run, warm-up included.
@@ -189,7 +189,7 @@ pub struct GeneratorReport {
     pub max_rss_bytes: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LoadReport {
     #[serde(flatten)]
     pub model: Model,
@@ -214,11 +214,11 @@ pub struct LoadReport {
     pub generator: GeneratorReport,
     /// Ended before its duration from outside (Ctrl-C, the live view's `q` or `n`):
     /// `measured_seconds` is the load time it had.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stopped_early: bool,
     /// Seconds the load was held inside the measured window (the live view's `p`); the window
     /// was lengthened by as much.
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub held_seconds: f64,
 }
 

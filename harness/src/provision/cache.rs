@@ -81,7 +81,7 @@ impl Cache {
 
     pub fn mark_complete<T: Serialize>(dir: &Path, facts: &T) -> io::Result<()> {
         let json = serde_json::to_vec_pretty(facts).map_err(io::Error::other)?;
-        write_atomic(&dir.join(MARKER), &json)
+        crate::atomic::write_atomic(&dir.join(MARKER), &json)
     }
 
     /// Removes everything but the lock file.
@@ -117,23 +117,6 @@ pub fn make_writable(dir: &Path) {
 #[derive(Debug)]
 pub struct CacheLock {
     _file: File,
-}
-
-/// Writes `bytes` to `path` so that readers see the old file or the new one, never a part.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("file"),
-        std::process::id()
-    ));
-    {
-        let mut f = File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)
 }
 
 /// Moves a finished staging tree into place, replacing a stale (unmarked) one.

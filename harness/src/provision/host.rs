@@ -1,9 +1,9 @@
 //! Facts about the machine for reports and `doctor`: CPU model, cores, memory, kernel.
 //! Three /proc reads by hand; a system-information crate would add far more than it saves.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Host {
     pub cpu: String,
     pub cores: usize,

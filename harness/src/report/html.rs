@@ -4,15 +4,14 @@
 
 use std::fmt::Write as _;
 
-use serde_json::Value;
-
 use super::svg::{Bars, Lines, PALETTE, ROLE_COLORS, Series, legend};
 use super::{
-    COLUMNS, at, groups, interpreter_notes, is_task_column, python_and_gil, ran_tasks, serving_of,
-    shown_columns, warnings, worker_shares,
+    COLUMNS, Deployments, UNKNOWN, groups, interpreter_notes, is_task_column, latency,
+    python_and_gil, ran_tasks, serving_of, shown_columns, task_latency, tasks_unknown, warnings,
+    worker_shares,
 };
 use crate::compare::{change_interval, median};
-use crate::results::by_deployment;
+use crate::results::{Results, RunResult};
 
 const CSS: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;font-size:20px;
@@ -47,16 +46,15 @@ fn figure(out: &mut String, title: &str, body: &str, caption: &str) {
     );
 }
 
-pub fn html(doc: &Value) -> String {
-    let deployments = by_deployment(doc);
+pub fn html(doc: &Results) -> String {
+    let deployments = doc.by_deployment();
     let color = |i: usize| PALETTE[i % PALETTE.len()].to_owned();
     let names: Vec<(String, String)> = deployments
         .iter()
         .enumerate()
         .map(|(i, (l, _))| (l.clone(), color(i)))
         .collect();
-    let scenario = &doc["scenario"];
-    let name = scenario["name"].as_str().unwrap_or("scenario");
+    let name = doc.name();
     let mut out = String::new();
     let _ = write!(
         out,
@@ -66,8 +64,9 @@ pub fn html(doc: &Value) -> String {
         esc(name)
     );
     let _ = write!(out, "<h1>djbench: {}</h1>", esc(name));
-    if let Some(d) = scenario["description"].as_str() {
-        let _ = write!(out, "<p class=\"question\">{}</p>", esc(d.trim()));
+    let description = doc.scenario.description.trim();
+    if !description.is_empty() {
+        let _ = write!(out, "<p class=\"question\">{}</p>", esc(description));
     }
     let reps = deployments.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
 
@@ -76,6 +75,7 @@ pub fn html(doc: &Value) -> String {
         "<h2>The answer</h2><div class=\"wide\"><table><tr><th>deployment</th><th>python</th><th>GIL</th><th>server</th><th>workers</th>",
     );
     let with_tasks = ran_tasks(&deployments);
+    let unknown_tasks = tasks_unknown(&deployments);
     let task_column = is_task_column;
     let shown = shown_columns(&with_tasks);
     for &i in &shown {
@@ -87,7 +87,7 @@ pub fn html(doc: &Value) -> String {
         .map(|(_, rs)| {
             COLUMNS
                 .iter()
-                .map(|c| rs.iter().filter_map(|r| at(r, c.path).as_f64()).collect())
+                .map(|c| rs.iter().filter_map(|r| (c.value)(r)).collect())
                 .collect()
         })
         .collect();
@@ -95,12 +95,16 @@ pub fn html(doc: &Value) -> String {
     // significant (bootstrap 95% interval of the change excludes zero).
     // Ranked only within a group of deployments that ran one interpreter (up to its GIL).
     let group = groups(&deployments);
+    // A task column compares only deployments that ran tasks and know their figures.
+    let comparable: Vec<bool> = (0..deployments.len())
+        .map(|d| with_tasks[d] && !unknown_tasks[d])
+        .collect();
     let mut notes = Vec::new();
     let best: Vec<Vec<usize>> = (0..COLUMNS.len())
         .map(|i| {
             (0..=group.iter().copied().max().unwrap_or(0))
                 .filter_map(|g| {
-                    best_of(i, g, &group, &values, &with_tasks, &deployments, &mut notes)
+                    best_of(i, g, &group, &values, &comparable, &deployments, &mut notes)
                 })
                 .collect()
         })
@@ -118,8 +122,16 @@ pub fn html(doc: &Value) -> String {
         );
         for &i in &shown {
             let v = &values[d][i];
-            if v.is_empty() || (task_column(i) && !with_tasks[d]) {
+            if task_column(i) && unknown_tasks[d] {
+                out.push_str("<td>unknown</td>");
+                continue;
+            }
+            if task_column(i) && !with_tasks[d] {
                 out.push_str("<td>-</td>");
+                continue;
+            }
+            if v.is_empty() {
+                let _ = write!(out, "<td>{UNKNOWN}</td>");
                 continue;
             }
             let class = if best[i].contains(&d) {
@@ -171,18 +183,14 @@ pub fn html(doc: &Value) -> String {
     for (d, (label, rs)) in deployments.iter().enumerate() {
         for (k, r) in rs.iter().enumerate() {
             // The last row holds the in-flight tail after the window: not a whole second.
-            let whole = r["load"]["measured_seconds"].as_f64().unwrap_or(f64::MAX);
-            let points = r["load"]["seconds"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|s| s["path"] == "*")
-                .filter(|s| {
-                    s["second"]
-                        .as_f64()
-                        .is_some_and(|x| x + 1.0 <= whole + 1e-9)
-                })
-                .filter_map(|s| Some((s["second"].as_f64()?, s["count"].as_f64()?)))
+            let whole = r.load.as_ref().map_or(f64::MAX, |l| l.measured_seconds);
+            let points = r
+                .load
+                .iter()
+                .flat_map(|l| &l.seconds)
+                .filter(|s| s.path == "*")
+                .filter(|s| s.second as f64 + 1.0 <= whole + 1e-9)
+                .map(|s| (s.second as f64, s.count as f64))
                 .collect();
             series.push(Series {
                 name: format!("{label} #{}", k + 1),
@@ -207,12 +215,13 @@ pub fn html(doc: &Value) -> String {
     );
 
     // Latency spectrum on a log-percentile axis.
-    let quantiles: [(&str, f64, &str); 5] = [
-        ("p50", 0.5, "50%"),
-        ("p90", 0.9, "90%"),
-        ("p99", 0.99, "99%"),
-        ("p999", 0.999, "99.9%"),
-        ("max", 0.9999, "max"),
+    type Quantile = fn(&crate::load::Latency) -> u64;
+    let quantiles: [(Quantile, f64, &str); 5] = [
+        (|l| l.p50, 0.5, "50%"),
+        (|l| l.p90, 0.9, "90%"),
+        (|l| l.p99, 0.99, "99%"),
+        (|l| l.p999, 0.999, "99.9%"),
+        (|l| l.max, 0.9999, "max"),
     ];
     let xq = |q: f64| (1.0 / (1.0 - q)).log10();
     let series = deployments
@@ -224,10 +233,7 @@ pub fn html(doc: &Value) -> String {
             points: quantiles
                 .iter()
                 .filter_map(|(k, q, _)| {
-                    let v: Vec<f64> = rs
-                        .iter()
-                        .filter_map(|r| r["latency_us"][*k].as_f64())
-                        .collect();
+                    let v: Vec<f64> = rs.iter().filter_map(|r| latency(r, *k)).collect();
                     (!v.is_empty()).then(|| (xq(*q), median(&v) / 1000.0))
                 })
                 .collect(),
@@ -266,24 +272,21 @@ pub fn html(doc: &Value) -> String {
     out.push_str("<div class=\"grid2\">");
     for (label, rs) in &deployments {
         let Some(r) = rs.first() else { continue };
-        let pts = r["memory"]["pss_series"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default();
+        let pts: &[crate::sample::Point] = r.memory.as_ref().map_or(&[], |m| &m.pss_series);
         let series = roles
             .iter()
             .enumerate()
-            .filter(|(_, role)| pts.iter().any(|p| p["bytes_by_role"][**role].is_u64()))
+            .filter(|(_, role)| pts.iter().any(|p| p.bytes_by_role.contains_key(**role)))
             .map(|(i, role)| Series {
                 name: (*role).to_owned(),
                 color: ROLE_COLORS[i].to_owned(),
                 points: pts
                     .iter()
-                    .filter_map(|p| {
-                        Some((
-                            p["t"].as_f64()?,
-                            p["bytes_by_role"][*role].as_f64().unwrap_or(0.0) / 1048576.0,
-                        ))
+                    .map(|p| {
+                        (
+                            p.t,
+                            p.bytes_by_role.get(*role).copied().unwrap_or(0) as f64 / 1048576.0,
+                        )
                     })
                     .collect(),
                 faint: false,
@@ -314,17 +317,10 @@ pub fn html(doc: &Value) -> String {
             color: color(d),
             points: rs
                 .first()
-                .and_then(|r| r["memory"]["cpu_series"].as_array())
+                .and_then(|r| r.memory.as_ref())
                 .into_iter()
-                .flatten()
-                .filter_map(|p| {
-                    let cores: f64 = p["cores_by_role"]
-                        .as_object()?
-                        .values()
-                        .filter_map(Value::as_f64)
-                        .sum();
-                    Some((p["t"].as_f64()?, cores))
-                })
+                .flat_map(|m| &m.cpu_series)
+                .map(|p| (p.t, p.cores_by_role.values().sum()))
                 .collect(),
             faint: false,
         })
@@ -353,11 +349,11 @@ pub fn html(doc: &Value) -> String {
     // Task latency.
     let tasked: Vec<usize> = (0..deployments.len()).filter(|&d| with_tasks[d]).collect();
     if !tasked.is_empty() {
-        let pcts = [
-            ("p50", "p50"),
-            ("p90", "p90"),
-            ("p99", "p99"),
-            ("max", "max"),
+        let pcts: [(Quantile, &str); 4] = [
+            (|l| l.p50, "p50"),
+            (|l| l.p90, "p90"),
+            (|l| l.p99, "p99"),
+            (|l| l.max, "max"),
         ];
         let series = pcts
             .iter()
@@ -372,7 +368,7 @@ pub fn html(doc: &Value) -> String {
                             let v: Vec<f64> = deployments[d]
                                 .1
                                 .iter()
-                                .filter_map(|r| r["tasks"]["enqueue_to_finish_us"][*k].as_f64())
+                                .filter_map(|r| task_latency(r, *k))
                                 .collect();
                             (!v.is_empty()).then(|| median(&v) / 1000.0)
                         })
@@ -403,11 +399,9 @@ pub fn html(doc: &Value) -> String {
     let mut paths: Vec<String> = Vec::new();
     for (_, rs) in &deployments {
         for r in rs {
-            for e in r["load"]["endpoints"].as_array().into_iter().flatten() {
-                if let Some(p) = e["path"].as_str()
-                    && !paths.iter().any(|x| x == p)
-                {
-                    paths.push(p.to_owned());
+            for e in r.load.iter().flat_map(|l| &l.endpoints) {
+                if !paths.contains(&e.path) {
+                    paths.push(e.path.clone());
                 }
             }
         }
@@ -424,14 +418,11 @@ pub fn html(doc: &Value) -> String {
                     .map(|p| {
                         let v: Vec<f64> = rs
                             .iter()
-                            .flat_map(|r| {
-                                r["load"]["endpoints"]
-                                    .as_array()
-                                    .cloned()
-                                    .unwrap_or_default()
-                            })
-                            .filter(|e| e["path"] == p.as_str())
-                            .filter_map(|e| e["latency_us"]["p99"].as_f64())
+                            .flat_map(|r| r.load.iter().flat_map(|l| &l.endpoints))
+                            .filter(|e| e.path == *p)
+                            // An endpoint none of whose requests succeeded has no latency.
+                            .filter(|e| e.requests > e.errors)
+                            .map(|e| e.latency_us.p99 as f64)
                             .collect();
                         (!v.is_empty()).then(|| median(&v) / 1000.0)
                     })
@@ -454,13 +445,12 @@ pub fn html(doc: &Value) -> String {
     // Web latency with and without background tasks, for modes run both ways.
     let mut pairs: Vec<(String, usize, usize)> = Vec::new();
     for (d, (_, rs)) in deployments.iter().enumerate() {
-        let mode = rs.first().and_then(|r| r["mode"].as_str()).unwrap_or("");
+        let mode = rs.first().map_or("", |r| r.mode.as_str());
         if !with_tasks[d] || pairs.iter().any(|p| p.0 == mode) {
             continue;
         }
         if let Some(q) = (0..deployments.len()).find(|&e| {
-            !with_tasks[e]
-                && deployments[e].1.first().and_then(|r| r["mode"].as_str()) == Some(mode)
+            !with_tasks[e] && deployments[e].1.first().map(|r| r.mode.as_str()) == Some(mode)
         }) {
             pairs.push((mode.to_owned(), d, q));
         }
@@ -475,7 +465,7 @@ pub fn html(doc: &Value) -> String {
             let v: Vec<f64> = deployments[d]
                 .1
                 .iter()
-                .filter_map(|r| r["latency_us"]["p99"].as_f64())
+                .filter_map(|r| latency(r, |l| l.p99))
                 .collect();
             (!v.is_empty()).then(|| median(&v) / 1000.0)
         };
@@ -521,53 +511,42 @@ pub fn html(doc: &Value) -> String {
         }
         out.push_str("</ul>");
     }
-    match crate::compare::thresholds(doc) {
-        Ok(b) if !b.is_empty() => {
-            out.push_str("<h2>Thresholds broken</h2><ul class=\"warn\">");
-            for x in b {
-                let _ = write!(
-                    out,
-                    "<li>{} <code>{}</code>: {} (limit {})</li>",
-                    esc(&x.label),
-                    x.threshold,
-                    esc(&x.measured),
-                    esc(&x.limit)
-                );
-            }
-            out.push_str("</ul>");
+    let broken = crate::compare::thresholds(doc);
+    if !broken.is_empty() {
+        out.push_str("<h2>Thresholds broken</h2><ul class=\"warn\">");
+        for x in broken {
+            let _ = write!(
+                out,
+                "<li>{} <code>{}</code>: {} (limit {})</li>",
+                esc(&x.label),
+                x.threshold,
+                esc(&x.measured),
+                esc(&x.limit)
+            );
         }
-        _ => {}
+        out.push_str("</ul>");
     }
 
     out.push_str("<h2>Environment</h2><table>");
-    let host = &doc["host"];
+    let host = &doc.host;
     for (k, v) in [
         (
             "djbench",
             format!(
                 "{} ({})",
-                doc["djbench"]["version"].as_str().unwrap_or("?"),
-                doc["djbench"]["git_revision"]
-                    .as_str()
+                doc.djbench.version,
+                doc.djbench
+                    .git_revision
+                    .as_deref()
                     .unwrap_or("no git revision")
             ),
         ),
-        (
-            "CPU",
-            format!(
-                "{}, {} cores",
-                host["cpu"].as_str().unwrap_or("?"),
-                host["cores"]
-            ),
-        ),
+        ("CPU", format!("{}, {} cores", host.cpu, host.cores)),
         (
             "memory",
-            format!(
-                "{:.1} GiB",
-                host["memory_bytes"].as_f64().unwrap_or(0.0) / 1073741824.0
-            ),
+            format!("{:.1} GiB", host.memory_bytes as f64 / 1073741824.0),
         ),
-        ("kernel", host["kernel"].as_str().unwrap_or("?").to_owned()),
+        ("kernel", host.kernel.clone()),
     ] {
         let _ = write!(
             out,
@@ -578,24 +557,24 @@ pub fn html(doc: &Value) -> String {
     out.push_str("</table><table><tr><th>deployment</th><th>mode</th><th>server</th><th>python</th><th>build</th><th>Django</th><th>psycopg</th></tr>");
     for (label, rs) in &deployments {
         let Some(r) = rs.first() else { continue };
-        let i = &r["interpreter"];
+        let i = &r.interpreter;
         let _ = write!(
             out,
             "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td style=\"text-align:left\" class=\"small\">{}</td><td>{}</td><td>{}</td></tr>",
             esc(label),
-            esc(r["mode"].as_str().unwrap_or("-")),
-            esc(r["server"].as_str().unwrap_or("-")),
-            esc(i["version"].as_str().unwrap_or("-")),
-            esc(i["config_args"].as_str().unwrap_or("-")),
-            esc(r["django"].as_str().unwrap_or("-")),
-            esc(r["psycopg"].as_str().unwrap_or("-")),
+            esc(&r.mode),
+            esc(r.server.as_deref().unwrap_or("-")),
+            esc(&i.version),
+            esc(i.config_args.as_deref().unwrap_or("-")),
+            esc(r.django.as_deref().unwrap_or("-")),
+            esc(r.psycopg.as_deref().unwrap_or("-")),
         );
     }
     out.push_str("</table>");
     let _ = write!(
         out,
         "<h2>The scenario as run</h2><pre>{}</pre>",
-        esc(&serde_json::to_string_pretty(scenario).unwrap_or_default())
+        esc(&serde_json::to_string_pretty(&doc.scenario).unwrap_or_default())
     );
     out.push_str("</body></html>\n");
     out
@@ -610,7 +589,7 @@ fn best_of(
     group: &[usize],
     values: &[Vec<Vec<f64>>],
     with_tasks: &[bool],
-    deployments: &[(String, Vec<&Value>)],
+    deployments: &Deployments<'_>,
     notes: &mut Vec<String>,
 ) -> Option<usize> {
     let task_column = is_task_column;
@@ -651,62 +630,60 @@ fn best_of(
 
 /// What makes rows comparable, run by run: how each served (shape, dispatch, backlog as the
 /// kernel had it), keep-alive, each web worker's share, and djbench's own CPU by part.
-fn fairness(out: &mut String, doc: &Value) {
+fn fairness(out: &mut String, doc: &Results) {
     out.push_str(
         "<h2>Is the comparison fair?</h2><div class=\"wide\"><table><tr><th>run</th>\
          <th>serving</th><th>how a connection reaches a worker</th><th>backlog</th>\
          <th>conn/req</th><th>web workers' shares</th><th>harness % of machine</th>\
          <th>of which: web load · task load · sampler · scenario · rest (CPU s)</th></tr>",
     );
-    for r in doc["runs"].as_array().into_iter().flatten() {
-        if !r["failure"].is_null() {
-            continue;
-        }
-        let pct = |v: &Value| {
-            v.as_f64()
-                .map_or("unknown".to_owned(), |x| format!("{:.0}%", x * 100.0))
-        };
+    for r in doc.runs.iter().filter(|r: &&RunResult| r.failure.is_none()) {
         let shares = worker_shares(r);
-        let backlogs: Vec<String> = r["listening"]
-            .as_array()
-            .into_iter()
+        let backlogs: Vec<String> = r
+            .listening
+            .iter()
             .flatten()
-            .map(|l| l["backlog"].to_string())
+            .map(|l| l.backlog.to_string())
             .collect();
-        let h = &r["harness"];
-        let secs = |k: &str| h[k].as_f64().map_or("?".to_owned(), |v| format!("{v:.2}"));
+        let h = r.harness.as_ref();
+        let secs = |k: fn(&crate::sample::HarnessCpu) -> f64| {
+            h.map_or("?".to_owned(), |h| format!("{:.2}", k(h)))
+        };
         let _ = write!(
             out,
             "<tr><td>{} #{}</td><td>{} · {}</td><td style=\"text-align:left\" class=\"small\">{}</td>\
              <td>{}</td><td>{}</td><td style=\"text-align:left\" class=\"small\">{} (spread {})</td>\
              <td>{}</td><td class=\"small\">{} · {} · {} · {} · {}</td></tr>",
-            esc(r["label"].as_str().unwrap_or("?")),
-            r["repetition"],
-            esc(r["server"].as_str().unwrap_or("-")),
-            esc(r["serving_shape"].as_str().unwrap_or("-")),
-            esc(r["serving"]["dispatch"].as_str().unwrap_or("-")),
+            esc(&r.label),
+            r.repetition,
+            esc(r.server.as_deref().unwrap_or("-")),
+            esc(r.serving_shape.as_deref().unwrap_or("-")),
+            esc(r.serving.as_ref().map_or("-", |s| s.dispatch.as_str())),
             if backlogs.is_empty() {
                 "unknown".to_owned()
             } else {
                 backlogs.join(", ")
             },
-            r["connections_per_request"]
-                .as_f64()
+            r.connections_per_request
                 .map_or("unknown".to_owned(), |c| format!("{c:.2}")),
             if shares.is_empty() {
                 "unknown".to_owned()
             } else {
                 esc(&shares.join(", "))
             },
-            pct(&r["workers"]["max_deviation"]),
-            h["share_of_machine"]
-                .as_f64()
-                .map_or("unknown".to_owned(), |v| format!("{:.1}%", v * 100.0)),
-            secs("web_load_seconds"),
-            secs("task_load_seconds"),
-            secs("sampler_seconds"),
-            secs("orchestration_seconds"),
-            secs("other_seconds"),
+            r.workers.as_ref().map_or("unknown".to_owned(), |w| format!(
+                "{:.0}%",
+                w.max_deviation * 100.0
+            )),
+            h.map_or("unknown".to_owned(), |h| format!(
+                "{:.1}%",
+                h.share_of_machine * 100.0
+            )),
+            secs(|h| h.web_load_seconds),
+            secs(|h| h.task_load_seconds),
+            secs(|h| h.sampler_seconds),
+            secs(|h| h.orchestration_seconds),
+            secs(|h| h.other_seconds),
         );
     }
     out.push_str(

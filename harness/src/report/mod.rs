@@ -1,16 +1,15 @@
-//! What people read after a run, built from results.json alone: report.html (html.rs, with
-//! SVG charts from svg.rs) and summary.md, the headline
-//! table (one row per deployment, medians over repetitions, best value per column in bold)
-//! and the warnings, fit for a pull-request comment and for the terminal. It re-reads what was
+//! What people read after a run, built from results.json alone (the typed `results::Results`,
+//! never JSON key paths): report.html (html.rs, with SVG charts from svg.rs) and summary.md,
+//! the headline table (one row per deployment, medians over repetitions, best value per column
+//! in bold, an unknown figure as "—" and never best) and the warnings, fit for a pull-request
+//! comment and for the terminal; and the bmf and seconds.csv exports. It re-reads what was
 //! measured; it never measures, and never changes results.json.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use serde_json::Value;
-
 use crate::compare::median;
-use crate::results::by_deployment;
+use crate::results::{Results, RunResult};
 
 mod html;
 mod svg;
@@ -19,10 +18,19 @@ pub use html::html;
 /// The colours of deployments and of roles, shared with the live view.
 pub use svg::{PALETTE, ROLE_COLORS};
 
+/// A deployment's measured runs, as `Results::by_deployment` gives them.
+type Deployments<'a> = [(String, Vec<&'a RunResult>)];
+
+/// What a cell shows when its figure is unknown (None in results.json).
+const UNKNOWN: &str = "—";
+
 /// One column of the headline table.
 struct Column {
     title: &'static str,
-    path: &'static [&'static str],
+    /// The figure in one run; None when the run did not know it.
+    value: fn(&RunResult) -> Option<f64>,
+    /// A background-task figure: meaningful only for deployments that ran tasks.
+    task: bool,
     /// Some(true): higher is better; Some(false): lower is better; None: not ranked.
     higher_better: Option<bool>,
     show: fn(f64) -> String,
@@ -36,128 +44,157 @@ fn mib(v: f64) -> String {
     format!("{:.0}", v / 1048576.0)
 }
 
+fn latency(r: &RunResult, q: fn(&crate::load::Latency) -> u64) -> Option<f64> {
+    r.latency_us.as_ref().map(|l| q(l) as f64)
+}
+
+fn task_latency(r: &RunResult, q: fn(&crate::load::Latency) -> u64) -> Option<f64> {
+    r.tasks
+        .as_ref()
+        .and_then(|t| t.enqueue_to_finish_us.as_ref())
+        .map(|l| q(l) as f64)
+}
+
 const COLUMNS: &[Column] = &[
     Column {
         title: "req/s",
-        path: &["throughput_rps"],
+        value: |r| Some(r.throughput_rps),
+        task: false,
         higher_better: Some(true),
         show: |v| format!("{v:.0}"),
     },
     Column {
         title: "p50 ms",
-        path: &["latency_us", "p50"],
+        value: |r| latency(r, |l| l.p50),
+        task: false,
         higher_better: Some(false),
         show: ms,
     },
     Column {
         title: "p99 ms",
-        path: &["latency_us", "p99"],
+        value: |r| latency(r, |l| l.p99),
+        task: false,
         higher_better: Some(false),
         show: ms,
     },
     Column {
         title: "p99.9 ms",
-        path: &["latency_us", "p999"],
+        value: |r| latency(r, |l| l.p999),
+        task: false,
         higher_better: Some(false),
         show: ms,
     },
     Column {
         title: "errors",
-        path: &["errors"],
+        value: |r| Some(r.errors as f64),
+        task: false,
         higher_better: Some(false),
         show: |v| format!("{v:.0}"),
     },
     Column {
         title: "ΣPSS peak MiB",
-        path: &["pss_bytes", "peak_bytes"],
+        value: |r| r.pss_bytes.map(|m| m.peak_bytes as f64),
+        task: false,
         higher_better: Some(false),
         show: mib,
     },
     Column {
         title: "ΣPSS mean MiB",
-        path: &["pss_bytes", "mean_bytes"],
+        value: |r| r.pss_bytes.map(|m| m.mean_bytes as f64),
+        task: false,
         higher_better: Some(false),
         show: mib,
     },
     Column {
         title: "ΣRSS peak MiB",
-        path: &["rss_bytes", "peak_bytes"],
+        value: |r| r.rss_bytes.map(|m| m.peak_bytes as f64),
+        task: false,
         higher_better: Some(false),
         show: mib,
     },
     Column {
         title: "CPU cores",
-        path: &["cpu", "cores"],
+        value: |r| r.cpu.as_ref().map(|c| c.cores),
+        task: false,
         higher_better: None,
         show: |v| format!("{v:.2}"),
     },
     Column {
         title: "conn/req",
-        path: &["connections_per_request"],
+        value: |r| r.connections_per_request,
+        task: false,
         higher_better: None,
         show: |v| format!("{v:.2}"),
     },
     Column {
         title: "worker spread %",
-        path: &["workers", "max_deviation"],
+        value: |r| r.workers.as_ref().map(|w| w.max_deviation),
+        task: false,
         higher_better: None,
         show: |v| format!("{:.0}", v * 100.0),
     },
     Column {
         title: "harness % of machine",
-        path: &["harness", "share_of_machine"],
+        value: |r| r.harness.as_ref().map(|h| h.share_of_machine),
+        task: false,
         higher_better: None,
         show: |v| format!("{:.1}", v * 100.0),
     },
     Column {
         title: "tasks/s",
-        path: &["tasks", "tasks_per_second"],
+        value: |r| r.tasks.as_ref().map(|t| t.tasks_per_second),
+        task: true,
         higher_better: None,
         show: |v| format!("{v:.1}"),
     },
     Column {
         title: "task p50 ms",
-        path: &["tasks", "enqueue_to_finish_us", "p50"],
+        value: |r| task_latency(r, |l| l.p50),
+        task: true,
         higher_better: Some(false),
         show: ms,
     },
     Column {
         title: "task p99 ms",
-        path: &["tasks", "enqueue_to_finish_us", "p99"],
+        value: |r| task_latency(r, |l| l.p99),
+        task: true,
         higher_better: Some(false),
         show: ms,
     },
     Column {
         title: "lost tasks",
-        path: &["tasks", "lost"],
+        value: |r| r.tasks.as_ref().map(|t| t.lost as f64),
+        task: true,
         higher_better: Some(false),
         show: |v| format!("{v:.0}"),
     },
 ];
 
-fn at<'a>(v: &'a Value, path: &[&str]) -> &'a Value {
-    path.iter().fold(v, |v, k| &v[*k])
-}
-
-/// The median over runs of the number at `path`; None when no run has one.
-fn median_at(runs: &[&Value], path: &[&str]) -> Option<f64> {
-    let v: Vec<f64> = runs.iter().filter_map(|r| at(r, path).as_f64()).collect();
+/// The median over runs of a figure; None when no run knows it.
+fn median_of(runs: &[&RunResult], value: impl Fn(&RunResult) -> Option<f64>) -> Option<f64> {
+    let v: Vec<f64> = runs.iter().filter_map(|r| value(r)).collect();
     (!v.is_empty()).then(|| median(&v))
 }
 
-/// Whether each deployment ran background tasks (its task columns mean something).
-fn ran_tasks(deployments: &[(String, Vec<&Value>)]) -> Vec<bool> {
+/// Whether each deployment ran background tasks (its task columns mean something); a run
+/// whose task figures are unknown may have.
+fn ran_tasks(deployments: &Deployments<'_>) -> Vec<bool> {
     deployments
         .iter()
-        .map(|(_, runs)| {
-            runs.iter()
-                .any(|r| r["tasks"]["enqueued"].as_u64().unwrap_or(0) > 0)
-        })
+        .map(|(_, runs)| runs.iter().any(|r| r.ran_tasks()))
+        .collect()
+}
+
+/// Whether some run of each deployment could not read its task figures.
+fn tasks_unknown(deployments: &Deployments<'_>) -> Vec<bool> {
+    deployments
+        .iter()
+        .map(|(_, runs)| runs.iter().any(|r| r.tasks.is_none()))
         .collect()
 }
 
 fn is_task_column(i: usize) -> bool {
-    COLUMNS[i].path[0] == "tasks"
+    COLUMNS[i].task
 }
 
 /// The columns worth a place: task columns only when some deployment ran tasks.
@@ -168,12 +205,10 @@ fn shown_columns(with_tasks: &[bool]) -> Vec<usize> {
 }
 
 /// The interpreter version and the GIL state observed in a deployment's first run.
-fn python_and_gil<'a>(runs: &[&'a Value]) -> (&'a str, &'static str) {
+fn python_and_gil<'a>(runs: &[&'a RunResult]) -> (&'a str, &'static str) {
     let first = runs.first();
-    let python = first
-        .and_then(|r| r["interpreter"]["version"].as_str())
-        .unwrap_or("-");
-    let gil = match first.and_then(|r| r["interpreter"]["gil_enabled"].as_bool()) {
+    let python = first.map_or("-", |r| r.interpreter.version.as_str());
+    let gil = match first.and_then(|r| r.interpreter.gil_enabled) {
         Some(true) => "on",
         Some(false) => "off",
         None => "-",
@@ -182,38 +217,35 @@ fn python_and_gil<'a>(runs: &[&'a Value]) -> (&'a str, &'static str) {
 }
 
 /// The HTTP server (with its version) and the serving shape of a deployment's first run.
-fn serving_of(runs: &[&Value]) -> (String, String) {
+fn serving_of(runs: &[&RunResult]) -> (String, String) {
     let first = runs.first();
-    let server = first.and_then(|r| r["server"].as_str()).unwrap_or("-");
-    let server = match first.and_then(|r| r["server_version"].as_str()) {
+    let server = first.and_then(|r| r.server.as_deref()).unwrap_or("-");
+    let server = match first.and_then(|r| r.server_version.as_deref()) {
         Some(v) => format!("{server} {v}"),
         None => server.to_owned(),
     };
     let shape = first
-        .and_then(|r| r["serving_shape"].as_str())
+        .and_then(|r| r.serving_shape.as_deref())
         .unwrap_or("-")
         .to_owned();
     (server, shape)
 }
 
 /// The build options of a run's interpreter that can change its speed.
-fn build_options(r: &Value) -> Vec<String> {
-    crate::provision::python::speed_options(r["interpreter"]["config_args"].as_str().unwrap_or(""))
+fn build_options(r: &RunResult) -> Vec<String> {
+    crate::provision::python::speed_options(r.interpreter.config_args.as_deref().unwrap_or(""))
 }
 
 /// Which interpreter a deployment ran, up to its GIL: the version and the build options. Two
 /// deployments are ranked against each other only when this is equal, so that a row differs
 /// from the next only in what its label says.
-fn interpreter_group(runs: &[&Value]) -> Option<(String, Vec<String>)> {
+fn interpreter_group(runs: &[&RunResult]) -> Option<(String, Vec<String>)> {
     let r = runs.first()?;
-    Some((
-        r["interpreter"]["version"].as_str()?.to_owned(),
-        build_options(r),
-    ))
+    Some((r.interpreter.version.clone(), build_options(r)))
 }
 
 /// The deployments' interpreter groups, as indices into the first-seen groups.
-fn groups(deployments: &[(String, Vec<&Value>)]) -> Vec<usize> {
+fn groups(deployments: &Deployments<'_>) -> Vec<usize> {
     let mut seen: Vec<Option<(String, Vec<String>)>> = Vec::new();
     deployments
         .iter()
@@ -233,8 +265,8 @@ fn groups(deployments: &[(String, Vec<&Value>)]) -> Vec<usize> {
 /// What a reader must know about the interpreters before reading the table across rows:
 /// which rows share one, the GIL's own effect where a deployment has its GIL twin, and that
 /// rows of different interpreters are not ranked against each other.
-pub fn interpreter_notes(doc: &Value) -> Vec<String> {
-    let deployments = by_deployment(doc);
+pub fn interpreter_notes(doc: &Results) -> Vec<String> {
+    let deployments = doc.by_deployment();
     let group = groups(&deployments);
     let count = group.iter().max().map_or(0, |m| m + 1);
     let mut notes = Vec::new();
@@ -267,10 +299,7 @@ pub fn interpreter_notes(doc: &Value) -> Vec<String> {
     // The GIL alone: a free-threaded deployment against one of the same interpreter with the
     // GIL on (its twin).
     for (i, (label, runs)) in deployments.iter().enumerate() {
-        let gil = |rs: &[&Value]| {
-            rs.first()
-                .and_then(|r| r["interpreter"]["gil_enabled"].as_bool())
-        };
+        let gil = |rs: &[&RunResult]| rs.first().and_then(|r| r.interpreter.gil_enabled);
         if gil(runs) != Some(false) {
             continue;
         }
@@ -278,7 +307,10 @@ pub fn interpreter_notes(doc: &Value) -> Vec<String> {
             if j == i || group[j] != group[i] || gil(twin_runs) != Some(true) {
                 continue;
             }
-            let ratio = |path: &[&str]| match (median_at(runs, path), median_at(twin_runs, path)) {
+            let ratio = |value: fn(&RunResult) -> Option<f64>| match (
+                median_of(runs, value),
+                median_of(twin_runs, value),
+            ) {
                 (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
                 _ => "unknown".to_owned(),
             };
@@ -286,10 +318,10 @@ pub fn interpreter_notes(doc: &Value) -> Vec<String> {
                 "THE GIL ALONE: {label} (no GIL) against {twin} (the same CPython with the GIL): \
                  req/s {}, p99 {}, CPU {}, ΣPSS {} (no GIL ÷ GIL, medians). This pair, not a row \
                  of another interpreter, is the comparison of the GIL.",
-                ratio(&["throughput_rps"]),
-                ratio(&["latency_us", "p99"]),
-                ratio(&["cpu", "cores"]),
-                ratio(&["pss_bytes", "peak_bytes"]),
+                ratio(|r| Some(r.throughput_rps)),
+                ratio(|r| latency(r, |l| l.p99)),
+                ratio(|r| r.cpu.as_ref().map(|c| c.cores)),
+                ratio(|r| r.pss_bytes.map(|m| m.peak_bytes as f64)),
             ));
         }
     }
@@ -297,17 +329,11 @@ pub fn interpreter_notes(doc: &Value) -> Vec<String> {
 }
 
 /// Each web worker that answered in a run, with its share: `4123 51%`.
-fn worker_shares(r: &Value) -> Vec<String> {
-    r["workers"]["shares"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|s| {
-            let share = s["share"]
-                .as_f64()
-                .map_or("unknown".to_owned(), |x| format!("{:.0}%", x * 100.0));
-            format!("{} {share}", s["worker"].as_str().unwrap_or("?"))
-        })
+fn worker_shares(r: &RunResult) -> Vec<String> {
+    r.workers
+        .iter()
+        .flat_map(|w| &w.shares)
+        .map(|s| format!("{} {:.0}%", s.worker, s.share * 100.0))
         .collect()
 }
 
@@ -320,7 +346,7 @@ const MAX_HARNESS_SPREAD: f64 = 0.02;
 
 /// What differs between deployments besides their labels: the HTTP server, keep-alive, and
 /// the harness's share of the machine.
-fn parity_warnings(deployments: &[(String, Vec<&Value>)]) -> Vec<String> {
+fn parity_warnings(deployments: &Deployments<'_>) -> Vec<String> {
     let mut w = Vec::new();
     if deployments.len() < 2 {
         return w;
@@ -342,7 +368,7 @@ fn parity_warnings(deployments: &[(String, Vec<&Value>)]) -> Vec<String> {
     }
     let conns: Vec<(&str, f64)> = deployments
         .iter()
-        .filter_map(|(l, rs)| Some((l.as_str(), median_at(rs, &["connections_per_request"])?)))
+        .filter_map(|(l, rs)| Some((l.as_str(), median_of(rs, |r| r.connections_per_request)?)))
         .collect();
     let (lo, hi) = conns.iter().fold((f64::MAX, f64::MIN), |(lo, hi), (_, c)| {
         (lo.min(*c), hi.max(*c))
@@ -361,7 +387,12 @@ fn parity_warnings(deployments: &[(String, Vec<&Value>)]) -> Vec<String> {
     }
     let shares: Vec<(&str, f64)> = deployments
         .iter()
-        .filter_map(|(l, rs)| Some((l.as_str(), median_at(rs, &["harness", "share_of_machine"])?)))
+        .filter_map(|(l, rs)| {
+            Some((
+                l.as_str(),
+                median_of(rs, |r| r.harness.as_ref().map(|h| h.share_of_machine))?,
+            ))
+        })
         .collect();
     let (lo, hi) = shares
         .iter()
@@ -384,81 +415,88 @@ fn parity_warnings(deployments: &[(String, Vec<&Value>)]) -> Vec<String> {
 }
 
 /// Everything a reader must know before trusting the table.
-pub fn warnings(doc: &Value) -> Vec<String> {
+pub fn warnings(doc: &Results) -> Vec<String> {
     let mut w = Vec::new();
-    if doc["complete"].as_bool() != Some(true) {
+    if !doc.complete {
         w.push(
             "This run is incomplete: it was interrupted, a run was cut short or a deployment \
              failed; the table holds what was measured."
                 .to_owned(),
         );
     }
-    let runs: Vec<&Value> = doc["runs"].as_array().into_iter().flatten().collect();
-    for r in &runs {
-        let name = format!(
-            "{} #{}",
-            r["label"].as_str().unwrap_or("?"),
-            r["repetition"].as_u64().unwrap_or(0)
-        );
-        if let Some(f) = r["failure"].as_str() {
+    for r in &doc.runs {
+        let name = r.name();
+        if let Some(f) = &r.failure {
             w.push(format!("{name} failed: {f}"));
         }
-        if let Some(c) = r["cut_short"].as_str() {
+        if let Some(c) = &r.cut_short {
             w.push(format!(
                 "{name} was cut short ({c}): its numbers cover that time only"
             ));
         }
-        if let Some(held) = r["load"]["held_seconds"].as_f64().filter(|&h| h > 0.0) {
+        if let Some(held) = r.load.as_ref().map(|l| l.held_seconds).filter(|&h| h > 0.0) {
             w.push(format!(
                 "{name}: the load was paused for {held:.1} s (the window was lengthened by as \
                  much); CPU and memory means include the pause"
             ));
         }
-        if r["load"]["generator"]["saturated"].as_bool() == Some(true) {
+        if r.load.as_ref().is_some_and(|l| l.generator.saturated) {
             w.push(format!(
                 "{name}: the load generator saturated its CPU; these numbers may measure djbench"
             ));
         }
-        let errors = r["errors"].as_u64().unwrap_or(0);
-        if errors > 0 {
+        if r.errors > 0 {
+            let kinds = r
+                .load
+                .as_ref()
+                .and_then(|l| serde_json::to_string(&l.error_kinds).ok())
+                .unwrap_or_else(|| "kinds unknown".into());
+            w.push(format!("{name}: {} failed requests ({kinds})", r.errors));
+        }
+        if r.failure.is_none() && r.latency_us.is_none() {
             w.push(format!(
-                "{name}: {errors} failed requests ({})",
-                r["load"]["error_kinds"]
+                "{name}: no request succeeded, so it has no latency (shown as {UNKNOWN})"
             ));
         }
-        let lost = r["tasks"]["lost"].as_u64().unwrap_or(0);
-        if lost > 0 {
-            w.push(format!("{name}: {lost} tasks never finished"));
+        match &r.tasks {
+            None if r.failure.is_none() => w.push(format!(
+                "{name}: its background task figures could not be read: tasks are unknown"
+            )),
+            Some(t) if t.lost > 0 => w.push(format!("{name}: {} tasks never finished", t.lost)),
+            _ => {}
         }
-        if let Some(dev) = r["workers"]["max_deviation"]
-            .as_f64()
-            .filter(|&d| d > MAX_WORKER_DEVIATION)
+        if let Some(b) = r
+            .workers
+            .as_ref()
+            .filter(|b| b.max_deviation > MAX_WORKER_DEVIATION)
         {
             let shares = worker_shares(r);
             w.push(format!(
                 "{name}: the web workers did not share the load fairly (a share {:.0}% away from \
                  fair; {} of {} workers answered, each a {}: {}): some idled while others queued",
-                dev * 100.0,
+                b.max_deviation * 100.0,
                 shares.len(),
-                r["workers"]["workers"],
-                r["workers"]["unit"].as_str().unwrap_or("worker"),
+                b.workers,
+                b.unit.name(),
                 shares.join(", ")
             ));
         }
-        let asked = r["serving"]["backlog"].as_u64();
-        for l in r["listening"].as_array().into_iter().flatten() {
-            if let (Some(asked), Some(got)) = (asked, l["backlog"].as_u64())
-                && got < asked
+        let asked = r.serving.as_ref().map(|s| s.backlog);
+        for l in r.listening.iter().flatten() {
+            if let Some(asked) = asked
+                && l.backlog < asked
             {
                 w.push(format!(
-                    "{name}: the socket on {} listens with a backlog of {got}, not the {asked} \
+                    "{name}: the socket on {} listens with a backlog of {}, not the {asked} \
                      asked for (net.core.somaxconn caps it, or the server overrides it)",
-                    l["address"].as_str().unwrap_or("?")
+                    l.address, l.backlog
                 ));
             }
         }
-        if let Some(share) = r["harness"]["share_of_machine"]
-            .as_f64()
+        if let Some(share) = r
+            .harness
+            .as_ref()
+            .map(|h| h.share_of_machine)
             .filter(|&s| s > MAX_HARNESS_SHARE)
         {
             w.push(format!(
@@ -467,32 +505,26 @@ pub fn warnings(doc: &Value) -> Vec<String> {
                 share * 100.0
             ));
         }
-        let mode = r["mode"].as_str().unwrap_or("");
-        let gil = r["interpreter"]["gil_enabled"].as_bool();
-        let free_build = r["interpreter"]["free_threaded_build"].as_bool() == Some(true);
-        if mode == "free_threaded" && free_build && gil == Some(true) {
+        let free_build = r.interpreter.free_threaded_build == Some(true);
+        if r.mode == "free_threaded" && free_build && r.interpreter.gil_enabled == Some(true) {
             w.push(format!(
                 "{name}: a free-threaded build ran with the GIL on (a module re-enabled it, or it \
                  was asked for)"
             ));
         }
     }
-    let versions: Vec<String> = runs
-        .iter()
-        .filter_map(|r| r["interpreter"]["version"].as_str().map(str::to_owned))
-        .fold(Vec::new(), |mut acc, v| {
-            if !acc.contains(&v) {
-                acc.push(v);
-            }
-            acc
-        });
+    let versions: Vec<&str> = doc.runs.iter().fold(Vec::new(), |mut acc, r| {
+        if !acc.contains(&r.interpreter.version.as_str()) {
+            acc.push(r.interpreter.version.as_str());
+        }
+        acc
+    });
     // Interpreters configured differently (beyond --disable-gil and install paths) can differ
     // in speed for reasons that are not the mode's: a distribution's build against a plain one.
     let mut builds: Vec<(String, Vec<String>)> = Vec::new();
-    for r in &runs {
-        let label = r["label"].as_str().unwrap_or("?").to_owned();
-        if r["interpreter"]["config_args"].is_string() && !builds.iter().any(|(l, _)| *l == label) {
-            builds.push((label, build_options(r)));
+    for r in &doc.runs {
+        if r.interpreter.config_args.is_some() && !builds.iter().any(|(l, _)| *l == r.label) {
+            builds.push((r.label.clone(), build_options(r)));
         }
     }
     if let Some((first, first_opts)) = builds.first()
@@ -514,7 +546,7 @@ pub fn warnings(doc: &Value) -> Vec<String> {
                 .join(", ")
         ));
     }
-    w.extend(parity_warnings(&by_deployment(doc)));
+    w.extend(parity_warnings(&doc.by_deployment()));
     if versions.len() > 1 {
         w.push(format!(
             "The deployments ran on different Python versions ({}): part of a difference may be \
@@ -526,37 +558,38 @@ pub fn warnings(doc: &Value) -> Vec<String> {
 }
 
 /// summary.md: the headline table and the warnings.
-pub fn summary_md(doc: &Value) -> String {
+pub fn summary_md(doc: &Results) -> String {
     let mut out = String::new();
-    let scenario = &doc["scenario"];
-    let name = scenario["name"].as_str().unwrap_or("scenario");
-    let _ = writeln!(out, "# djbench: {name}\n");
-    if let Some(d) = scenario["description"].as_str() {
-        let _ = writeln!(out, "{}\n", d.trim());
+    let _ = writeln!(out, "# djbench: {}\n", doc.name());
+    let description = doc.scenario.description.trim();
+    if !description.is_empty() {
+        let _ = writeln!(out, "{description}\n");
     }
-    let deployments = by_deployment(doc);
+    let deployments = doc.by_deployment();
     let reps = deployments.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
-    let host = &doc["host"];
+    let host = &doc.host;
     let _ = writeln!(
         out,
         "Medians over {reps} repetition{} per deployment; best value per column in **bold**, \
-         among deployments of one interpreter. \
+         among deployments of one interpreter; {UNKNOWN}: unknown. \
          Host: {}, {} cores, kernel {}. djbench {} ({}).\n",
         if reps == 1 { "" } else { "s" },
-        host["cpu"].as_str().unwrap_or("?"),
-        host["cores"],
-        host["kernel"].as_str().unwrap_or("?"),
-        doc["djbench"]["version"].as_str().unwrap_or("?"),
-        doc["djbench"]["git_revision"]
-            .as_str()
+        host.cpu,
+        host.cores,
+        host.kernel,
+        doc.djbench.version,
+        doc.djbench
+            .git_revision
+            .as_deref()
             .unwrap_or("no git revision"),
     );
-    // Columns nobody has a value for (no tasks anywhere) are left out.
     let medians: Vec<Vec<Option<f64>>> = deployments
         .iter()
-        .map(|(_, runs)| COLUMNS.iter().map(|c| median_at(runs, c.path)).collect())
+        .map(|(_, runs)| COLUMNS.iter().map(|c| median_of(runs, c.value)).collect())
         .collect();
+    // Columns nobody has a value for (no tasks anywhere) are left out.
     let with_tasks = ran_tasks(&deployments);
+    let unknown_tasks = tasks_unknown(&deployments);
     let task_column = is_task_column;
     let shown = shown_columns(&with_tasks);
     let group = groups(&deployments);
@@ -576,28 +609,33 @@ pub fn summary_md(doc: &Value) -> String {
         for &i in &shown {
             let c = &COLUMNS[i];
             let cell = match medians[d][i] {
+                // A run that could not read its task figures leaves the deployment's unknown.
+                _ if task_column(i) && unknown_tasks[d] => "unknown".to_owned(),
                 // Task columns mean nothing for a deployment that ran none.
                 Some(_) if task_column(i) && !with_tasks[d] => "-".to_owned(),
                 Some(v) => {
-                    // Ranked only against deployments of the same interpreter.
-                    let rivals = (0..deployments.len())
+                    // Ranked only against deployments of the same interpreter, and only where
+                    // values exist.
+                    let rivals: Vec<f64> = (0..deployments.len())
                         .filter(|&e| group[e] == group[d])
-                        .filter(|&e| !task_column(i) || with_tasks[e])
-                        .filter_map(|e| medians[e][i]);
+                        .filter(|&e| !task_column(i) || (with_tasks[e] && !unknown_tasks[e]))
+                        .filter_map(|e| medians[e][i])
+                        .collect();
                     let best = match c.higher_better {
-                        Some(true) => rivals.fold(f64::MIN, f64::max),
-                        Some(false) => rivals.fold(f64::MAX, f64::min),
+                        Some(true) => rivals.iter().copied().fold(f64::MIN, f64::max),
+                        Some(false) => rivals.iter().copied().fold(f64::MAX, f64::min),
                         None => f64::NAN,
                     };
                     let text = (c.show)(v);
-                    let alone = group.iter().filter(|&&g| g == group[d]).count() < 2;
+                    // Best of one is no comparison: a rival whose value is unknown is none.
+                    let alone = rivals.len() < 2;
                     if !alone && v == best {
                         format!("**{text}**")
                     } else {
                         text
                     }
                 }
-                None => "-".to_owned(),
+                None => UNKNOWN.to_owned(),
             };
             let _ = write!(out, " {cell} |");
         }
@@ -610,39 +648,27 @@ pub fn summary_md(doc: &Value) -> String {
             let _ = writeln!(out, "- {n}");
         }
     }
-    let set = doc["scenario"]["thresholds"]
-        .as_object()
-        .map_or(0, serde_json::Map::len);
-    if set > 0 {
+    let set = crate::compare::limits(&doc.scenario.thresholds);
+    if !set.is_empty() {
         out.push_str("\n## Thresholds\n\n");
-        match crate::compare::thresholds(doc) {
-            Ok(b) if b.is_empty() => {
+        let broken = crate::compare::thresholds(doc);
+        if broken.is_empty() {
+            let _ = writeln!(
+                out,
+                "All {} held in every deployment ({}).",
+                set.len(),
+                set.iter()
+                    .map(|(k, v)| format!("{k} ≤ {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        } else {
+            for x in broken {
                 let _ = writeln!(
                     out,
-                    "All {set} held in every deployment ({}).",
-                    doc["scenario"]["thresholds"]
-                        .as_object()
-                        .into_iter()
-                        .flatten()
-                        .map(|(k, v)| format!(
-                            "{k} ≤ {}",
-                            v.as_str().map_or(v.to_string(), str::to_owned)
-                        ))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    "- **broken**: {} `{}` {} (limit {})",
+                    x.label, x.threshold, x.measured, x.limit
                 );
-            }
-            Ok(b) => {
-                for x in b {
-                    let _ = writeln!(
-                        out,
-                        "- **broken**: {} `{}` {} (limit {})",
-                        x.label, x.threshold, x.measured, x.limit
-                    );
-                }
-            }
-            Err(e) => {
-                let _ = writeln!(out, "- cannot check: {e}");
             }
         }
     }
@@ -662,49 +688,64 @@ pub fn summary_md(doc: &Value) -> String {
 }
 
 /// Writes summary.md and report.html beside results.json, each atomically.
-pub fn write(out_dir: &Path, doc: &Value) -> std::io::Result<()> {
-    crate::provision::cache::write_atomic(&out_dir.join("summary.md"), summary_md(doc).as_bytes())?;
-    crate::provision::cache::write_atomic(&out_dir.join("report.html"), html(doc).as_bytes())
+pub fn write(out_dir: &Path, doc: &Results) -> std::io::Result<()> {
+    crate::atomic::write_atomic(&out_dir.join("summary.md"), summary_md(doc).as_bytes())?;
+    crate::atomic::write_atomic(&out_dir.join("report.html"), html(doc).as_bytes())
+}
+
+/// One measure of the Bencher Metric Format.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct BmfMeasure {
+    pub value: f64,
+    pub lower_value: f64,
+    pub upper_value: f64,
 }
 
 /// Bencher Metric Format (https://bencher.dev/docs/reference/bencher-metric-format/): one
 /// benchmark per deployment, each measure the median over repetitions with the smallest and
-/// largest repetition as its bounds.
-pub fn bmf(doc: &Value) -> Value {
-    let measures: [(&str, &[&str]); 7] = [
-        ("throughput", &["throughput_rps"]),
-        ("latency_p50_us", &["latency_us", "p50"]),
-        ("latency_p99_us", &["latency_us", "p99"]),
-        ("pss_peak_bytes", &["pss_bytes", "peak_bytes"]),
-        ("rss_peak_bytes", &["rss_bytes", "peak_bytes"]),
-        ("cpu_cores", &["cpu", "cores"]),
-        ("task_p99_us", &["tasks", "enqueue_to_finish_us", "p99"]),
+/// largest repetition as its bounds. A measure no repetition knows is left out.
+pub fn bmf(
+    doc: &Results,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<&'static str, BmfMeasure>> {
+    type Measure = (&'static str, fn(&RunResult) -> Option<f64>);
+    let measures: [Measure; 7] = [
+        ("throughput", |r| Some(r.throughput_rps)),
+        ("latency_p50_us", |r| latency(r, |l| l.p50)),
+        ("latency_p99_us", |r| latency(r, |l| l.p99)),
+        ("pss_peak_bytes", |r| {
+            r.pss_bytes.map(|m| m.peak_bytes as f64)
+        }),
+        ("rss_peak_bytes", |r| {
+            r.rss_bytes.map(|m| m.peak_bytes as f64)
+        }),
+        ("cpu_cores", |r| r.cpu.as_ref().map(|c| c.cores)),
+        ("task_p99_us", |r| task_latency(r, |l| l.p99)),
     ];
-    let mut out = serde_json::Map::new();
-    for (label, runs) in by_deployment(doc) {
-        let mut m = serde_json::Map::new();
-        for (name, path) in measures {
-            let v: Vec<f64> = runs.iter().filter_map(|r| at(r, path).as_f64()).collect();
+    let mut out = std::collections::BTreeMap::new();
+    for (label, runs) in doc.by_deployment() {
+        let mut m = std::collections::BTreeMap::new();
+        for (name, value) in measures {
+            let v: Vec<f64> = runs.iter().filter_map(|r| value(r)).collect();
             if v.is_empty() {
                 continue;
             }
             m.insert(
-                name.to_owned(),
-                serde_json::json!({
-                    "value": median(&v),
-                    "lower_value": v.iter().copied().fold(f64::MAX, f64::min),
-                    "upper_value": v.iter().copied().fold(f64::MIN, f64::max),
-                }),
+                name,
+                BmfMeasure {
+                    value: median(&v),
+                    lower_value: v.iter().copied().fold(f64::MAX, f64::min),
+                    upper_value: v.iter().copied().fold(f64::MIN, f64::max),
+                },
             );
         }
-        out.insert(label, Value::Object(m));
+        out.insert(label, m);
     }
-    Value::Object(out)
+    out
 }
 
 /// The per-second series of every run as CSV: one row per run, second and endpoint (`*` is
 /// all endpoints together).
-pub fn seconds_csv(doc: &Value) -> String {
+pub fn seconds_csv(doc: &Results) -> String {
     let mut out =
         String::from("run,label,mode,repetition,second,path,count,errors,p50_us,p99_us,max_us\n");
     let quote = |s: &str| {
@@ -714,24 +755,96 @@ pub fn seconds_csv(doc: &Value) -> String {
             s.to_owned()
         }
     };
-    for r in doc["runs"].as_array().into_iter().flatten() {
-        for s in r["load"]["seconds"].as_array().into_iter().flatten() {
+    for r in &doc.runs {
+        for s in r.load.iter().flat_map(|l| &l.seconds) {
             let _ = writeln!(
                 out,
                 "{},{},{},{},{},{},{},{},{},{},{}",
-                r["index"],
-                quote(r["label"].as_str().unwrap_or("")),
-                quote(r["mode"].as_str().unwrap_or("")),
-                r["repetition"],
-                s["second"],
-                quote(s["path"].as_str().unwrap_or("")),
-                s["count"],
-                s["errors"],
-                s["p50_us"],
-                s["p99_us"],
-                s["max_us"]
+                r.index,
+                quote(&r.label),
+                quote(&r.mode),
+                r.repetition,
+                s.second,
+                quote(&s.path),
+                s.count,
+                s.errors,
+                s.p50_us,
+                s.p99_us,
+                s.max_us
             );
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::testing::{all_failed, results, run};
+
+    /// The summary's table row of `label`, by cell.
+    fn row(md: &str, label: &str) -> Vec<String> {
+        let line = md
+            .lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap_or_else(|| panic!("no row {label}:\n{md}"));
+        line.split('|').map(|c| c.trim().to_owned()).collect()
+    }
+
+    fn column(md: &str, title: &str) -> usize {
+        let head = md
+            .lines()
+            .find(|l| l.starts_with("| deployment |"))
+            .unwrap();
+        head.split('|').position(|c| c.trim() == title).unwrap()
+    }
+
+    #[test]
+    fn an_all_failed_deployment_shows_no_latency_and_is_never_best() {
+        let doc = results(
+            "",
+            vec![
+                run("good", 1, 100.0, 9000),
+                all_failed(run("dead", 1, 0.0, 1)),
+                run("ok", 1, 90.0, 8000),
+            ],
+        );
+        let md = summary_md(&doc);
+        let p99 = column(&md, "p99 ms");
+        assert_eq!(row(&md, "dead")[p99], "—", "{md}");
+        // The best known p99 is bold; an unknown one (0 in version 1) is not.
+        assert_eq!(row(&md, "ok")[p99], "**8.00**", "{md}");
+        assert_eq!(row(&md, "good")[p99], "9.00", "{md}");
+        assert!(md.contains("dead #1: no request succeeded"), "{md}");
+    }
+
+    #[test]
+    fn a_value_without_a_rival_that_knows_it_is_not_best() {
+        let doc = results(
+            "",
+            vec![run("a", 1, 100.0, 9000), all_failed(run("b", 1, 0.0, 1))],
+        );
+        let md = summary_md(&doc);
+        let p99 = column(&md, "p99 ms");
+        assert_eq!(row(&md, "a")[p99], "9.00", "{md}");
+    }
+
+    #[test]
+    fn unknown_tasks_show_as_unknown_and_are_warned_about() {
+        let mut lost = run("b", 1, 100.0, 9000);
+        lost.tasks = None;
+        let doc = results("", vec![run("a", 1, 100.0, 9000), lost]);
+        let md = summary_md(&doc);
+        let col = column(&md, "lost tasks");
+        assert_eq!(row(&md, "b")[col], "unknown", "{md}");
+        assert_eq!(row(&md, "a")[col], "0", "{md}");
+        assert!(
+            md.contains("b #1: its background task figures could not be read"),
+            "{md}"
+        );
+        // bmf leaves out what no repetition knows, and the page says "unknown" too.
+        let b = &bmf(&doc)["b"];
+        assert!(b.contains_key("throughput") && !b.contains_key("task_p99_us"));
+        assert!(html(&doc).contains("<td>unknown</td>"));
+    }
 }

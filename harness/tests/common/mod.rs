@@ -21,11 +21,16 @@ pub fn djbench() -> assert_cmd::Command {
     cmd
 }
 
+/// The shipped results fixture of this schema version (fixtures/results/README.md).
+pub fn results_fixture() -> PathBuf {
+    root().join("fixtures/results/ci_smoke-3reps-v2.json")
+}
+
 /// `djbench report` on the shipped results fixture, into `dir`.
 pub fn report_fixture(dir: &std::path::Path) -> std::process::Output {
     djbench()
         .arg("report")
-        .arg(root().join("fixtures/results/ci_smoke-3reps.json"))
+        .arg(results_fixture())
         .arg("--out")
         .arg(dir)
         .output()

@@ -1,0 +1,138 @@
+//! The commands: what each does, and how it reports: plain text for people on stdout, errors on
+//! stderr, the exit status as the contract says (0 ok, 1 a check failed, 2 bad input). This
+//! file dispatches and holds what several commands share (finding a scenario, tables, JSON);
+//! each command lives in a file of its own. Commands call into the modules that do the work;
+//! nothing but `main` calls into them.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use anstream::eprintln;
+use comfy_table::{Table, presets};
+
+use crate::cli::{Cli, Color, Command, ScenarioArgs};
+use crate::provision::Wants;
+use crate::scenario::{Scenario, ScenarioDirs};
+
+mod compare;
+mod list;
+mod load;
+mod report;
+mod scenario;
+mod schema;
+mod setup;
+mod validate;
+
+/// The exit status contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    Ok = 0,
+    /// A threshold or a regression check failed.
+    Failed = 1,
+    /// Bad input (a scenario, a flag) or an environment that cannot do what was asked.
+    BadInput = 2,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(e: Exit) -> Self {
+        ExitCode::from(e as u8)
+    }
+}
+
+pub fn run(cli: Cli) -> Exit {
+    let choice = match cli.color {
+        Color::Auto => anstream::ColorChoice::Auto,
+        Color::Always => anstream::ColorChoice::Always,
+        Color::Never => anstream::ColorChoice::Never,
+    };
+    choice.write_global();
+    let dirs = ScenarioDirs::default();
+    match cli.command {
+        Command::Scenario(args) => scenario::scenario_cmd(&args, &dirs),
+        Command::Demo(args) => scenario::scenario_cmd(
+            &ScenarioArgs {
+                scenario: args.scenario,
+                dry_run: false,
+                json: false,
+                out: args.out,
+                duration: args.duration,
+                keep: false,
+                repetitions: None,
+                live: true,
+            },
+            &dirs,
+        ),
+        Command::Validate { scenarios } => validate::validate(&scenarios, &dirs),
+        Command::List => list::list(&dirs),
+        Command::Schema => schema::schema(),
+        Command::Load(args) => load::load_cmd(&args),
+        Command::Compare(args) => compare::compare_cmd(&args),
+        Command::Report {
+            results,
+            out,
+            exports,
+        } => report::report_cmd(&results, out.as_deref(), &exports),
+        Command::Setup(args) => setup::setup(&args),
+        Command::Doctor {
+            json,
+            gil_twin,
+            postgres,
+        } => setup::doctor(json, Wants { gil_twin, postgres }),
+    }
+}
+
+/// Whether diagnostics on stderr get colour (anstream strips it again where it must).
+fn styled() -> bool {
+    match anstream::ColorChoice::global() {
+        anstream::ColorChoice::Never => false,
+        anstream::ColorChoice::Auto => std::io::stderr().is_terminal(),
+        _ => true,
+    }
+}
+
+/// Finds and checks one scenario, printing why not when it cannot.
+fn load(given: &str, dirs: &ScenarioDirs) -> Result<Scenario, Exit> {
+    let path = crate::scenario::locate(given, dirs).map_err(|not_found| {
+        eprintln!("error: {not_found}");
+        Exit::BadInput
+    })?;
+    crate::scenario::load(&path).map_err(|invalid| {
+        eprintln!("{}", invalid.render(styled()));
+        Exit::BadInput
+    })
+}
+
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING)
+        .set_content_arrangement(comfy_table::ContentArrangement::Dynamic)
+        .set_header(header.to_vec());
+    // Off a terminal (pipes, CI logs) wrap to a width that still reads well.
+    if t.width().is_none() {
+        t.set_width(110);
+    }
+    t
+}
+
+/// comfy-table pads every cell; trailing blanks only get in the way of copy and paste.
+/// Machine-readable output: what djbench builds always serialises.
+fn print_json<T: serde::Serialize>(v: &T) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).expect("djbench's reports serialise")
+    );
+}
+
+fn print_table(t: &Table) {
+    for line in t.to_string().lines() {
+        println!("{}", line.trim_end());
+    }
+}

@@ -1,0 +1,432 @@
+//! `djbench scenario` (and `demo`): a scenario's plan (--dry-run) or its run, with the live
+//! view or plain lines, the table of outcomes and the thresholds. The running is `run`'s, the
+//! results model `results`' and the judging of thresholds `compare`'s.
+
+use anstream::{eprintln, println};
+
+use std::time::SystemTime;
+
+use super::{Exit, load, print_json, print_table, table};
+use crate::cli::ScenarioArgs;
+use crate::provision::{self, Ui};
+use crate::scenario::{Overrides, Plan, Scenario, ScenarioDirs};
+
+pub(super) fn scenario_cmd(args: &ScenarioArgs, dirs: &ScenarioDirs) -> Exit {
+    let s = match load(&args.scenario, dirs) {
+        Ok(s) => s,
+        Err(exit) => return exit,
+    };
+    let overrides = Overrides {
+        duration: args.duration,
+        repetitions: args.repetitions,
+        out: args.out.clone(),
+    };
+    if !args.dry_run {
+        return run_scenario(&s, &overrides, args.keep, args.live);
+    }
+    let plan = Plan::new(&s, &overrides, SystemTime::now());
+    if args.json {
+        let load = s.load();
+        let doc = serde_json::json!({
+            "scenario": s.file,
+            "file": s.path,
+            "load": {
+                "model": load.model,
+                "connections": load.connections,
+                "rate": load.rate,
+                "poisson": load.poisson,
+            },
+            "plan": plan,
+            "load_seconds": plan.load_time().as_secs_f64(),
+            "load_and_drain_bound_seconds": plan.load_and_drain_bound().as_secs_f64(),
+        });
+        print_json(&doc);
+        return Exit::Ok;
+    }
+    print_plan(&s, &plan);
+    Exit::Ok
+}
+
+fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> Exit {
+    use crate::run;
+    if let Some(why) = run::unsupported(s) {
+        eprintln!("error: this build cannot run `{}`: {why}", s.name());
+        return Exit::BadInput;
+    }
+    let controls = run::Controls {
+        watch_tasks: live,
+        ..run::Controls::new()
+    };
+    let mut ready = match run::provision_for(s, &Ui::detect()) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::BadInput;
+        }
+    };
+    // Interpreter parity: the GIL is compared only against its twin.
+    let twinned = run::with_gil_twins(s, &ready.report);
+    let s = match &twinned {
+        Some(t) => {
+            let version = |f| {
+                ready
+                    .report
+                    .interpreters
+                    .iter()
+                    .find(|i| i.flavour == f)
+                    .map_or("?".to_owned(), |i| i.version.clone())
+            };
+            eprintln!(
+                "djbench: the free-threaded CPython ({}) is not the GIL one's version and build \
+                 ({}): each free_threaded deployment also runs on its GIL twin (`gil_twin: auto`)",
+                version(provision::Flavour::FreeThreaded),
+                version(provision::Flavour::Gil)
+            );
+            ready = match run::provision_for(t, &Ui::detect()) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return Exit::BadInput;
+                }
+            };
+            t
+        }
+        None => s,
+    };
+    let plan = &Plan::new(s, overrides, SystemTime::now());
+    eprintln!(
+        "djbench: {} — {} runs into {}",
+        s.name(),
+        plan.runs.len(),
+        plan.out.display()
+    );
+    let outcomes = watch(s, live, &controls, |events| {
+        run::execute(s, plan, &ready, keep, &controls, &events)
+    });
+    let mut t = table(&[
+        "run",
+        "deployment",
+        "python",
+        "GIL",
+        "requests",
+        "errors",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "ΣPSS MiB",
+        "ΣRSS MiB",
+        "CPU cores",
+        "tasks done",
+        "lost",
+        "tasks/s",
+        "task p99 ms",
+    ]);
+    // Numbers read best unwrapped, even past the terminal's width.
+    t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
+    for (i, o) in outcomes.iter().enumerate() {
+        let gil = match o.gil_enabled {
+            Some(true) => "on",
+            Some(false) => "off",
+            None => "-",
+        };
+        t.add_row(vec![
+            format!("{}", i + 1),
+            format!("{} #{}", o.label, o.repetition),
+            o.python.clone(),
+            gil.into(),
+            o.load
+                .as_ref()
+                .map_or("-".into(), |l| l.requests.to_string()),
+            o.load.as_ref().map_or("-".into(), |l| l.errors.to_string()),
+            o.load
+                .as_ref()
+                .map_or("-".into(), |l| format!("{:.0}", l.throughput_rps)),
+            o.load.as_ref().map_or("-".into(), |l| {
+                format!("{:.2}", l.latency_us.p50 as f64 / 1000.0)
+            }),
+            o.load.as_ref().map_or("-".into(), |l| {
+                format!("{:.2}", l.latency_us.p99 as f64 / 1000.0)
+            }),
+            o.sample.as_ref().map_or("-".into(), |m| {
+                format!("{:.0}", m.pss.total.peak_bytes as f64 / 1048576.0)
+            }),
+            o.sample.as_ref().map_or("-".into(), |m| {
+                format!("{:.0}", m.rss.total.peak_bytes as f64 / 1048576.0)
+            }),
+            o.sample
+                .as_ref()
+                .map_or("-".into(), |m| format!("{:.2}", m.cpu_cores_total)),
+            format!("{}/{}", o.tasks_finished, o.tasks_enqueued),
+            (o.tasks_enqueued - o.tasks_finished.min(o.tasks_enqueued)).to_string(),
+            format!("{:.1}", o.tasks_per_second),
+            format!("{:.1}", o.task_finish_us.p99 as f64 / 1000.0),
+        ]);
+    }
+    println!();
+    print_table(&t);
+    if outcomes
+        .iter()
+        .any(|o| o.load.as_ref().is_some_and(|l| l.generator.saturated))
+    {
+        println!(
+            "\nWARNING: the load generator saturated its core in some runs: those numbers measure it."
+        );
+    }
+    println!(
+        "\nΣPSS and ΣRSS: peaks over the measured window, every process of the deployment.\n\
+         Everything measured: {} (schema: reports/README.md); the summary for a pull request: {}.",
+        plan.out.join("results.json").display(),
+        plan.out.join("summary.md").display()
+    );
+    let mut exit = Exit::Ok;
+    for o in &outcomes {
+        if let Some(f) = &o.failure {
+            eprintln!("error: {} #{}: {f}", o.label, o.repetition);
+            exit = Exit::Failed;
+        }
+        if !o.survivors.is_empty() {
+            eprintln!(
+                "error: {}: processes survived teardown: {:?}",
+                o.label, o.survivors
+            );
+            exit = Exit::Failed;
+        }
+    }
+    if controls.stop.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "djbench: interrupted: the runs above are incomplete; every deployment was torn down"
+        );
+        exit = Exit::Failed;
+    }
+    let doc = run::document(s, plan, &outcomes, true);
+    let breaches = crate::compare::thresholds(&doc);
+    for b in &breaches {
+        eprintln!(
+            "threshold broken: {} {}: {} (limit {})",
+            b.label, b.threshold, b.measured, b.limit
+        );
+    }
+    if !breaches.is_empty() {
+        exit = Exit::Failed;
+    }
+    exit
+}
+
+/// Runs `execute` on a thread of its own while this one shows its events: the live view,
+/// plain lines (live, but no terminal), or just the notes (`scenario` without --live).
+fn watch(
+    s: &Scenario,
+    live: bool,
+    controls: &crate::run::Controls,
+    execute: impl FnOnce(std::sync::mpsc::Sender<crate::run::Event>) -> Vec<crate::run::RunOutcome>
+    + Send,
+) -> Vec<crate::run::RunOutcome> {
+    use crate::live;
+    use crate::run::Event;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let state = || {
+        live::State::new(
+            s.name(),
+            s.deployments().map(|d| d.label().to_owned()).collect(),
+        )
+    };
+    std::thread::scope(|scope| {
+        let runner = scope.spawn(move || execute(tx));
+        if live && live::terminal_here() {
+            match live::show(&rx, controls, state()) {
+                Ok(cost) => eprintln!(
+                    "djbench: the live view used {:.2} s of CPU over {:.0} s ({:.2}% of a core)",
+                    cost.cpu_seconds,
+                    cost.wall_seconds,
+                    100.0 * cost.cpu_seconds / cost.wall_seconds.max(1e-9)
+                ),
+                Err(e) => {
+                    eprintln!("djbench: no live view ({e}); plain lines instead");
+                    live::lines(&rx, state(), 5);
+                }
+            }
+        } else if live {
+            live::lines(&rx, state(), 5);
+        } else {
+            for e in &rx {
+                if let Event::Note(m) = e {
+                    eprintln!("djbench: {m}");
+                }
+            }
+        }
+        // The view may leave first (q after the end, or a broken terminal): the runs go on
+        // to their teardown either way.
+        drop(rx);
+        runner.join().unwrap_or_else(|_| {
+            eprintln!("error: the run thread failed; see above");
+            Vec::new()
+        })
+    })
+}
+
+fn print_plan(s: &Scenario, plan: &Plan) {
+    use crate::scenario::model::LoadModel;
+    let f = &s.file;
+    println!("{} — {}", s.name(), s.path.display());
+    if !f.description.trim().is_empty() {
+        for line in textwrap::wrap(f.description.trim(), 76) {
+            println!("  {line}");
+        }
+    }
+    println!();
+
+    let load = s.load();
+    let load_text = match load.model {
+        LoadModel::Closed => format!("closed loop, {} connections back to back", load.connections),
+        LoadModel::Open => format!(
+            "open loop at {} req/s ({} arrivals), up to {} connections",
+            load.rate.unwrap_or_default(),
+            if load.poisson { "poisson" } else { "uniform" },
+            load.connections
+        ),
+    };
+    let total: f64 = s.endpoints().map(|e| e.weight.0).sum();
+    let mix: Vec<String> = s
+        .endpoints()
+        .map(|e| format!("{} {:.0}%", e.path, 100.0 * e.weight.0 / total))
+        .collect();
+    let tasks = match f.tasks.rate {
+        Some(rate) => format!(
+            "{:?} tasks of {} {} at {}; drain up to {} after each run",
+            f.tasks.kind,
+            f.tasks.size(),
+            f.tasks.kind.unit(),
+            rate,
+            f.tasks.drain_timeout
+        )
+        .to_lowercase(),
+        None => "none in the background".into(),
+    };
+    let t = &f.thresholds;
+    let mut limits = Vec::new();
+    let mut limit = |name: &str, v: Option<String>| {
+        if let Some(v) = v {
+            limits.push(format!("{name} ≤ {v}"));
+        }
+    };
+    limit("p50", t.p50.map(|d| d.to_string()));
+    limit("p99", t.p99.map(|d| d.to_string()));
+    limit("p99.9", t.p999.map(|d| d.to_string()));
+    limit("errors", t.error_rate.map(|p| p.to_string()));
+    limit("ΣPSS", t.pss.map(|b| b.to_string()));
+    limit("lost tasks", t.lost_tasks.map(|c| c.to_string()));
+    limit("task p99", t.task_p99.map(|d| d.to_string()));
+
+    let facts = [
+        (
+            "Load",
+            format!("{load_text}; timeout {}", f.workload.timeout.value),
+        ),
+        ("Endpoints", mix.join(", ")),
+        (
+            "Per run",
+            format!(
+                "{} warm-up, then {} measured",
+                humantime::format_duration(plan.warmup),
+                humantime::format_duration(plan.duration)
+            ),
+        ),
+        ("Tasks", tasks),
+        ("Database", format!("{:?}", f.database).to_lowercase()),
+        (
+            "Sampling",
+            format!(
+                "RSS and CPU at {} Hz, PSS and USS at {} Hz",
+                f.sampling.rss_hz.0, f.sampling.pss_hz.0
+            ),
+        ),
+        (
+            "Thresholds",
+            if limits.is_empty() {
+                "none".into()
+            } else {
+                limits.join(", ")
+            },
+        ),
+        ("Output", plan.out.display().to_string()),
+    ];
+    let mut facts = facts.to_vec();
+    if f.gil_twin == crate::scenario::model::GilTwin::Auto {
+        facts.push((
+            "GIL twin",
+            "auto: where the free-threaded CPython is not the GIL one's version and build, each \
+             free_threaded deployment also runs on its GIL twin (known after provisioning)"
+                .into(),
+        ));
+    }
+    if let Some(iso) = &f.isolation {
+        facts.push((
+            "Placement",
+            format!(
+                "djbench on CPUs {:?}, the deployment on CPUs {:?}",
+                iso.value.harness, iso.value.deployment
+            ),
+        ));
+    }
+    for (k, v) in facts {
+        let opts = textwrap::Options::new(90)
+            .initial_indent("")
+            .subsequent_indent("           ");
+        println!("{k:<11}{}", textwrap::fill(&v, opts));
+    }
+    println!();
+
+    let mut runs = table(&[
+        "run",
+        "rep",
+        "deployment",
+        "mode",
+        "server",
+        "python",
+        "web",
+        "threads",
+        "tasks",
+    ]);
+    let deployments: Vec<_> = s.deployments().collect();
+    for r in &plan.runs {
+        let d = deployments[r.deployment];
+        runs.add_row(vec![
+            r.index.to_string(),
+            format!("{}/{}", r.repetition, plan.repetitions),
+            d.label().to_owned(),
+            d.mode.name().to_owned(),
+            d.server.value.to_string(),
+            d.python.value.to_string(),
+            d.web_workers.to_string(),
+            d.threads.value.to_string(),
+            if d.background_tasks {
+                d.task_workers.to_string()
+            } else {
+                format!("{} (no load)", d.task_workers)
+            },
+        ]);
+    }
+    print_table(&runs);
+    println!();
+    let floor = humantime::format_duration(round_secs(plan.load_time()));
+    let ceiling = humantime::format_duration(round_secs(plan.load_and_drain_bound()));
+    if plan.load_and_drain_bound() > plan.load_time() {
+        println!(
+            "Wall time  at least {floor} of load over {} runs, up to {ceiling} with task drains;",
+            plan.runs.len()
+        );
+    } else {
+        println!(
+            "Wall time  at least {floor} of load over {} runs;",
+            plan.runs.len()
+        );
+    }
+    println!(
+        "           deploy, start-up and first-time provisioning come on top (not estimated)."
+    );
+    println!("\nDry run: nothing was deployed.");
+}
+
+fn round_secs(d: std::time::Duration) -> std::time::Duration {
+    std::time::Duration::from_secs(d.as_secs())
+}
