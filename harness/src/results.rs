@@ -207,7 +207,8 @@ pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
         requests: load.map_or(0, |l| l.requests),
         errors: load.map_or(0, |l| l.errors),
         throughput_rps: load.map_or(0.0, |l| l.throughput_rps),
-        latency_us: load.map_or_else(Latency::default, |l| l.latency_us),
+        // Stopgap until RunResult carries the Option: no latency shows as zeros here.
+        latency_us: load.and_then(|l| l.latency_us).unwrap_or_default(),
         pss_bytes: mem.map_or_else(PeakMean::default, |m| m.pss.total),
         rss_bytes: mem.map_or_else(PeakMean::default, |m| m.rss.total),
         uss_bytes: mem.map_or_else(PeakMean::default, |m| m.uss.total),
