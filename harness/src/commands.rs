@@ -457,7 +457,7 @@ fn load_cmd(args: &LoadArgs) -> Exit {
         None => "no requests".into(),
     };
     println!(
-        "  requests     {} sent in the window, {} ok ({errors})",
+        "  requests     {} of the window, {} ok ({errors})",
         report.requests, report.ok
     );
     println!(

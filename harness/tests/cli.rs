@@ -120,7 +120,12 @@ const INVALID: &[(&str, u64, u64, &str)] = &[
         "`1000000000000s` is too long: a scenario's durations are at most 1day",
     ),
     ("huge_rate", 3, 9, "rate 5000000000 is too high: at most"),
-    ("long_timeout", 3, 12, "`timeout` of 2h is too long: at most 1h"),
+    (
+        "long_timeout",
+        3,
+        12,
+        "`timeout` of 2h is too long: at most 1h",
+    ),
 ];
 
 #[test]

@@ -197,7 +197,10 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
                 w.timeout.value,
                 humantime::format_duration(crate::load::MAX_TIMEOUT)
             ),
-            Some("latencies are recorded up to an hour; a request unanswered that long has failed".into()),
+            Some(
+                "latencies are recorded up to an hour; a request unanswered that long has failed"
+                    .into(),
+            ),
         );
     }
 
