@@ -228,7 +228,9 @@ pub struct LoadReport {
     pub model: Model,
     pub measured_seconds: f64,
     /// Requests of the window: sent in it (intended in it, in an open loop), whatever their
-    /// outcome and whenever they finished.
+    /// outcome and whenever they finished. An open loop's intent that waited for a connection
+    /// until its deadline is among them, as a timeout; one never taken into the backlog
+    /// (`OpenLoopReport::shortfall`) is not.
     pub requests: u64,
     /// Those of `requests` answered 2xx/3xx.
     pub ok: u64,
@@ -686,11 +688,11 @@ impl OpenPool {
 }
 
 /// The most intents waiting for a connection, across all generator threads (each holds its
-/// share).
-/// An intent is an endpoint and an instant (24 bytes), so the whole backlog costs at most
-/// 6 MiB whatever the rate or thread count. At the default 5 s timeout it holds 5 s of a
-/// 50,000 req/s backlog, far beyond what a loopback deployment completes, so only a rate no
-/// server here could approach runs into it; beyond it intents are a shortfall, not memory.
+/// share). An intent is an endpoint and an instant (24 bytes), so the backlog costs about
+/// 6 MiB (up to twice that as its queues grow by doubling) whatever the rate or thread count.
+/// At the default 5 s timeout it holds 5 s of a 50,000 req/s backlog, far beyond what a
+/// loopback deployment completes, so only a rate no server here could approach runs into it;
+/// beyond it intents are a shortfall, not memory.
 const BACKLOG_TOTAL: usize = 1 << 18;
 
 /// How many intents one generator thread holds waiting for a connection.
