@@ -314,7 +314,8 @@ fn requests_never_answered_count_at_their_timeout() {
     assert!((0.03..=0.07).contains(&rate), "timeouts {rate}: {r:?}");
     let l = latency(&r);
     assert!(l.p99 >= 1_000_000, "p99 {} µs hides the timeouts", l.p99);
-    assert!(l.max < 1_100_000, "given up late: {l:?}");
+    // Given up at the deadline (a timer may fire a little late on a busy machine).
+    assert!(l.max < 1_500_000, "given up late: {l:?}");
 }
 
 /// A server that serves one request at a time, each for 5 ms (~200 req/s), offered twice that:
@@ -335,7 +336,7 @@ fn an_open_loop_beyond_capacity_reports_the_servers_pace() {
             hyper::Response::new(Full::new(Bytes::from_static(b"ok")))
         }
     });
-    let s = spec(
+    let mut s = spec(
         addr,
         Model::Open {
             rate: 400.0,
@@ -344,6 +345,8 @@ fn an_open_loop_beyond_capacity_reports_the_servers_pace() {
         },
         Duration::from_secs(2),
     );
+    // The backlog's last requests wait ~2.5 s: none may time out.
+    s.timeout = Duration::from_secs(10);
     let from = Instant::now() + s.warmup;
     let r = run(&s);
     let to = from + s.duration;
