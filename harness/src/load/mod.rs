@@ -76,6 +76,8 @@ pub struct LoadSpec {
     pub model: Model,
     pub warmup: Duration,
     pub duration: Duration,
+    /// Each request is given up this long after its send time (its intended send time in an
+    /// open loop), connecting included, and recorded as a timeout with that latency.
     pub timeout: Duration,
     /// Generator threads, each with its own runtime and share of the load.
     pub threads: usize,
