@@ -196,10 +196,10 @@ fn main() {
     let o = &open["open_loop"];
     let lateness_p99 = o["lateness_us"]["p99"].as_u64().unwrap_or(u64::MAX);
     println!(
-        "\nopen loop at {rate} req/s for {secs} s (+2 s warm-up): achieved {:.1} req/s, send lateness \
+        "\nopen loop at {rate} req/s for {secs} s (+2 s warm-up): sent {:.1} req/s, send lateness \
          p50 {} µs, p99 {} µs, max {} µs; {} of {} sends more than 1 ms late; latency p50 {} µs, \
          p99 {} µs; {} connections; {:.1} µs CPU/request",
-        o["achieved_rps"].as_f64().unwrap_or(0.0),
+        o["sent_rps"].as_f64().unwrap_or(0.0),
         o["lateness_us"]["p50"],
         lateness_p99,
         o["lateness_us"]["max"],

@@ -89,7 +89,7 @@ fn benches(c: &mut Criterion) {
             for n in 0..iters {
                 // Latencies spread over 100 µs–10 ms, as a real run's are.
                 let done = from + Duration::from_micros(100 + (n * 7919) % 10_000);
-                rec.record(i % 4, from, done, Ok(()));
+                rec.record(i % 4, from, done, Ok(()), true);
                 i += 1;
             }
             start.elapsed()

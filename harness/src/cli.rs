@@ -259,15 +259,15 @@ pub struct LoadArgs {
           value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub connections: u32,
 
-    /// Measured time, like 10s or 1m.
+    /// Measured time, like 10s or 1m (at most 24h).
     #[arg(short = 'd', long, value_name = "D", default_value = "10s", value_parser = parse_duration)]
     pub duration: Duration,
 
-    /// Load sent first and not recorded.
+    /// Load sent first and not recorded (at most 24h).
     #[arg(long, value_name = "D", default_value = "2s", value_parser = parse_duration_or_zero)]
     pub warmup: Duration,
 
-    /// Requests per second of an open loop (omit for a closed loop).
+    /// Requests per second of an open loop (omit for a closed loop), at most 1e9.
     #[arg(long, value_name = "R", value_parser = parse_rate)]
     pub rate: Option<f64>,
 
@@ -279,8 +279,9 @@ pub struct LoadArgs {
     #[arg(short = 't', long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub threads: Option<u32>,
 
-    /// A request without a full response by then counts as a timeout error.
-    #[arg(long, value_name = "D", default_value = "5s", value_parser = parse_duration)]
+    /// A request without a full response by then counts as a timeout error (at most 1h); in an
+    /// open loop, counted from its intended send time.
+    #[arg(long, value_name = "D", default_value = "5s", value_parser = parse_timeout)]
     pub timeout: Duration,
 
     /// Print the report as JSON.
@@ -293,12 +294,17 @@ pub struct LoadArgs {
 }
 
 fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text.trim())
-        .map_err(|e| format!("{e}; write a number and a unit, like 2s or 500ms"))
+    let d = humantime::parse_duration(text.trim())
+        .map_err(|e| format!("{e}; write a number and a unit, like 2s or 500ms"))?;
+    at_most(d, crate::load::MAX_DURATION)
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().trim_end_matches("/s").parse::<f64>() {
+        Ok(r) if r.is_finite() && r > crate::load::MAX_RATE => Err(format!(
+            "at most {} requests per second (one a nanosecond, the clock's resolution)",
+            crate::load::MAX_RATE
+        )),
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
         _ => Err("expected requests per second, more than 0, like 500".into()),
     }
@@ -307,8 +313,24 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 fn parse_duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text.trim()) {
         Ok(d) if d.is_zero() => Err("must be more than 0".into()),
-        Ok(d) => Ok(d),
+        Ok(d) => at_most(d, crate::load::MAX_DURATION),
         Err(e) => Err(format!("{e}; write a number and a unit, like 30s or 2m")),
+    }
+}
+
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    at_most(parse_duration(text)?, crate::load::MAX_TIMEOUT)
+}
+
+fn at_most(d: Duration, max: Duration) -> Result<Duration, String> {
+    if d > max {
+        Err(format!(
+            "{} is too long: at most {}",
+            humantime::format_duration(d),
+            humantime::format_duration(max)
+        ))
+    } else {
+        Ok(d)
     }
 }
 
@@ -327,6 +349,17 @@ mod tests {
         assert!(parse_duration("30").is_err());
         assert!(parse_duration("0s").is_err());
         assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+    }
+
+    #[test]
+    fn absurd_durations_and_rates_are_refused() {
+        assert!(parse_duration("24h").is_ok());
+        assert!(parse_duration("1000000000000s").is_err());
+        assert!(parse_duration_or_zero("25h").is_err());
+        assert!(parse_timeout("1h").is_ok());
+        assert!(parse_timeout("61m").is_err());
+        assert_eq!(parse_rate("1e9"), Ok(1e9));
+        assert!(parse_rate("2e9").unwrap_err().contains("at most"));
     }
 }
 

@@ -540,12 +540,11 @@ pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
         extension_modules: env.extension_modules,
         requests: load.map_or(0, |l| l.requests),
         errors: load.map_or(0, |l| l.errors),
-        error_rate: load
-            .filter(|l| l.requests > 0)
-            .map(|l| l.errors as f64 / l.requests as f64),
+        error_rate: load.and_then(|l| l.error_rate),
         throughput_rps: load.map_or(0.0, |l| l.throughput_rps),
-        // Every request failed: no success has a latency (the histogram holds none).
-        latency_us: load.filter(|l| l.requests > l.errors).map(|l| l.latency_us),
+        // Failures count in the histogram at the time they were given up, but a run where
+        // every request failed has no latency worth showing: it is unknown, never best.
+        latency_us: load.filter(|l| l.ok > 0).and_then(|l| l.latency_us),
         pss_bytes: mem.filter(|m| m.pss_samples > 0).map(|m| m.pss.total),
         rss_bytes: mem.filter(|m| m.rss_samples > 0).map(|m| m.rss.total),
         uss_bytes: mem.filter(|m| m.pss_samples > 0).map(|m| m.uss.total),

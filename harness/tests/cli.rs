@@ -113,6 +113,19 @@ const INVALID: &[(&str, u64, u64, &str)] = &[
         14,
         "0 is out of range: expected a whole number from 1 to 65535",
     ),
+    (
+        "huge_duration",
+        3,
+        13,
+        "`1000000000000s` is too long: a scenario's durations are at most 1day",
+    ),
+    ("huge_rate", 3, 9, "rate 5000000000 is too high: at most"),
+    (
+        "long_timeout",
+        3,
+        12,
+        "`timeout` of 2h is too long: at most 1h",
+    ),
 ];
 
 #[test]

@@ -1,6 +1,10 @@
 //! The load generator against a server whose behaviour is known: a fixed delay must be
 //! measured as that delay, and a stall must show in open-loop percentiles while closed-loop
-//! percentiles hide it (coordinated omission).
+//! percentiles hide it (coordinated omission). Failures count: a 500 is not goodput, a request
+//! never answered is a latency of at least the timeout, and an open loop ahead of its server
+//! reports what the server completed, not what it offered.
+
+mod common;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -8,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use djbench::load::{self, Endpoint, LoadReport, LoadSpec, Model};
+use djbench::load::{self, Endpoint, Latency, LoadReport, LoadSpec, Model};
 use http_body_util::Full;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -105,7 +109,22 @@ fn spec(addr: SocketAddr, model: Model, duration: Duration) -> LoadSpec {
 }
 
 fn run(spec: &LoadSpec) -> LoadReport {
-    load::run(spec).unwrap()
+    let r = load::run(spec).unwrap();
+    seconds_add_up(&r);
+    r
+}
+
+fn latency(r: &LoadReport) -> Latency {
+    r.latency_us.expect("latencies were recorded")
+}
+
+/// The per-second series counts every request of the window once, in the second it finished.
+fn seconds_add_up(r: &LoadReport) {
+    let all = r.seconds.iter().filter(|s| s.path == "*");
+    let (count, errors) = all.fold((0, 0), |(c, e), s| (c + s.count, e + s.errors));
+    assert_eq!(count, r.requests, "the seconds' counts: {:?}", r.seconds);
+    assert_eq!(errors, r.errors, "the seconds' errors: {:?}", r.seconds);
+    assert_eq!(r.ok + r.errors, r.requests);
 }
 
 #[test]
@@ -118,13 +137,14 @@ fn a_known_delay_is_measured_within_a_millisecond() {
     ));
     assert_eq!(r.errors, 0, "{r:?}");
     assert!(r.requests > 200, "only {} requests", r.requests);
-    let p50 = r.latency_us.p50 as i64;
+    let p50 = latency(&r).p50 as i64;
     assert!((p50 - 5000).abs() < 1000, "p50 {p50} µs for a 5 ms server");
     assert!(
-        r.latency_us.min >= 5000,
+        latency(&r).min >= 5000,
         "faster than the server can answer: {:?}",
         r.latency_us
     );
+    assert_eq!(r.error_rate, Some(0.0));
     // Closed loop, 2 connections, ~5 ms each: ~400 req/s.
     assert!(
         (300.0..450.0).contains(&r.throughput_rps),
@@ -152,12 +172,12 @@ fn a_stall_shows_in_open_loop_percentiles_and_hides_in_closed_loop_ones() {
     ));
     assert_eq!(closed.errors, 0);
     assert!(
-        closed.latency_us.p99 < 50_000,
+        latency(&closed).p99 < 50_000,
         "closed p99 {:?}",
         closed.latency_us
     );
     assert!(
-        closed.latency_us.max >= 400_000,
+        latency(&closed).max >= 400_000,
         "the stall did not happen: {:?}",
         closed.latency_us
     );
@@ -171,12 +191,13 @@ fn a_stall_shows_in_open_loop_percentiles_and_hides_in_closed_loop_ones() {
     let open = run(&spec(s.addr, open, Duration::from_secs(3)));
     assert_eq!(open.errors, 0);
     assert!(
-        open.latency_us.p99 >= 300_000,
+        latency(&open).p99 >= 300_000,
         "open p99 {:?}",
         open.latency_us
     );
     let o = open.open_loop.as_ref().unwrap();
-    assert!((o.achieved_rps - 400.0).abs() < 40.0, "{o:?}");
+    assert!((o.sent_rps - 400.0).abs() < 40.0, "{o:?}");
+    assert_eq!(o.shortfall, 0, "{o:?}");
     assert!(
         o.connections_used > 4,
         "the stall should have needed more connections: {o:?}"
@@ -222,6 +243,206 @@ fn nothing_listening_is_counted_as_connect_errors() {
         r.error_kinds.connect > 0 && r.error_kinds.connect == r.errors,
         "{r:?}"
     );
+    // Nothing succeeded, and the numbers say so.
+    assert_eq!((r.ok, r.throughput_rps), (0, 0.0), "{r:?}");
+    assert_eq!(r.error_rate, Some(1.0));
+    assert!(r.completed_rps > 0.0, "failures finish too: {r:?}");
+    // Each failure was recorded when it was given up.
+    assert_eq!(
+        r.latency_us.map(|l| l.max < 1_000_000),
+        Some(true),
+        "a refused connection fails at once: {r:?}"
+    );
+}
+
+/// A server answering every tenth request with a 500: goodput leaves them out, the error rate
+/// is 10%, and every response counts once in the per-second series.
+#[test]
+fn a_tenth_of_500s_is_a_tenth_of_errors_and_no_goodput() {
+    let n = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let addr = spawn_server(move |_| {
+        let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            let mut resp = hyper::Response::new(Full::new(Bytes::from_static(b"ok")));
+            if i % 10 == 9 {
+                *resp.status_mut() = hyper::StatusCode::INTERNAL_SERVER_ERROR;
+            }
+            resp
+        }
+    });
+    let r = run(&spec(
+        addr,
+        Model::Closed { connections: 4 },
+        Duration::from_secs(2),
+    ));
+    assert!(r.requests > 500, "{r:?}");
+    assert_eq!(r.errors, r.error_kinds.http_5xx, "{:?}", r.error_kinds);
+    let rate = r.error_rate.unwrap();
+    assert!((0.09..=0.11).contains(&rate), "error rate {rate}");
+    let share = r.throughput_rps / r.completed_rps;
+    assert!((0.88..=0.92).contains(&share), "goodput share {share}");
+    // A closed loop finishes about what it sends inside the window.
+    let sent = r.requests as f64 / r.measured_seconds;
+    assert!((r.completed_rps / sent - 1.0).abs() < 0.05, "{r:?}");
+}
+
+/// One request in twenty is never answered: with a 1 s timeout each is a latency of at least
+/// 1 s, so p99 is one of them (the server giving up on requests must not improve p99).
+#[test]
+fn requests_never_answered_count_at_their_timeout() {
+    let n = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let addr = spawn_server(move |_| {
+        let i = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        async move {
+            if i % 20 == 19 {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+            hyper::Response::new(Full::new(Bytes::from_static(b"ok")))
+        }
+    });
+    let mut s = spec(
+        addr,
+        Model::Closed { connections: 8 },
+        Duration::from_secs(3),
+    );
+    s.timeout = Duration::from_secs(1);
+    let r = run(&s);
+    assert_eq!(r.errors, r.error_kinds.timeout, "{:?}", r.error_kinds);
+    let rate = r.error_rate.unwrap();
+    assert!((0.03..=0.07).contains(&rate), "timeouts {rate}: {r:?}");
+    let l = latency(&r);
+    assert!(l.p99 >= 1_000_000, "p99 {} µs hides the timeouts", l.p99);
+    // Given up at the deadline (a timer may fire a little late on a busy machine).
+    assert!(l.max < 1_500_000, "given up late: {l:?}");
+}
+
+/// A server that serves one request at a time, each for 5 ms (~200 req/s), offered twice that:
+/// the open loop sends its rate, and the rates say what the server completed.
+#[test]
+fn an_open_loop_beyond_capacity_reports_the_servers_pace() {
+    let served: Arc<Mutex<Vec<Instant>>> = Arc::default();
+    let one_at_a_time = Arc::new(tokio::sync::Mutex::new(()));
+    let log = served.clone();
+    let addr = spawn_server(move |_| {
+        let (lock, log) = (one_at_a_time.clone(), log.clone());
+        async move {
+            let _turn = lock.lock().await;
+            tokio::task::spawn_blocking(|| std::thread::sleep(Duration::from_millis(5)))
+                .await
+                .unwrap();
+            log.lock().unwrap().push(Instant::now());
+            hyper::Response::new(Full::new(Bytes::from_static(b"ok")))
+        }
+    });
+    let mut s = spec(
+        addr,
+        Model::Open {
+            rate: 400.0,
+            poisson: false,
+            max_connections: 64,
+        },
+        Duration::from_secs(2),
+    );
+    // The backlog's last requests wait ~2.5 s: none may time out.
+    s.timeout = Duration::from_secs(10);
+    let from = Instant::now() + s.warmup;
+    let r = run(&s);
+    let to = from + s.duration;
+    let capacity = served
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|&&t| t >= from && t < to)
+        .count() as f64
+        / s.duration.as_secs_f64();
+    assert!(
+        (150.0..=210.0).contains(&capacity),
+        "the server's pace: {capacity}"
+    );
+    assert!(
+        (r.completed_rps / capacity - 1.0).abs() <= 0.05,
+        "completed {} req/s, the server served {capacity}",
+        r.completed_rps
+    );
+    assert_eq!(r.errors, 0, "{:?}", r.error_kinds);
+    assert!((r.throughput_rps - r.completed_rps).abs() < 1e-9);
+    let o = r.open_loop.as_ref().unwrap();
+    // Its 64 connections are all busy: requests leave as the server frees one, late.
+    assert!(o.sent_rps < 250.0, "{o:?}");
+    assert!(o.late_sends > 700, "{o:?}");
+    assert!(o.in_flight_at_end > 100, "the backlog at the end: {o:?}");
+    assert_eq!(o.shortfall, 0, "{o:?}");
+    // Every request intended in the window was measured, the backlog's last ones too.
+    assert!(r.requests >= 760, "{} of ~800 intended", r.requests);
+    assert!(latency(&r).p50 >= 500_000, "{:?}", r.latency_us);
+}
+
+/// The report reads back as it was written (results.json is read through these types).
+#[test]
+fn a_load_report_reads_back_from_json() {
+    let s = server(Duration::from_millis(1), false);
+    let mut spec = spec(
+        s.addr,
+        Model::Open {
+            rate: 100.0,
+            poisson: true,
+            max_connections: 8,
+        },
+        Duration::from_secs(1),
+    );
+    spec.warmup = Duration::ZERO;
+    let r = run(&spec);
+    let json = serde_json::to_string(&r).unwrap();
+    let back: LoadReport = serde_json::from_str(&json).unwrap();
+    assert_eq!(serde_json::to_string(&back).unwrap(), json);
+    assert_eq!(back.model, r.model);
+}
+
+/// `--rate 1e9`: the generator keeps a bounded backlog, so its memory stays small, and says
+/// that it did not send that rate. Two threads, as on a 2-core machine: each thread also holds
+/// its own runtime and histograms (about 1 MB), which is not what this checks.
+#[test]
+fn an_absurd_rate_keeps_memory_bounded_and_warns() {
+    let s = server(Duration::from_millis(1), false);
+    let url = format!("http://{}/", s.addr);
+    let out = common::djbench()
+        .args(["load", &url, "--rate", "1000000000", "-d", "2s", "-t", "2"])
+        .args(["--warmup", "500ms", "--json"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let out = out.get_output();
+    let r: LoadReport = serde_json::from_slice(&out.stdout).unwrap();
+    let rss = r.generator.max_rss_bytes;
+    assert!(rss > 0 && rss < 64 << 20, "peak RSS {rss} bytes");
+    let o = r.open_loop.as_ref().unwrap();
+    assert!(o.shortfall > 1_000_000, "{o:?}");
+    assert!(o.sent_rps < 1e7, "{o:?}");
+    assert!(!r.warnings.is_empty(), "{r:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("warning:"), "{stderr}");
+    assert!(r.latency_us.is_some(), "what was sent was measured");
+}
+
+/// Absurd durations, timeouts and rates are refused up front, naming the flag.
+#[test]
+fn absurd_flags_exit_2_naming_the_flag() {
+    for (flag, value) in [
+        ("--duration", "1000000000000s"),
+        ("--warmup", "25h"),
+        ("--timeout", "2h"),
+        ("--rate", "2e9"),
+    ] {
+        let out = common::djbench()
+            .args(["load", "http://127.0.0.1:9/", flag, value])
+            .assert()
+            .code(2);
+        let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
+        assert!(stderr.contains(flag), "{flag}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{flag}: {stderr}");
+    }
 }
 
 #[test]

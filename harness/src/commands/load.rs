@@ -74,22 +74,58 @@ pub(super) fn load_cmd(args: &LoadArgs) -> Exit {
     };
     if args.json {
         print_json(&report);
+        for w in &report.warnings {
+            eprintln!("warning: {w}");
+        }
         return Exit::Ok;
     }
-    let l = &report.latency_us;
+    let errors = match report.error_rate {
+        Some(rate) => {
+            let k = &report.error_kinds;
+            let kinds: Vec<String> = [
+                ("connect", k.connect),
+                ("timeout", k.timeout),
+                ("read", k.read),
+                ("4xx", k.http_4xx),
+                ("5xx", k.http_5xx),
+            ]
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(name, n)| format!("{name} {n}"))
+            .collect();
+            let kinds = if kinds.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", kinds.join(", "))
+            };
+            format!("{} errors, {:.2}%{kinds}", report.errors, rate * 100.0)
+        }
+        None => "no requests".into(),
+    };
     println!(
-        "  requests     {} ({} errors)",
-        report.requests, report.errors
+        "  requests     {} of the window, {} ok ({errors})",
+        report.requests, report.ok
     );
-    println!("  throughput   {:.1} req/s", report.throughput_rps);
     println!(
-        "  latency µs   p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0}",
-        l.p50, l.p90, l.p99, l.p999, l.max, l.mean
+        "  throughput   {:.1} req/s ok finished in the window; {:.1} req/s finished, any outcome",
+        report.throughput_rps, report.completed_rps
     );
+    match &report.latency_us {
+        Some(l) => println!(
+            "  latency µs   p50 {}  p90 {}  p99 {}  p99.9 {}  max {}  mean {:.0} (failures included)",
+            l.p50, l.p90, l.p99, l.p999, l.max, l.mean
+        ),
+        None => println!("  latency µs   — (nothing recorded)"),
+    }
     if let Some(o) = &report.open_loop {
         println!(
-            "  open loop    intended {:.0} req/s, achieved {:.1}; {} sends more than 1 ms late (lateness p99 {} µs); {} connections",
-            o.intended_rps, o.achieved_rps, o.late_sends, o.lateness_us.p99, o.connections_used
+            "  open loop    intended {} req/s, sent {:.1}; {} still in flight at the end; {} sends more than 1 ms late (lateness p99 {} µs); {} connections",
+            o.intended_rps,
+            o.sent_rps,
+            o.in_flight_at_end,
+            o.late_sends,
+            o.lateness_us.map_or("—".into(), |l| l.p99.to_string()),
+            o.connections_used
         );
     }
     let g = &report.generator;
@@ -106,5 +142,8 @@ pub(super) fn load_cmd(args: &LoadArgs) -> Exit {
             ""
         }
     );
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
     Exit::Ok
 }

@@ -141,12 +141,14 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
             o.load
                 .as_ref()
                 .map_or("-".into(), |l| format!("{:.0}", l.throughput_rps)),
-            o.load.as_ref().map_or("-".into(), |l| {
-                format!("{:.2}", l.latency_us.p50 as f64 / 1000.0)
-            }),
-            o.load.as_ref().map_or("-".into(), |l| {
-                format!("{:.2}", l.latency_us.p99 as f64 / 1000.0)
-            }),
+            o.load
+                .as_ref()
+                .and_then(|l| l.latency_us)
+                .map_or("-".into(), |l| format!("{:.2}", l.p50 as f64 / 1000.0)),
+            o.load
+                .as_ref()
+                .and_then(|l| l.latency_us)
+                .map_or("-".into(), |l| format!("{:.2}", l.p99 as f64 / 1000.0)),
             o.sample.as_ref().map_or("-".into(), |m| {
                 format!("{:.0}", m.pss.total.peak_bytes as f64 / 1048576.0)
             }),

@@ -655,7 +655,13 @@ fn finale(f: &mut Frame, s: &State, area: Rect) {
         };
         let show = |v: Option<f64>, f: &dyn Fn(f64) -> String| v.map_or("-".to_owned(), f);
         let rps = med(&|d| d.rps());
-        let p50 = med(&|d| d.outcome.load.as_ref().map(|l| l.latency_us.p50 as f64));
+        let p50 = med(&|d| {
+            d.outcome
+                .load
+                .as_ref()
+                .and_then(|l| l.latency_us)
+                .map(|l| l.p50 as f64)
+        });
         let p99 = med(&|d| d.p99_us().map(|v| v as f64));
         let pss = med(&|d| d.pss_peak().map(|v| v as f64));
         let task =

@@ -39,7 +39,11 @@ impl Finished {
         self.outcome.load.as_ref().map(|l| l.throughput_rps)
     }
     pub fn p99_us(&self) -> Option<u64> {
-        self.outcome.load.as_ref().map(|l| l.latency_us.p99)
+        self.outcome
+            .load
+            .as_ref()
+            .and_then(|l| l.latency_us)
+            .map(|l| l.p99)
     }
     pub fn pss_peak(&self) -> Option<u64> {
         self.outcome.sample.as_ref().map(|m| m.pss.total.peak_bytes)

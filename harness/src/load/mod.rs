@@ -3,6 +3,10 @@
 //! server shows up). One hyper `client::conn` per connection, one current-thread runtime per
 //! generator thread, recording in thread-local HDR histograms (µs, 3 significant digits) that
 //! are merged at the end; per-second snapshots cross threads once a second, never per request.
+//! Every request of the window is recorded, failures included, and the rates count requests by
+//! when they finished, so a server that falls behind an open loop shows its own pace. An open
+//! loop holds a bounded backlog of intents waiting for a connection (`backlog_cap`): memory
+//! stays bounded at any rate, and intents beyond it are reported as a shortfall.
 //! It sends requests and counts; it knows nothing of deployments.
 
 mod pacer;
@@ -24,10 +28,23 @@ use nix::sys::resource::UsageWho;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
+use tokio::sync::Notify;
 
 pub use recorder::{ErrorKind, Latency, histogram as recorder_histogram};
 use recorder::{Recorder, SecondSnapshot};
+
+/// The longest load (`--duration`, `--warmup`, `workload.duration`, `workload.warmup`): a day.
+/// A longer one is a typo, and the window's end must stay a representable instant.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest timeout (`--timeout`, `workload.timeout`): an hour, the longest latency the
+/// histograms hold unclamped, so a timeout's latency is never cut short.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+
+/// The highest rate (`--rate`, `workload.rate`, `tasks.rate`): 10⁹ per second, one send a
+/// nanosecond. Beyond it the gap between sends is below the clock's resolution and the schedule
+/// would never advance; far below it the generator already reports a shortfall.
+pub const MAX_RATE: f64 = 1e9;
 
 /// One request of the mix.
 #[derive(Debug, Clone)]
@@ -59,6 +76,8 @@ pub struct LoadSpec {
     pub model: Model,
     pub warmup: Duration,
     pub duration: Duration,
+    /// Each request is given up this long after its send time (its intended send time in an
+    /// open loop), connecting included, and recorded as a timeout with that latency.
     pub timeout: Duration,
     /// Generator threads, each with its own runtime and share of the load.
     pub threads: usize,
@@ -137,7 +156,8 @@ pub struct EndpointReport {
     pub requests: u64,
     pub errors: u64,
     pub error_kinds: recorder::ErrorCounts,
-    pub latency_us: Latency,
+    /// Every request of the window, failures included; None when there was none.
+    pub latency_us: Option<Latency>,
 }
 
 /// Responses one worker served.
@@ -148,12 +168,17 @@ pub struct WorkerCount {
     pub requests: u64,
 }
 
+/// One second of the series, counted from the start of the measured window: the requests of
+/// the window that finished in it, each once whatever its outcome. Rows go on past the window
+/// while its last requests finish, so the `*` rows add up to `LoadReport::requests`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct SecondRow {
     pub second: u64,
     pub path: String,
+    /// Requests that finished in this second, errors included.
     pub count: u64,
     pub errors: u64,
+    /// Over every request counted (0 when `count` is 0).
     pub p50_us: u64,
     pub p99_us: u64,
     pub max_us: u64,
@@ -163,11 +188,21 @@ pub struct SecondRow {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OpenLoopReport {
     pub intended_rps: f64,
-    pub achieved_rps: f64,
+    /// Requests that left inside the window ÷ the window: below `intended_rps` when the
+    /// backlog was full (`shortfall`); how fast they were answered is `completed_rps`.
+    pub sent_rps: f64,
     /// Requests sent more than 1 ms after their intended time.
     pub late_sends: u64,
-    pub lateness_us: Latency,
+    /// How late requests left against their intended time; None when none was sent.
+    pub lateness_us: Option<Latency>,
     pub connections_used: u32,
+    /// Requests of the window still in flight or waiting for a connection when it closed;
+    /// their latencies still count when they finish or time out.
+    pub in_flight_at_end: u64,
+    /// Intents of the window never sent because the backlog of requests waiting for a
+    /// connection was full (`backlog_cap`); not in `requests`. Counted as rate × the time the
+    /// backlog stayed full, so about that many.
+    pub shortfall: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -194,14 +229,30 @@ pub struct LoadReport {
     #[serde(flatten)]
     pub model: Model,
     pub measured_seconds: f64,
+    /// Requests of the window: sent in it (intended in it, in an open loop), whatever their
+    /// outcome and whenever they finished. An open loop's intent that waited for a connection
+    /// until its deadline is among them, as a timeout; one never taken into the backlog
+    /// (`OpenLoopReport::shortfall`) is not.
     pub requests: u64,
+    /// Those of `requests` answered 2xx/3xx.
+    pub ok: u64,
+    /// Those of `requests` that failed: `error_kinds` adds up to it.
     pub errors: u64,
+    /// `errors` ÷ `requests`; None without requests.
+    pub error_rate: Option<f64>,
+    /// Goodput: 2xx/3xx responses that finished inside the window ÷ `measured_seconds`,
+    /// whenever they were sent. Not requests sent: an open loop ahead of its server sends
+    /// more than it gets back.
     pub throughput_rps: f64,
-    pub latency_us: Latency,
+    /// Every request that finished inside the window, any outcome, ÷ `measured_seconds`.
+    pub completed_rps: f64,
+    /// Every request of the window, failures included (at the moment they were given up),
+    /// from its send time (intended send time in an open loop); None when there was none.
+    pub latency_us: Option<Latency>,
     pub error_kinds: recorder::ErrorCounts,
     pub endpoints: Vec<EndpointReport>,
     pub seconds: Vec<SecondRow>,
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub open_loop: Option<OpenLoopReport>,
     /// Connections the generator opened for requests of the window.
     pub connections_opened: u64,
@@ -220,6 +271,10 @@ pub struct LoadReport {
     /// was lengthened by as much.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub held_seconds: f64,
+    /// Why these numbers may not mean what they seem (an open loop that could not send its
+    /// rate); absent when there is nothing to say.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -232,6 +287,8 @@ struct Ctx {
     host: hyper::header::HeaderValue,
     paths: Vec<hyper::Uri>,
     weights: Vec<f64>,
+    /// The start of the measured window (after the warm-up).
+    measure_from: Instant,
     end: Instant,
     timeout: Duration,
     control: Control,
@@ -239,6 +296,8 @@ struct Ctx {
     moved_before: Duration,
     /// When this thread first saw a stop flag.
     stopped_at: std::cell::Cell<Option<Instant>>,
+    /// Signalled once every request of this thread has finished: the per-second series ends.
+    finished: Notify,
 }
 
 impl Ctx {
@@ -246,6 +305,20 @@ impl Ctx {
     /// moves the end when released).
     fn going(&self, now: Instant) -> bool {
         !self.stopped() && (now < self.end() || self.held())
+    }
+
+    /// Whether a request finished at `done` finished inside the measured window: after the
+    /// warm-up, before the end (or during a hold, which moves the end) and before any stop.
+    fn done_in_window(&self, done: Instant) -> bool {
+        if done < self.measure_from {
+            return false;
+        }
+        // Notes a stop seen only now.
+        let _ = self.stopped();
+        if self.stopped_at.get().is_some_and(|t| done >= t) {
+            return false;
+        }
+        done < self.end() || self.held()
     }
 
     fn stopped(&self) -> bool {
@@ -411,11 +484,12 @@ where
         }
     }
 
-    /// Sends one request and reads the whole response, dropping the body as it comes.
+    /// Sends one request and reads the whole response, dropping the body as it comes; gives
+    /// up at `deadline`.
     async fn exchange(
         &mut self,
         req: hyper::Request<Empty<Bytes>>,
-        timeout: Duration,
+        deadline: Instant,
     ) -> Result<Answer, ErrorKind> {
         let Conn { sender, driver } = self;
         let Some(running) = driver.as_mut() else {
@@ -435,7 +509,7 @@ where
             Ok(Answer { status, worker })
         };
         let mut work = std::pin::pin!(work);
-        let outcome = tokio::time::timeout(timeout, async {
+        let outcome = tokio::time::timeout_at(deadline.into(), async {
             tokio::select! {
                 biased;
                 r = &mut work => Some(r),
@@ -488,13 +562,15 @@ fn status_result(status: u16) -> Result<(), ErrorKind> {
 }
 
 /// A connection ready for the next request: the one given if it can go on, else a new one
-/// (counted against `from`, the request it is opened for).
+/// (counted against `from`, the request it is opened for), given up at `deadline` (a SYN
+/// that is never answered would otherwise wait minutes for the kernel).
 async fn ready(
     addr: SocketAddr,
     conn: Option<Conn>,
     idle: bool,
     rec: &RefCell<Recorder>,
     from: Instant,
+    deadline: Instant,
 ) -> Result<Conn, ErrorKind> {
     if let Some(mut c) = conn
         && c.ready(idle).await
@@ -502,7 +578,9 @@ async fn ready(
         return Ok(c);
     }
     rec.borrow_mut().count_connect(from);
-    Conn::open(addr).await
+    tokio::time::timeout_at(deadline.into(), Conn::open(addr))
+        .await
+        .unwrap_or(Err(ErrorKind::Timeout))
 }
 
 async fn closed_connection(ctx: Rc<Ctx>, rec: Rc<RefCell<Recorder>>, index: usize) {
@@ -517,24 +595,28 @@ async fn closed_connection(ctx: Rc<Ctx>, rec: Rc<RefCell<Recorder>>, index: usiz
         }
         let ep = picker.next();
         let sent = now;
-        let mut c = match ready(ctx.addr, conn.take(), false, &rec, sent).await {
+        let deadline = sent + ctx.timeout;
+        let mut c = match ready(ctx.addr, conn.take(), false, &rec, sent, deadline).await {
             Ok(c) => c,
             Err(kind) => {
-                rec.borrow_mut().record(ep, sent, Instant::now(), Err(kind));
+                let done = Instant::now();
+                let counts = ctx.done_in_window(done);
+                rec.borrow_mut().record(ep, sent, done, Err(kind), counts);
                 // A refused connection answers at once: do not spin.
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 now = Instant::now();
                 continue;
             }
         };
-        let result = c.exchange(ctx.request(ep), ctx.timeout).await;
+        let result = c.exchange(ctx.request(ep), deadline).await;
         if result.is_ok() {
             conn = Some(c);
         }
         // The next request leaves now: one clock read serves as this one's end and its start.
         now = Instant::now();
         let result = result.and_then(|a| answered(&rec, sent, a));
-        rec.borrow_mut().record(ep, sent, now, result);
+        let counts = ctx.done_in_window(now);
+        rec.borrow_mut().record(ep, sent, now, result, counts);
     }
 }
 
@@ -543,7 +625,6 @@ struct OpenPool {
     idle: RefCell<std::collections::VecDeque<(Conn, Option<usize>)>>,
     /// Per worker the app named (`X-Djbench-Worker`): requests in flight and requests sent.
     workers: RefCell<Vec<PoolWorker>>,
-    permits: Semaphore,
     opened: std::cell::Cell<u32>,
 }
 
@@ -608,41 +689,125 @@ impl OpenPool {
     }
 }
 
-async fn open_request(
+/// The most intents waiting for a connection, across all generator threads (each holds its
+/// share). An intent is an endpoint and an instant (24 bytes), so the backlog costs about
+/// 6 MiB (up to twice that as its queues grow by doubling) whatever the rate or thread count.
+/// At the default 5 s timeout it holds 5 s of a 50,000 req/s backlog, far beyond what a
+/// loopback deployment completes, so only a rate no server here could approach runs into it;
+/// beyond it intents are a shortfall, not memory.
+const BACKLOG_TOTAL: usize = 1 << 18;
+
+/// How many intents one generator thread holds waiting for a connection.
+pub fn backlog_cap(threads: usize) -> usize {
+    (BACKLOG_TOTAL / threads.max(1)).max(1024)
+}
+
+/// An open loop's intents and the requests running for them on one thread. At most `max`
+/// requests run (each in its own task, on its own connection); intents due while all of them
+/// are busy wait in `backlog`, oldest first, at most `cap` of them.
+struct OpenLoop {
     ctx: Rc<Ctx>,
     rec: Rc<RefCell<Recorder>>,
-    pool: Rc<OpenPool>,
-    ep: usize,
-    intended: Instant,
-) {
-    let Ok(_permit) = pool.permits.acquire().await else {
-        return;
-    };
-    let (pooled, worker) = match pool.take() {
-        Some((c, w)) => (Some(c), w),
-        None => {
-            pool.opened.set(pool.opened.get() + 1);
-            (None, None)
+    pool: OpenPool,
+    backlog: RefCell<std::collections::VecDeque<(usize, Instant)>>,
+    cap: usize,
+    running: std::cell::Cell<u32>,
+    max: u32,
+    /// A request finished and took from the backlog, or the last one stopped running.
+    moved: Notify,
+}
+
+impl OpenLoop {
+    /// An intent is due: a task runs it if fewer than `max` run, else it waits in the backlog;
+    /// false when the backlog is full (the intent is not sent).
+    fn dispatch(self: &Rc<Self>, ep: usize, intended: Instant) -> bool {
+        if self.running.get() < self.max {
+            self.rec.borrow_mut().start(intended);
+            self.running.set(self.running.get() + 1);
+            tokio::task::spawn_local(self.clone().run(ep, intended));
+            return true;
         }
-    };
-    let conn = ready(ctx.addr, pooled, true, &rec, intended).await;
-    let sent = Instant::now();
-    rec.borrow_mut().record_lateness(intended, sent);
-    let result = match conn {
-        Ok(mut c) => {
-            let r = c.exchange(ctx.request(ep), ctx.timeout).await;
-            let name = r.as_ref().ok().and_then(|a| a.worker.clone());
-            pool.give_back(r.is_ok().then_some(c), worker, name.as_ref());
-            r.and_then(|a| answered(&rec, intended, a))
+        let mut backlog = self.backlog.borrow_mut();
+        if backlog.len() >= self.cap {
+            return false;
         }
-        Err(kind) => {
-            pool.give_back(None, worker, None);
-            Err(kind)
+        self.rec.borrow_mut().start(intended);
+        backlog.push_back((ep, intended));
+        true
+    }
+
+    /// Runs requests, this one and then the backlog's, until the backlog is empty.
+    async fn run(self: Rc<Self>, mut ep: usize, mut intended: Instant) {
+        loop {
+            self.request(ep, intended).await;
+            match self.next() {
+                Some((e, i)) => (ep, intended) = (e, i),
+                None => break,
+            }
         }
-    };
-    // Latency from the intended send time: waiting for a connection counts.
-    rec.borrow_mut()
-        .record(ep, intended, Instant::now(), result);
+        self.running.set(self.running.get() - 1);
+        self.moved.notify_one();
+    }
+
+    /// The oldest intent of the backlog still worth sending: those whose deadline passed while
+    /// they waited are given up as timeouts, at their deadline.
+    fn next(&self) -> Option<(usize, Instant)> {
+        let mut backlog = self.backlog.borrow_mut();
+        let now = Instant::now();
+        let mut took = false;
+        let next = loop {
+            let Some((ep, intended)) = backlog.pop_front() else {
+                break None;
+            };
+            took = true;
+            let deadline = intended + self.ctx.timeout;
+            if deadline > now {
+                break Some((ep, intended));
+            }
+            let counts = self.ctx.done_in_window(deadline);
+            self.rec
+                .borrow_mut()
+                .record_given_up(ep, intended, deadline, counts);
+        };
+        if took {
+            self.moved.notify_one();
+        }
+        next
+    }
+
+    async fn request(&self, ep: usize, intended: Instant) {
+        let (ctx, rec, pool) = (&self.ctx, &self.rec, &self.pool);
+        // Given up `timeout` after its intended time: waiting for a connection counts.
+        let deadline = intended + ctx.timeout;
+        let (pooled, worker) = match pool.take() {
+            Some((c, w)) => (Some(c), w),
+            None => {
+                pool.opened.set(pool.opened.get() + 1);
+                (None, None)
+            }
+        };
+        let conn = ready(ctx.addr, pooled, true, rec, intended, deadline).await;
+        let sent = Instant::now();
+        let sent_in_window = ctx.done_in_window(sent);
+        rec.borrow_mut()
+            .record_lateness(intended, sent, sent_in_window);
+        let result = match conn {
+            Ok(mut c) => {
+                let r = c.exchange(ctx.request(ep), deadline).await;
+                let name = r.as_ref().ok().and_then(|a| a.worker.clone());
+                pool.give_back(r.is_ok().then_some(c), worker, name.as_ref());
+                r.and_then(|a| answered(rec, intended, a))
+            }
+            Err(kind) => {
+                pool.give_back(None, worker, None);
+                Err(kind)
+            }
+        };
+        // Latency from the intended send time: waiting for a connection counts.
+        let done = Instant::now();
+        let counts = ctx.done_in_window(done);
+        rec.borrow_mut().record(ep, intended, done, result, counts);
+    }
 }
 
 async fn open_loop(
@@ -651,13 +816,22 @@ async fn open_loop(
     rate: f64,
     poisson: bool,
     max: u32,
+    cap: usize,
     seed: u64,
 ) {
-    let pool = Rc::new(OpenPool {
-        idle: RefCell::new(std::collections::VecDeque::new()),
-        workers: RefCell::new(Vec::new()),
-        permits: Semaphore::new(max as usize),
-        opened: std::cell::Cell::new(0),
+    let lp = Rc::new(OpenLoop {
+        ctx: ctx.clone(),
+        rec: rec.clone(),
+        pool: OpenPool {
+            idle: RefCell::new(std::collections::VecDeque::new()),
+            workers: RefCell::new(Vec::new()),
+            opened: std::cell::Cell::new(0),
+        },
+        backlog: RefCell::new(std::collections::VecDeque::new()),
+        cap,
+        running: std::cell::Cell::new(0),
+        max,
+        moved: Notify::new(),
     });
     let mut rng = rand::rngs::SmallRng::seed_from_u64(seed);
     let mut picker = Picker::new(&ctx.weights, seed as usize);
@@ -665,6 +839,7 @@ async fn open_loop(
     // Warm-up requests go out too; only those intended inside the window are recorded.
     let mut intended = Instant::now();
     let gap = 1.0 / rate;
+    let mut sent_since_yield = 0u32;
     while intended < ctx.end() || ctx.held() {
         match &pacer {
             Some(p) if p.until(intended).await.is_ok() => {}
@@ -680,14 +855,10 @@ async fn open_loop(
             intended = Instant::now();
             continue;
         }
-        let ep = picker.next();
-        tokio::task::spawn_local(open_request(
-            ctx.clone(),
-            rec.clone(),
-            pool.clone(),
-            ep,
-            intended,
-        ));
+        let accepted = lp.dispatch(picker.next(), intended);
+        if !accepted && intended >= ctx.measure_from {
+            rec.borrow_mut().shortfall += 1.0;
+        }
         let step = if poisson {
             // Exponential gaps: -ln(U) / rate.
             -(1.0 - rng.random::<f64>()).ln() * gap
@@ -695,10 +866,42 @@ async fn open_loop(
             gap
         };
         intended += Duration::from_secs_f64(step);
+        if !accepted {
+            // The backlog is full: wait for room (polled too, for the end and a stop); every
+            // intent due meanwhile is a shortfall, counted as rate × time rather than one by
+            // one (at an absurd rate, counting them would be all the thread did).
+            while lp.backlog.borrow().len() >= lp.cap && ctx.going(Instant::now()) {
+                let _ = tokio::time::timeout(Duration::from_millis(10), lp.moved.notified()).await;
+            }
+            let now = Instant::now();
+            if intended < now {
+                let (from, to) = (intended.max(ctx.measure_from), now.min(ctx.end()));
+                rec.borrow_mut().shortfall +=
+                    to.saturating_duration_since(from).as_secs_f64() * rate;
+                intended = now;
+            }
+            continue;
+        }
+        // Behind schedule the pacer does not wait: let the requests run now and then.
+        sent_since_yield += 1;
+        if sent_since_yield >= 64 {
+            sent_since_yield = 0;
+            tokio::task::yield_now().await;
+        }
     }
-    // Let the last requests finish (each is bounded by the timeout).
-    let _ = pool.permits.acquire_many(max).await;
-    rec.borrow_mut().connections = pool.opened.get();
+    // The last intent may come well before the end (at a low rate): the window is open until
+    // then, and what is in flight is counted when it closes.
+    while ctx.going(Instant::now()) {
+        let left = ctx.end().saturating_duration_since(Instant::now());
+        tokio::time::sleep(left.clamp(Duration::from_millis(1), Duration::from_millis(100))).await;
+    }
+    rec.borrow_mut().close_window();
+    // Let the last requests finish: each is given up at its deadline, so this ends within
+    // the timeout.
+    while lp.running.get() > 0 {
+        lp.moved.notified().await;
+    }
+    rec.borrow_mut().connections = lp.pool.opened.get();
 }
 
 /// Where `djbench load` sends its requests.
@@ -805,11 +1008,13 @@ pub fn run_watched(
                         host,
                         paths,
                         weights,
+                        measure_from,
                         end,
                         timeout,
                         control,
                         moved_before,
                         stopped_at: std::cell::Cell::new(None),
+                        finished: Notify::new(),
                     });
                     let rec = Rc::new(RefCell::new(Recorder::new(ctx.paths.len(), measure_from)));
                     local.block_on(&rt, async {
@@ -846,11 +1051,14 @@ pub fn run_watched(
                                     rate / threads as f64,
                                     poisson,
                                     share,
+                                    backlog_cap(threads),
                                     0x5eed + t as u64,
                                 )
                                 .await;
                             }
                         }
+                        // Every request of this thread is recorded: the series can end.
+                        ctx.finished.notify_one();
                         let _ = ticker.await;
                     });
                     let rec = Rc::try_unwrap(rec)
@@ -870,9 +1078,7 @@ pub fn run_watched(
         spec.endpoints.iter().map(|e| e.path.clone()).collect(),
     );
     for snap in snapshots_rx {
-        if let Some(row) = seconds.add(snap) {
-            each_second(row);
-        }
+        seconds.add(snap, each_second);
     }
     let mut recorders = Vec::new();
     let mut stopped_at = None::<Instant>;
@@ -974,7 +1180,7 @@ pub mod hot {
         /// Sends the request and reads the whole response: its status, or None on an error.
         pub async fn exchange(&mut self, req: hyper::Request<Empty<Bytes>>) -> Option<u16> {
             self.0
-                .exchange(req, Duration::from_secs(5))
+                .exchange(req, Instant::now() + Duration::from_secs(5))
                 .await
                 .ok()
                 .map(|a| a.status)

@@ -1,6 +1,9 @@
 //! Thread-local recording for the load generator, and the merge into one report. Latencies are
-//! in µs in HDR histograms (1 µs to 60 s, 3 significant digits) recorded with
-//! `saturating_record`, so an outlier clamps instead of panicking.
+//! in µs in HDR histograms (1 µs to 1 h, 3 significant digits: 1 h is the longest timeout
+//! allowed, so no latency it can produce is clamped) recorded with `saturating_record`, so an
+//! outlier clamps instead of panicking. Every request of the window is recorded whatever its
+//! outcome: a timeout or a refused connection at the moment it was given up. It counts; it
+//! decides nothing about when requests are sent.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -24,6 +27,8 @@ pub enum ErrorKind {
     Http5xx,
 }
 
+/// Failed requests by kind. `timeout`: no full response by the request's deadline (its send
+/// time, or intended send time in an open loop, plus the timeout), connecting included.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorCounts {
     pub connect: u64,
@@ -55,11 +60,6 @@ impl ErrorCounts {
     pub fn total(&self) -> u64 {
         self.connect + self.timeout + self.read + self.http_4xx + self.http_5xx
     }
-
-    /// Failures with no response at all.
-    fn transport(&self) -> u64 {
-        self.connect + self.timeout + self.read
-    }
 }
 
 /// Percentiles in µs.
@@ -75,11 +75,14 @@ pub struct Latency {
 }
 
 impl Latency {
+    /// The histogram's percentiles; all zeros when it is empty (see `recorded` for None).
     pub fn of(h: &Histogram<u64>) -> Self {
-        if h.is_empty() {
-            return Self::default();
-        }
-        Self {
+        Self::recorded(h).unwrap_or_default()
+    }
+
+    /// The histogram's percentiles, or None when nothing was recorded.
+    pub fn recorded(h: &Histogram<u64>) -> Option<Self> {
+        (!h.is_empty()).then(|| Self {
             min: h.min(),
             mean: h.mean(),
             p50: h.value_at_quantile(0.5),
@@ -87,12 +90,16 @@ impl Latency {
             p99: h.value_at_quantile(0.99),
             p999: h.value_at_quantile(0.999),
             max: h.max(),
-        }
+        })
     }
 }
 
+/// The longest latency a histogram holds unclamped: the longest timeout allowed (`--timeout`,
+/// `workload.timeout`), in µs.
+pub const MAX_LATENCY_US: u64 = 3_600_000_000;
+
 pub fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("fixed, valid bounds")
+    Histogram::new_with_bounds(1, MAX_LATENCY_US, 3).expect("fixed, valid bounds")
 }
 
 #[derive(Debug, Clone)]
@@ -111,7 +118,19 @@ pub struct Recorder {
     eps: Vec<Ep>,
     lateness: Histogram<u64>,
     late: u64,
+    /// Requests that left inside the window (by their send time).
     sent: u64,
+    /// Requests finished inside the window (by their finish time, whenever they were sent), and
+    /// those of them answered 2xx/3xx: the rates.
+    completed: u64,
+    completed_ok: u64,
+    /// Requests of the window (sent or intended in it) started but not yet recorded.
+    open: u64,
+    /// `open` when this thread's window closed (open loop).
+    pub in_flight_at_end: u64,
+    /// Intents of the window never sent: the open loop's backlog was full. Fractional because
+    /// a skipped span is counted as rate × length.
+    pub shortfall: f64,
     /// Every finished request, warm-up and tail included: what the generator's CPU paid for.
     exchanged: u64,
     pub connections: u32,
@@ -128,6 +147,8 @@ pub struct Recorder {
 pub struct SecondSnapshot {
     pub second: u64,
     pub eps: Vec<(Histogram<u64>, u64)>,
+    /// The thread's last snapshot: every request it recorded is in this one or an earlier one.
+    pub last: bool,
 }
 
 impl Recorder {
@@ -145,6 +166,11 @@ impl Recorder {
             lateness: histogram(),
             late: 0,
             sent: 0,
+            completed: 0,
+            completed_ok: 0,
+            open: 0,
+            in_flight_at_end: 0,
+            shortfall: 0.0,
             exchanged: 0,
             connections: 0,
             connects: 0,
@@ -176,45 +202,71 @@ impl Recorder {
         t >= self.measure_from
     }
 
+    /// A request counted from `from` has started (sent, or waiting for a connection): until it
+    /// is recorded it is in flight.
+    pub fn start(&mut self, from: Instant) {
+        if self.in_window(from) {
+            self.open += 1;
+        }
+    }
+
     /// A finished request, counted from `from` (its send time, or its intended send time in an
-    /// open loop). Warm-up requests are not recorded.
+    /// open loop) to `done`, when it was answered or given up. `done_in_window`: it finished
+    /// inside the measured window, so it counts in the rates whenever it was sent. Warm-up
+    /// requests are not recorded otherwise.
     pub fn record(
         &mut self,
         ep: usize,
         from: Instant,
         done: Instant,
         result: Result<(), ErrorKind>,
+        done_in_window: bool,
     ) {
         self.exchanged += 1;
+        self.record_outcome(ep, from, done, result, done_in_window);
+    }
+
+    /// An open loop's intent given up before it was sent (it waited for a connection until its
+    /// deadline): a timeout like any other, but nothing was exchanged.
+    pub fn record_given_up(&mut self, ep: usize, from: Instant, done: Instant, in_window: bool) {
+        self.record_outcome(ep, from, done, Err(ErrorKind::Timeout), in_window);
+    }
+
+    fn record_outcome(
+        &mut self,
+        ep: usize,
+        from: Instant,
+        done: Instant,
+        result: Result<(), ErrorKind>,
+        done_in_window: bool,
+    ) {
+        if done_in_window {
+            self.completed += 1;
+            self.completed_ok += u64::from(result.is_ok());
+        }
         if !self.in_window(from) {
             return;
         }
+        self.open = self.open.saturating_sub(1);
         let e = &mut self.eps[ep];
         e.requests += 1;
+        // Every outcome has a latency: a failure's is how long it took to give up.
         let us = done.saturating_duration_since(from).as_micros() as u64;
-        match result {
-            Ok(()) => {
-                e.total.saturating_record(us);
-                e.second.saturating_record(us);
-            }
-            Err(kind) => {
-                e.errors.add(kind);
-                e.second_errors += 1;
-                // An HTTP error is still a response with a latency.
-                if matches!(kind, ErrorKind::Http4xx | ErrorKind::Http5xx) {
-                    e.total.saturating_record(us);
-                    e.second.saturating_record(us);
-                }
-            }
+        e.total.saturating_record(us);
+        e.second.saturating_record(us);
+        if let Err(kind) = result {
+            e.errors.add(kind);
+            e.second_errors += 1;
         }
     }
 
-    /// How late an open-loop request left against its intended time.
-    pub fn record_lateness(&mut self, intended: Instant, sent: Instant) {
+    /// How late an open-loop request left against its intended time; `sent_in_window`: it left
+    /// inside the measured window.
+    pub fn record_lateness(&mut self, intended: Instant, sent: Instant, sent_in_window: bool) {
+        self.sent += u64::from(sent_in_window);
         if !self.in_window(intended) {
             return;
         }
-        self.sent += 1;
         let us = sent.saturating_duration_since(intended).as_micros() as u64;
         self.lateness.saturating_record(us);
         if us > 1000 {
@@ -222,7 +274,12 @@ impl Recorder {
         }
     }
 
-    fn snapshot(&mut self, second: u64) -> SecondSnapshot {
+    /// The window has closed on this thread: what is still open was in flight then.
+    pub fn close_window(&mut self) {
+        self.in_flight_at_end = self.open;
+    }
+
+    fn snapshot(&mut self, second: u64, last: bool) -> SecondSnapshot {
         SecondSnapshot {
             second,
             eps: self
@@ -234,12 +291,15 @@ impl Recorder {
                     (h, std::mem::take(&mut e.second_errors))
                 })
                 .collect(),
+            last,
         }
     }
 }
 
-/// Sends this thread's per-second snapshot at each second of the measured window, then the
-/// remainder once the thread's requests are done (the end plus the in-flight tail).
+/// Sends this thread's per-second snapshot at each second from the start of the measured
+/// window until the thread's requests are all done (`Ctx::finished`), then the remainder. Rows
+/// go on past the window while requests of the window are still in flight: each counts in the
+/// second it finished, so the series adds up to the window's requests.
 pub(super) async fn tick(
     rec: Rc<RefCell<Recorder>>,
     tx: mpsc::Sender<SecondSnapshot>,
@@ -249,27 +309,22 @@ pub(super) async fn tick(
     let mut second = 0u64;
     loop {
         let at = from + Duration::from_secs(second + 1);
-        if (at > ctx.end() && !ctx.held()) || ctx.stopped() {
-            break;
+        tokio::select! {
+            biased;
+            _ = ctx.finished.notified() => break,
+            _ = tokio::time::sleep_until(at.into()) => {}
         }
-        tokio::time::sleep_until(at.into()).await;
-        let snap = rec.borrow_mut().snapshot(second);
+        let snap = rec.borrow_mut().snapshot(second, false);
         let _ = tx.send(snap);
         second += 1;
     }
-    // Polled, as a hold may move the end meanwhile.
-    loop {
-        let now = Instant::now();
-        if ctx.stopped() || (now >= ctx.end() && !ctx.held()) {
-            break;
-        }
-        let left = ctx.end().saturating_duration_since(now);
-        tokio::time::sleep(left.clamp(Duration::from_millis(1), Duration::from_millis(100))).await;
-    }
-    // Give in-flight requests a moment; what lands later still counts in the totals.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let snap = rec.borrow_mut().snapshot(second);
+    let snap = rec.borrow_mut().snapshot(second, true);
     let _ = tx.send(snap);
+}
+
+/// The intents an open loop could not send, rounded: the report's `shortfall`.
+fn shortfall(recorders: &[Recorder]) -> u64 {
+    recorders.iter().map(|r| r.shortfall).sum::<f64>().round() as u64
 }
 
 pub fn report(
@@ -292,6 +347,7 @@ pub fn report(
     let mut errors = vec![ErrorCounts::default(); n];
     let mut lateness = histogram();
     let (mut late, mut sent, mut connections, mut exchanged) = (0, 0, 0, 0);
+    let (mut completed, mut completed_ok, mut in_flight_at_end) = (0, 0, 0);
     let mut connects = 0;
     let mut workers: std::collections::BTreeMap<String, u64> = Default::default();
     for r in &recorders {
@@ -309,13 +365,16 @@ pub fn report(
         let _ = lateness.add(&r.lateness);
         late += r.late;
         sent += r.sent;
+        completed += r.completed;
+        completed_ok += r.completed_ok;
+        in_flight_at_end += r.in_flight_at_end;
         connections += r.connections;
         exchanged += r.exchanged;
     }
     let seconds_total = window.load.as_secs_f64();
-    let per_second = |n: f64| {
+    let per_second = |n: u64| {
         if seconds_total > 0.0 {
-            n / seconds_total
+            n as f64 / seconds_total
         } else {
             0.0
         }
@@ -331,29 +390,49 @@ pub fn report(
                 requests: requests[i],
                 errors: errors[i].total(),
                 error_kinds: errors[i],
-                latency_us: Latency::of(&totals[i]),
+                latency_us: Latency::recorded(&totals[i]),
             }
         })
         .collect();
     let total_requests: u64 = requests.iter().sum();
+    let total_errors = all_errors.total();
 
+    let mut warnings = Vec::new();
     let open_loop = match spec.model {
-        Model::Open { rate, .. } => Some(OpenLoopReport {
-            intended_rps: rate,
-            achieved_rps: per_second(sent as f64),
-            late_sends: late,
-            lateness_us: Latency::of(&lateness),
-            connections_used: connections,
-        }),
+        Model::Open { rate, .. } => {
+            let shortfall = shortfall(&recorders);
+            let sent_rps = per_second(sent);
+            if shortfall > 0 {
+                warnings.push(format!(
+                    "{shortfall} intended requests were never sent: the generator holds at most \
+                     {} waiting requests per thread (the rest would cost memory without \
+                     measuring anything more); it sent {sent_rps:.1} req/s of the {rate} \
+                     intended, so this is not a measurement at {rate} req/s",
+                    super::backlog_cap(threads),
+                ));
+            }
+            Some(OpenLoopReport {
+                intended_rps: rate,
+                sent_rps,
+                late_sends: late,
+                lateness_us: Latency::recorded(&lateness),
+                connections_used: connections,
+                in_flight_at_end,
+                shortfall,
+            })
+        }
         Model::Closed { .. } => None,
     };
     LoadReport {
         model: spec.model,
         measured_seconds: seconds_total,
         requests: total_requests,
-        errors: all_errors.total(),
-        throughput_rps: per_second((total_requests - all_errors.transport()) as f64),
-        latency_us: Latency::of(&all),
+        ok: total_requests - total_errors,
+        errors: total_errors,
+        error_rate: (total_requests > 0).then(|| total_errors as f64 / total_requests as f64),
+        throughput_rps: per_second(completed_ok),
+        completed_rps: per_second(completed),
+        latency_us: Latency::recorded(&all),
         error_kinds: all_errors,
         endpoints,
         seconds,
@@ -381,16 +460,20 @@ pub fn report(
         },
         stopped_early: window.stopped_early,
         held_seconds: window.held.as_secs_f64(),
+        warnings,
     }
 }
 
 /// The per-second series, merged across generator threads as their snapshots arrive. A
 /// second's histograms live only until every thread has sent that second: kept whole, a
-/// 10-minute run would hold 600 × endpoints × threads histograms of ~140 KB each.
+/// 10-minute run would hold 600 × endpoints × threads histograms of ~190 KB each.
 pub struct Seconds {
     threads: usize,
     paths: Vec<String>,
     pending: std::collections::BTreeMap<u64, OpenSecond>,
+    /// The last second of each thread that has sent its last snapshot: it sends no later one,
+    /// so later seconds close without it.
+    finished: Vec<u64>,
     rows: Vec<SecondRow>,
 }
 
@@ -404,12 +487,14 @@ impl Seconds {
             threads,
             paths,
             pending: Default::default(),
+            finished: Vec::new(),
             rows: Vec::new(),
         }
     }
 
-    /// Adds one thread's second; when that closes the second, its row over all endpoints.
-    pub fn add(&mut self, snap: SecondSnapshot) -> Option<&SecondRow> {
+    /// Adds one thread's second, and hands `closed` the row over all endpoints of every second
+    /// that it closes, in order.
+    pub fn add(&mut self, snap: SecondSnapshot, closed: &mut dyn FnMut(&SecondRow)) {
         let n = self.paths.len();
         let (hists, errors, seen) = self
             .pending
@@ -420,12 +505,18 @@ impl Seconds {
             errors[i] += e;
         }
         *seen += 1;
-        if *seen < self.threads {
-            return None;
+        if snap.last {
+            self.finished.push(snap.second);
         }
-        let done = self.pending.remove(&snap.second).expect("just inserted");
-        let at = self.close(snap.second, done.0, done.1);
-        self.rows.get(at)
+        while let Some((&second, &(_, _, seen))) = self.pending.first_key_value() {
+            let gone = self.finished.iter().filter(|&&last| last < second).count();
+            if seen + gone < self.threads {
+                break;
+            }
+            let (hists, errors, _) = self.pending.remove(&second).expect("just seen");
+            let at = self.close(second, hists, errors);
+            closed(&self.rows[at]);
+        }
     }
 
     /// Each endpoint, and all of them as `*`; returns where the `*` row is.
@@ -444,8 +535,7 @@ impl Seconds {
         at
     }
 
-    /// The rows in order of seconds; seconds not every thread reached (a run stopped from
-    /// outside) close with what arrived.
+    /// The rows in order of seconds; seconds not every thread reached close with what arrived.
     pub fn finish(mut self) -> Vec<SecondRow> {
         for (second, (hists, errors, _)) in std::mem::take(&mut self.pending) {
             let _ = self.close(second, hists, errors);
@@ -455,11 +545,13 @@ impl Seconds {
     }
 }
 
+/// One second's row: every request recorded in it once, whatever its outcome (each outcome is
+/// in the histogram).
 fn row(second: u64, path: &str, h: &Histogram<u64>, errors: u64) -> SecondRow {
     SecondRow {
         second,
         path: path.to_owned(),
-        count: h.len() + errors,
+        count: h.len(),
         errors,
         p50_us: if h.is_empty() {
             0
@@ -472,5 +564,60 @@ fn row(second: u64, path: &str, h: &Histogram<u64>, errors: u64) -> SecondRow {
             h.value_at_quantile(0.99)
         },
         max_us: h.max(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(second: u64, count: u64, last: bool) -> SecondSnapshot {
+        let mut h = histogram();
+        for _ in 0..count {
+            h.record(1000).unwrap();
+        }
+        SecondSnapshot {
+            second,
+            eps: vec![(h, 0)],
+            last,
+        }
+    }
+
+    /// A thread that finished early no longer holds back the seconds the others go on with.
+    #[test]
+    fn a_finished_thread_does_not_hold_later_seconds_open() {
+        let mut s = Seconds::new(2, vec!["/".into()]);
+        let mut closed = Vec::new();
+        let mut push = |s: &mut Seconds, snap| s.add(snap, &mut |r| closed.push(r.second));
+        push(&mut s, snap(0, 3, false));
+        push(&mut s, snap(0, 2, false));
+        push(&mut s, snap(1, 1, true));
+        push(&mut s, snap(1, 4, false));
+        push(&mut s, snap(2, 5, false));
+        push(&mut s, snap(3, 1, true));
+        assert_eq!(closed, vec![0, 1, 2, 3]);
+        let rows = s.finish();
+        let counts: Vec<u64> = rows.iter().map(|r| r.count).collect();
+        assert_eq!(counts, vec![5, 5, 5, 1]);
+    }
+
+    /// Each outcome counts once in its second: an HTTP error is in the histogram and among the
+    /// errors, but not twice in the count.
+    #[test]
+    fn every_outcome_counts_once_with_its_latency() {
+        let t0 = Instant::now();
+        let mut r = Recorder::new(1, t0);
+        let at = |ms| t0 + Duration::from_millis(ms);
+        r.record(0, at(0), at(5), Ok(()), true);
+        r.record(0, at(0), at(7), Err(ErrorKind::Http5xx), true);
+        r.record(0, at(0), at(1000), Err(ErrorKind::Timeout), false);
+        r.record_given_up(0, at(1), at(1001), true);
+        let s = r.snapshot(0, true);
+        assert_eq!(s.eps[0].0.len(), 4);
+        assert_eq!(s.eps[0].1, 3);
+        assert_eq!(row(0, "*", &s.eps[0].0, s.eps[0].1).count, 4);
+        assert_eq!((r.completed, r.completed_ok), (3, 1));
+        assert!(r.eps[0].total.max() >= 1_000_000);
+        assert_eq!(r.exchanged, 3, "the given-up intent was never exchanged");
     }
 }

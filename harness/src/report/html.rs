@@ -422,7 +422,7 @@ pub fn html(doc: &Results) -> String {
                             .filter(|e| e.path == *p)
                             // An endpoint none of whose requests succeeded has no latency.
                             .filter(|e| e.requests > e.errors)
-                            .map(|e| e.latency_us.p99 as f64)
+                            .filter_map(|e| e.latency_us.map(|l| l.p99 as f64))
                             .collect();
                         (!v.is_empty()).then(|| median(&v) / 1000.0)
                     })

@@ -9,7 +9,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-/// A span of time written with a unit: `500ms`, `30s`, `2m`, `1m30s`.
+/// A span of time written with a unit: `500ms`, `30s`, `2m`, `1m30s`; at most a day
+/// (`load::MAX_DURATION`): no duration of a scenario is longer, and a longer one is a typo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Duration(pub std::time::Duration);
 
@@ -41,13 +42,19 @@ impl<'de> Deserialize<'de> for Duration {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Duration, E> {
                 let text = v.trim();
-                humantime::parse_duration(text)
-                    .map(Duration)
-                    .map_err(|e| {
-                        E::custom(format_args!(
-                            "`{text}` is not a duration ({e}); write a number and a unit, like 500ms, 30s or 2m"
-                        ))
-                    })
+                let d = humantime::parse_duration(text).map_err(|e| {
+                    E::custom(format_args!(
+                        "`{text}` is not a duration ({e}); write a number and a unit, like 500ms, 30s or 2m"
+                    ))
+                })?;
+                let max = crate::load::MAX_DURATION;
+                if d > max {
+                    return Err(E::custom(format_args!(
+                        "`{text}` is too long: a scenario's durations are at most {}",
+                        humantime::format_duration(max)
+                    )));
+                }
+                Ok(Duration(d))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Duration, E> {
                 Err(E::custom(format_args!(
@@ -143,7 +150,8 @@ impl<const MIN: u32, const MAX: u32> JsonSchema for Count<MIN, MAX> {
     }
 }
 
-/// Something per second, strictly positive: a bare number (`500`) or with its unit (`500/s`).
+/// Something per second, strictly positive and at most `load::MAX_RATE` (10⁹: one a
+/// nanosecond): a bare number (`500`) or with its unit (`500/s`).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Rate(pub f64);
 
@@ -160,7 +168,12 @@ impl Serialize for Rate {
 }
 
 fn positive_rate<E: de::Error>(v: f64, written: &dyn fmt::Display) -> Result<Rate, E> {
-    if v.is_finite() && v > 0.0 {
+    if v.is_finite() && v > crate::load::MAX_RATE {
+        Err(E::custom(format_args!(
+            "rate {written} is too high: at most {} per second (one a nanosecond, the clock's resolution)",
+            crate::load::MAX_RATE
+        )))
+    } else if v.is_finite() && v > 0.0 {
         Ok(Rate(v))
     } else {
         Err(E::custom(format_args!(
@@ -210,9 +223,9 @@ impl JsonSchema for Rate {
     }
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "Per second, more than 0: a number (500) or with its unit (500/s).",
+            "description": "Per second, more than 0 and at most 1e9: a number (500) or with its unit (500/s).",
             "anyOf": [
-                { "type": "number", "exclusiveMinimum": 0 },
+                { "type": "number", "exclusiveMinimum": 0, "maximum": 1e9 },
                 { "type": "string", "pattern": r"^\s*\d+(\.\d+)?\s*(req)?/s\s*$" }
             ]
         })
