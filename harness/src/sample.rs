@@ -229,9 +229,16 @@ impl Sampler {
         Self { stop, handle }
     }
 
-    pub fn finish(self) -> SampleReport {
+    /// Stops sampling and returns what was seen; an error when the sampler thread panicked:
+    /// then nothing is known of the run's memory and CPU (never zeros, which would read best).
+    pub fn finish(self) -> Result<SampleReport, String> {
         self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().unwrap_or_default()
+        self.handle.join().map_err(|p| {
+            format!(
+                "the sampler panicked: {}",
+                crate::run::panic_message(p.as_ref())
+            )
+        })
     }
 }
 

@@ -1,14 +1,16 @@
 //! Deploying the sample app in one mode: the database for it, the processes with their roles
 //! (each in a session of its own), readiness (the app answers and every task worker has
-//! reported), and teardown that leaves no process behind. It sends no load and measures
-//! nothing.
+//! reported), and teardown that leaves no process behind, whatever ends djbench (the
+//! watchdog). It sends no load and measures nothing.
 
 pub mod postgres;
 pub mod process;
 pub mod sockets;
+pub mod watchdog;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -172,25 +174,33 @@ fn err(what: impl Into<String>, detail: impl Into<String>) -> DeployError {
     }
 }
 
-/// Migrates and seeds a SQLite database at `path` with `python` (any venv's).
-pub fn prepare_database(python: &Path, path: &Path) -> Result<(), DeployError> {
+/// Migrates and seeds a SQLite database at `path` with `python` (any venv's); `stop` set
+/// meanwhile (Ctrl-C) ends it at once with an error.
+pub fn prepare_database(python: &Path, path: &Path, stop: &AtomicBool) -> Result<(), DeployError> {
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
     }
     let env = [("DJBENCH_SQLITE_PATH".to_owned(), path.display().to_string())];
-    migrate_and_seed(python, &env)
+    migrate_and_seed(python, &env, stop)
 }
 
-/// Migrates and seeds the database that `env` points the app at.
-pub fn migrate_and_seed(python: &Path, env: &[(String, String)]) -> Result<(), DeployError> {
+/// Migrates and seeds the database that `env` points the app at; `stop` set meanwhile ends it
+/// at once with an error.
+pub fn migrate_and_seed(
+    python: &Path,
+    env: &[(String, String)],
+    stop: &AtomicBool,
+) -> Result<(), DeployError> {
     for args in [&["migrate", "--no-input", "-v0"][..], &["seed"][..]] {
-        let out = Command::new(python)
-            .arg("manage.py")
-            .args(args)
-            .current_dir(django_dir())
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .map_err(|e| err("prepare the database", e.to_string()))?;
+        let out = process::output_unless_stopped(
+            Command::new(python)
+                .arg("manage.py")
+                .args(args)
+                .current_dir(django_dir())
+                .envs(env.iter().map(|(k, v)| (k, v))),
+            stop,
+        )
+        .map_err(|e| err(format!("manage.py {}", args[0]), e.to_string()))?;
         if !out.status.success() {
             return Err(err(
                 format!("manage.py {}", args[0]),
@@ -263,6 +273,13 @@ impl Deployment {
             }
             cmd
         };
+        // Before any process starts, so that no error below leaves one running.
+        // A new connection per request, so probes reach every worker, not one kept alive.
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .pool_max_idle_per_host(0)
+            .build()
+            .map_err(|e| err("make an HTTP client", e.to_string()))?;
         let log = |name: &str| spec.run_dir.join(format!("{name}.log"));
         let mut leaders = Vec::new();
         let spawn = |leaders: &mut Vec<Leader>, name: &str, role, cmd| {
@@ -271,122 +288,131 @@ impl Deployment {
                 .map_err(|e| err(format!("start {name}"), e.to_string()))
         };
 
-        match spec.mode {
-            Mode::GunicornCelery => {
-                let redis = spec
-                    .redis
-                    .as_ref()
-                    .ok_or_else(|| err("gunicorn_celery", "needs redis-server (djbench setup)"))?;
-                let redis_port =
-                    process::free_port().map_err(|e| err("find a free port", e.to_string()))?;
-                let mut r = Command::new(redis);
-                r.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
-                    .args(["--tcp-backlog", &spec.backlog.to_string()])
-                    .args(["--save", "", "--appendonly", "no"]);
-                spawn(&mut leaders, "redis", Role::Broker, r)?;
-                let url = format!("redis://127.0.0.1:{redis_port}/0");
+        let launched = (|| -> Result<(), DeployError> {
+            match spec.mode {
+                Mode::GunicornCelery => {
+                    let redis = spec.redis.as_ref().ok_or_else(|| {
+                        err("gunicorn_celery", "needs redis-server (djbench setup)")
+                    })?;
+                    let redis_port =
+                        process::free_port().map_err(|e| err("find a free port", e.to_string()))?;
+                    let mut r = Command::new(redis);
+                    r.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
+                        .args(["--tcp-backlog", &spec.backlog.to_string()])
+                        .args(["--save", "", "--appendonly", "no"]);
+                    spawn(&mut leaders, "redis", Role::Broker, r)?;
+                    let url = format!("redis://127.0.0.1:{redis_port}/0");
 
-                let mut celery = base(&bin.join("celery"));
-                celery
-                    .args(["-A", "djsample", "worker", "-P", "prefork", "-c"])
-                    .arg(spec.task_workers.to_string())
-                    .args([
-                        "--without-heartbeat",
-                        "--without-gossip",
-                        "--without-mingle",
-                        "-l",
-                        "warning",
-                    ])
-                    .env("DJBENCH_TASKS", "celery")
-                    .env("DJBENCH_REDIS_URL", &url);
-                spawn(&mut leaders, "celery", Role::Tasks, celery)?;
+                    let mut celery = base(&bin.join("celery"));
+                    celery
+                        .args(["-A", "djsample", "worker", "-P", "prefork", "-c"])
+                        .arg(spec.task_workers.to_string())
+                        .args([
+                            "--without-heartbeat",
+                            "--without-gossip",
+                            "--without-mingle",
+                            "-l",
+                            "warning",
+                        ])
+                        .env("DJBENCH_TASKS", "celery")
+                        .env("DJBENCH_REDIS_URL", &url);
+                    spawn(&mut leaders, "celery", Role::Tasks, celery)?;
 
-                if server == Server::Cheroot {
-                    // The same server the other modes run, as pre-forked processes.
-                    let mut web = base(&spec.python);
-                    web.args([
-                        "serve/prefork.py",
+                    if server == Server::Cheroot {
+                        // The same server the other modes run, as pre-forked processes.
+                        let mut web = base(&spec.python);
+                        web.args([
+                            "serve/prefork.py",
+                            "--bind",
+                            &bind,
+                            "--server",
+                            server.name(),
+                        ])
+                        .args(["--workers", &spec.web_workers.to_string()])
+                        .args(["--threads", &spec.threads.to_string()])
+                        .args(["--backlog", &spec.backlog.to_string()])
+                        .env("DJBENCH_TASKS", "celery")
+                        .env("DJBENCH_REDIS_URL", &url);
+                        spawn(&mut leaders, "web", Role::Web, web)?;
+                    } else {
+                        let mut gunicorn = base(&bin.join("gunicorn"));
+                        gunicorn
+                            .args(["-c", "serve/gunicorn.conf.py", "--bind", &bind])
+                            .args(["--backlog", &spec.backlog.to_string()])
+                            .args(["--workers", &spec.web_workers.to_string()])
+                            .env("DJBENCH_TASKS", "celery")
+                            .env("DJBENCH_REDIS_URL", &url);
+                        if server == Server::GunicornGthread {
+                            gunicorn
+                                .args(["--worker-class", "gthread", "--threads"])
+                                .arg(spec.threads.to_string());
+                        }
+                        gunicorn.arg("djsample.wsgi:application");
+                        spawn(&mut leaders, "gunicorn", Role::Web, gunicorn)?;
+                    }
+                }
+                Mode::Subinterpreters => {
+                    let mut app = base(&spec.python);
+                    app.args([
+                        "serve/subinterpreters.py",
                         "--bind",
                         &bind,
                         "--server",
                         server.name(),
                     ])
-                    .args(["--workers", &spec.web_workers.to_string()])
+                    .args(["--web", &spec.web_workers.to_string()])
+                    .args(["--tasks", &spec.task_workers.to_string()])
                     .args(["--threads", &spec.threads.to_string()])
-                    .args(["--backlog", &spec.backlog.to_string()])
-                    .env("DJBENCH_TASKS", "celery")
-                    .env("DJBENCH_REDIS_URL", &url);
-                    spawn(&mut leaders, "web", Role::Web, web)?;
-                } else {
-                    let mut gunicorn = base(&bin.join("gunicorn"));
-                    gunicorn
-                        .args(["-c", "serve/gunicorn.conf.py", "--bind", &bind])
-                        .args(["--backlog", &spec.backlog.to_string()])
-                        .args(["--workers", &spec.web_workers.to_string()])
-                        .env("DJBENCH_TASKS", "celery")
-                        .env("DJBENCH_REDIS_URL", &url);
-                    if server == Server::GunicornGthread {
-                        gunicorn
-                            .args(["--worker-class", "gthread", "--threads"])
-                            .arg(spec.threads.to_string());
+                    .args(["--backlog", &spec.backlog.to_string()]);
+                    spawn(&mut leaders, "app", Role::App, app)?;
+                }
+                Mode::FreeThreaded => {
+                    let mut app = base(&spec.python);
+                    app.args([
+                        "serve/free_threaded.py",
+                        "--bind",
+                        &bind,
+                        "--server",
+                        server.name(),
+                    ])
+                    .args(["--threads", &spec.web_workers.to_string()])
+                    .args(["--task-threads", &spec.task_workers.to_string()])
+                    .args(["--backlog", &spec.backlog.to_string()]);
+                    if spec.allow_gil {
+                        app.arg("--allow-gil");
                     }
-                    gunicorn.arg("djsample.wsgi:application");
-                    spawn(&mut leaders, "gunicorn", Role::Web, gunicorn)?;
+                    spawn(&mut leaders, "app", Role::App, app)?;
                 }
             }
-            Mode::Subinterpreters => {
-                let mut app = base(&spec.python);
-                app.args([
-                    "serve/subinterpreters.py",
-                    "--bind",
-                    &bind,
-                    "--server",
-                    server.name(),
-                ])
-                .args(["--web", &spec.web_workers.to_string()])
-                .args(["--tasks", &spec.task_workers.to_string()])
-                .args(["--threads", &spec.threads.to_string()])
-                .args(["--backlog", &spec.backlog.to_string()]);
-                spawn(&mut leaders, "app", Role::App, app)?;
-            }
-            Mode::FreeThreaded => {
-                let mut app = base(&spec.python);
-                app.args([
-                    "serve/free_threaded.py",
-                    "--bind",
-                    &bind,
-                    "--server",
-                    server.name(),
-                ])
-                .args(["--threads", &spec.web_workers.to_string()])
-                .args(["--task-threads", &spec.task_workers.to_string()])
-                .args(["--backlog", &spec.backlog.to_string()]);
-                if spec.allow_gil {
-                    app.arg("--allow-gil");
-                }
-                spawn(&mut leaders, "app", Role::App, app)?;
-            }
+            Ok(())
+        })();
+        if let Err(e) = launched {
+            // Those already started (redis before celery failed) end with the error.
+            process::stop_all(&mut leaders, Duration::from_secs(5));
+            return Err(e);
         }
         Ok(Self {
             base_url: format!("http://{bind}"),
             leaders,
             expected_task_workers: spec.task_workers,
-            // A new connection per request, so probes reach every worker, not one kept alive.
-            http: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .pool_max_idle_per_host(0)
-                .build()
-                .map_err(|e| err("make an HTTP client", e.to_string()))?,
+            http,
             stopped: false,
         })
     }
 
     /// Waits until the app answers `/_djbench/env` and every task worker has reported; returns
-    /// that answer. A process that exits meanwhile fails it at once, with its log's tail.
-    pub fn wait_ready(&mut self, limit: Duration) -> Result<Value, DeployError> {
+    /// that answer. A process that exits meanwhile fails it at once, with its log's tail, and
+    /// so does `stop` set (Ctrl-C), within about a second.
+    pub fn wait_ready(&mut self, limit: Duration, stop: &AtomicBool) -> Result<Value, DeployError> {
         let deadline = Instant::now() + limit;
         let mut last;
         loop {
+            if stop.load(Ordering::Relaxed) {
+                return Err(err(
+                    "stopped",
+                    "interrupted (Ctrl-C or a signal) before the deployment was ready",
+                ));
+            }
             for l in &mut self.leaders {
                 if let Some(status) = l.exited() {
                     return Err(err(
@@ -395,7 +421,7 @@ impl Deployment {
                     ));
                 }
             }
-            match self.get_json("/_djbench/env") {
+            match self.probe("/_djbench/env") {
                 Ok(env) => {
                     let ready = env["task_workers_ready"].as_u64().unwrap_or(0);
                     if ready >= u64::from(self.expected_task_workers) {
@@ -421,6 +447,25 @@ impl Deployment {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// GET `path` as JSON, given up after two seconds: a probe of a server still starting,
+    /// short so that a stop is seen soon.
+    fn probe(&self, path: &str) -> Result<Value, DeployError> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .map_err(|e| err(format!("GET {path}"), e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(err(
+                format!("GET {path}"),
+                format!("HTTP {}", resp.status()),
+            ));
+        }
+        resp.json()
+            .map_err(|e| err(format!("GET {path}"), e.to_string()))
     }
 
     pub fn get(&self, path: &str) -> Result<(u16, String), DeployError> {
