@@ -461,3 +461,17 @@ pub fn pss_now(pids: &[i32]) -> u64 {
         .map(|(p, _)| p)
         .sum()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sampler that panics (here on a rate no scenario passes validation with) reports
+    /// nothing, never zeros.
+    #[test]
+    fn a_panicking_sampler_reports_no_figures() {
+        let sampler = Sampler::start(Vec::new(), 0.0, 1.0, Instant::now());
+        let e = sampler.finish().unwrap_err();
+        assert!(e.starts_with("the sampler panicked: "), "{e}");
+    }
+}

@@ -6,6 +6,7 @@
 //! (the watchdog ends whatever is left). It owns these three signals' handling; it changes no
 //! results.
 
+use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -27,6 +28,35 @@ pub fn stop_flag() -> Arc<AtomicBool> {
     .clone()
 }
 
+/// A line on stderr that cannot fail: after SIGHUP the terminal is gone, and `eprintln!` would
+/// panic on the write error.
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "djbench: {line}");
+}
+
+/// Kills every deployment (and PostgreSQL cluster) now, for a second Ctrl-C or signal while
+/// the runs wind down: the run finds nothing left to wait for, writes what was measured and
+/// exits 1. Should djbench still run five seconds later, it exits 1 there (results.json then
+/// holds the runs finished before; the watchdog ends anything started since). `why` opens the
+/// line said on stderr.
+pub fn kill_deployments_now(why: &str) {
+    let killed = crate::deploy::watchdog::kill_now();
+    say(&format!(
+        "{why}: killed the deployments ({} processes); writing what was measured",
+        killed.len()
+    ));
+    std::thread::spawn(|| {
+        std::thread::sleep(GRACE_AFTER_KILL);
+        say(&format!(
+            "still running {} s after the deployments were killed: exiting; results.json holds \
+             the runs finished before",
+            GRACE_AFTER_KILL.as_secs()
+        ));
+        crate::deploy::watchdog::kill_now();
+        std::process::exit(1);
+    });
+}
+
 fn name(sig: i32) -> &'static str {
     match sig {
         SIGINT => "Ctrl-C (SIGINT)",
@@ -40,7 +70,9 @@ fn install(flag: &Arc<AtomicBool>) {
     let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("djbench: warning: cannot handle Ctrl-C ({e}); it stops djbench at once");
+            say(&format!(
+                "warning: cannot handle Ctrl-C ({e}); it stops djbench at once"
+            ));
             return;
         }
     };
@@ -52,35 +84,16 @@ fn install(flag: &Arc<AtomicBool>) {
             // The flag may have been set without a signal (the live view's q): winding down
             // already, so this signal is the second.
             if !seen.swap(true, Ordering::SeqCst) {
-                eprintln!(
-                    "djbench: {}: winding down through teardown; once more kills the deployments \
-                     at once",
+                say(&format!(
+                    "{}: winding down through teardown; once more kills the deployments at once",
                     name(sig)
-                );
+                ));
             } else if !killed_already {
                 killed_already = true;
-                let killed = crate::deploy::watchdog::kill_now();
-                eprintln!(
-                    "djbench: {} again: killed the deployments ({} processes); writing what was \
-                     measured",
-                    name(sig),
-                    killed.len()
-                );
-                // A backstop, should something still wait: exit, and let the watchdog end
-                // whatever started since.
-                std::thread::spawn(|| {
-                    std::thread::sleep(GRACE_AFTER_KILL);
-                    eprintln!(
-                        "djbench: still running {} s after the kill: exiting; results.json holds \
-                         the runs finished before",
-                        GRACE_AFTER_KILL.as_secs()
-                    );
-                    crate::deploy::watchdog::kill_now();
-                    std::process::exit(1);
-                });
+                kill_deployments_now(&format!("{} again", name(sig)));
             } else {
                 crate::deploy::watchdog::kill_now();
-                eprintln!("djbench: {} a third time: exiting now", name(sig));
+                say(&format!("{} a third time: exiting now", name(sig)));
                 std::process::exit(1);
             }
         }
@@ -90,7 +103,9 @@ fn install(flag: &Arc<AtomicBool>) {
         .spawn(handler)
     {
         // Without its thread, at least the first signal still stops the runs.
-        eprintln!("djbench: warning: a second Ctrl-C will not hurry teardown ({e})");
+        say(&format!(
+            "warning: a second Ctrl-C will not hurry teardown ({e})"
+        ));
         for sig in [SIGINT, SIGTERM, SIGHUP] {
             let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
         }

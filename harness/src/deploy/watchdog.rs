@@ -138,9 +138,9 @@ fn start(r: &mut Registry) {
     r.tried = true;
     match spawn() {
         Ok(pipe) => r.pipe = Some(pipe),
-        Err(e) => eprintln!(
+        Err(e) => say(&format!(
             "djbench: warning: no watchdog ({e}): if djbench is killed, its deployments outlive it"
-        ),
+        )),
     }
 }
 
@@ -170,6 +170,11 @@ fn spawn() -> std::io::Result<ChildStdin> {
         .ok_or_else(|| std::io::Error::other("no pipe to the watchdog"))
 }
 
+/// A line on stderr that cannot fail (`eprintln!` panics when the terminal is gone).
+fn say(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
 fn tell(order: Order) {
     let mut r = registry();
     r.watched.apply(order.clone());
@@ -180,7 +185,9 @@ fn tell(order: Order) {
             .map_err(std::io::Error::other)
             .and_then(|l| pipe.write_all(l.as_bytes()));
         if let Err(e) = sent {
-            eprintln!("djbench: warning: the watchdog cannot be told ({e}); it is no more used");
+            say(&format!(
+                "djbench: warning: the watchdog cannot be told ({e}); it is no more used"
+            ));
             r.pipe = None;
         }
     }
@@ -336,15 +343,14 @@ fn serve() -> i32 {
         let Ok(line) = line else { break };
         match serde_json::from_str(&line) {
             Ok(order) => watched.apply(order),
-            Err(e) => eprintln!("djbench watchdog: cannot read `{line}`: {e}"),
+            Err(e) => say(&format!("djbench watchdog: cannot read `{line}`: {e}")),
         }
     }
     if watched.is_empty() {
         return 0;
     }
     let killed = end(&watched, true);
-    let _ = writeln!(
-        std::io::stderr(),
+    say(&format!(
         "djbench watchdog: djbench ended without tearing down; killed {} process{} of its \
          deployments{}",
         killed.len(),
@@ -354,7 +360,7 @@ fn serve() -> i32 {
         } else {
             " and PostgreSQL"
         }
-    );
+    ));
     0
 }
 
