@@ -306,3 +306,49 @@ fn a_second_signal_kills_the_deployment_at_once() {
         "exited {took:?} after the second signal"
     );
 }
+
+/// Ctrl-C while the database is being migrated and seeded (a start-up wait): djbench stops
+/// the command and exits at once, not when seeding is done.
+#[test]
+fn ctrl_c_during_start_up_returns_at_once() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let mut child = start(&scenario(tmp.path(), "free_threaded", false), &out);
+    let djbench = child.id() as i32;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let before = loop {
+        let s = seen(djbench, &out.join("postgres"));
+        let migrating = s.processes.iter().any(|p| {
+            std::fs::read(format!("/proc/{p}/cmdline"))
+                .is_ok_and(|c| String::from_utf8_lossy(&c).contains("manage.py"))
+        });
+        if migrating {
+            break s;
+        }
+        assert!(child.try_wait().unwrap().is_none(), "{}", stderr_of(&out));
+        assert!(Instant::now() < deadline, "no migration seen");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    kill(Pid::from_raw(djbench), Signal::SIGINT).unwrap();
+    let sent = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            sent.elapsed() < Duration::from_secs(30),
+            "{}",
+            stderr_of(&out)
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let took = sent.elapsed();
+    assert_eq!(status.code(), Some(1), "{}", stderr_of(&out));
+    assert!(
+        took < Duration::from_secs(2),
+        "exited {took:?} after Ctrl-C"
+    );
+    let left = left_after(&before, &out.join("postgres"), Duration::from_secs(2));
+    assert!(left.is_empty(), "left behind:\n{}", describe(&left));
+}
