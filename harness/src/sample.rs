@@ -89,7 +89,15 @@ pub type Watch = Box<dyn FnMut(Glance) + Send>;
 
 pub struct Sampler {
     stop: Arc<AtomicBool>,
-    handle: JoinHandle<SampleReport>,
+    /// Taken by `finish`.
+    handle: Option<JoinHandle<SampleReport>>,
+}
+
+impl Drop for Sampler {
+    /// Dropped without `finish` (a panic of the run unwinding): the thread stops sampling.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 #[derive(Default)]
@@ -226,14 +234,21 @@ impl Sampler {
             .name("djbench-sample".into())
             .spawn(move || run(leaders, rss_hz, pss_hz, measure_from, &flag, watch))
             .expect("a sampler thread");
-        Self { stop, handle }
+        Self {
+            stop,
+            handle: Some(handle),
+        }
     }
 
     /// Stops sampling and returns what was seen; an error when the sampler thread panicked:
     /// then nothing is known of the run's memory and CPU (never zeros, which would read best).
-    pub fn finish(self) -> Result<SampleReport, String> {
+    pub fn finish(mut self) -> Result<SampleReport, String> {
         self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().map_err(|p| {
+        let handle = self
+            .handle
+            .take()
+            .ok_or("the sampler was finished already")?;
+        handle.join().map_err(|p| {
             format!(
                 "the sampler panicked: {}",
                 crate::run::panic_message(p.as_ref())
