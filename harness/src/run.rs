@@ -444,47 +444,38 @@ pub fn execute(
                 .as_ref()
                 .map(|i| i.value.deployment.clone()),
         };
-        // A panic in this run (a bug of djbench) fails it: its deployment is torn down as the
-        // unwinding drops it, and no run follows.
-        let ran =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                match Deployment::start(&spec) {
+        let mut panicked = false;
+        match Deployment::start(&spec) {
+            Err(e) => outcome.failure = Some(e.to_string()),
+            Ok(mut d) => {
+                match d.wait_ready(Duration::from_secs(90), &controls.stop) {
                     Err(e) => outcome.failure = Some(e.to_string()),
-                    Ok(mut d) => {
-                        match d.wait_ready(Duration::from_secs(90), &controls.stop) {
-                            Err(e) => outcome.failure = Some(e.to_string()),
-                            Ok(env) => {
-                                outcome.serving = Some(spec.serving());
-                                outcome.listening = d.listening();
-                                outcome.python = env["python"].as_str().unwrap_or("?").to_owned();
-                                outcome.gil_enabled = env["gil_enabled"].as_bool();
-                                outcome.env = env;
-                                let _ = events.send(Event::Measuring {
-                                    python: outcome.python.clone(),
-                                    gil_enabled: outcome.gil_enabled,
-                                });
-                                let sqlite =
-                                    matches!(spec.database, deploy::Database::SqliteTemplate(_))
-                                        .then(|| spec.run_dir.join("db.sqlite3"));
-                                measure(
-                                    s,
-                                    shape,
-                                    plan,
-                                    &d,
-                                    sqlite.as_deref(),
-                                    controls,
-                                    events,
-                                    &mut outcome,
-                                );
-                            }
-                        }
-                        outcome.survivors = d.stop().survivors;
+                    Ok(env) => {
+                        outcome.serving = Some(spec.serving());
+                        outcome.listening = d.listening();
+                        outcome.python = env["python"].as_str().unwrap_or("?").to_owned();
+                        outcome.gil_enabled = env["gil_enabled"].as_bool();
+                        outcome.env = env;
+                        let _ = events.send(Event::Measuring {
+                            python: outcome.python.clone(),
+                            gil_enabled: outcome.gil_enabled,
+                        });
+                        let sqlite = matches!(spec.database, deploy::Database::SqliteTemplate(_))
+                            .then(|| spec.run_dir.join("db.sqlite3"));
+                        panicked = measure_caught(
+                            s,
+                            shape,
+                            plan,
+                            &d,
+                            sqlite.as_deref(),
+                            controls,
+                            events,
+                            &mut outcome,
+                        );
                     }
                 }
-            }));
-        let panicked = ran.is_err();
-        if let Err(p) = ran {
-            outcome.failure = Some(format!("djbench panicked: {}", panic_message(p.as_ref())));
+                outcome.survivors = d.stop().survivors;
+            }
         }
         let _ = events.send(Event::Done(Box::new(outcome.clone())));
         outcomes.push(outcome);
@@ -520,6 +511,32 @@ fn complete(plan: &Plan, outcomes: &[RunOutcome]) -> bool {
         && outcomes
             .iter()
             .all(|o| o.failure.is_none() && o.cut_short.is_none())
+}
+
+/// `measure`, with a panic in it (a bug of djbench, in any of its threads) caught: the run
+/// fails with the panic's message and the caller still tears the deployment down. Returns
+/// whether it panicked.
+#[allow(clippy::too_many_arguments)]
+fn measure_caught(
+    s: &Scenario,
+    shape: &Shape,
+    plan: &Plan,
+    d: &Deployment,
+    sqlite: Option<&std::path::Path>,
+    controls: &Controls,
+    events: &mpsc::Sender<Event>,
+    o: &mut RunOutcome,
+) -> bool {
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        measure(s, shape, plan, d, sqlite, controls, events, o);
+    }));
+    match caught {
+        Ok(()) => false,
+        Err(p) => {
+            o.failure = Some(format!("djbench panicked: {}", panic_message(p.as_ref())));
+            true
+        }
+    }
 }
 
 /// The scenario's load on one deployment: its endpoint mix through the generator (closed or
@@ -630,9 +647,7 @@ fn measure(
         }
         match sampler.finish() {
             Ok(report) => o.sample = Some(report),
-            Err(e) => {
-                o.failure = Some(format!("{e}: this run's memory and CPU are unknown"));
-            }
+            Err(e) => o.failure = Some(format!("{e}: this run's memory and CPU are unknown")),
         }
         match task_load.map(|h| h.join()) {
             Some(Ok(Ok(report))) => o.task_load = Some(report),

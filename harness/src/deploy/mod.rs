@@ -273,131 +273,125 @@ impl Deployment {
             }
             cmd
         };
-        // Before any process starts, so that no error below leaves one running.
-        // A new connection per request, so probes reach every worker, not one kept alive.
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .pool_max_idle_per_host(0)
-            .build()
-            .map_err(|e| err("make an HTTP client", e.to_string()))?;
+        // Made before any process starts: dropped on an error below, it tears down those
+        // started so far (redis, when celery cannot start).
+        let mut deployment = Self {
+            base_url: format!("http://{bind}"),
+            leaders: Vec::new(),
+            expected_task_workers: spec.task_workers,
+            // A new connection per request, so probes reach every worker, not one kept alive.
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .pool_max_idle_per_host(0)
+                .build()
+                .map_err(|e| err("make an HTTP client", e.to_string()))?,
+            stopped: false,
+        };
+        let leaders = &mut deployment.leaders;
         let log = |name: &str| spec.run_dir.join(format!("{name}.log"));
-        let mut leaders = Vec::new();
         let spawn = |leaders: &mut Vec<Leader>, name: &str, role, cmd| {
             Leader::spawn(name, role, cmd, &log(name), spec.cpus.as_deref())
                 .map(|l| leaders.push(l))
                 .map_err(|e| err(format!("start {name}"), e.to_string()))
         };
 
-        let launched = (|| -> Result<(), DeployError> {
-            match spec.mode {
-                Mode::GunicornCelery => {
-                    let redis = spec.redis.as_ref().ok_or_else(|| {
-                        err("gunicorn_celery", "needs redis-server (djbench setup)")
-                    })?;
-                    let redis_port =
-                        process::free_port().map_err(|e| err("find a free port", e.to_string()))?;
-                    let mut r = Command::new(redis);
-                    r.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
-                        .args(["--tcp-backlog", &spec.backlog.to_string()])
-                        .args(["--save", "", "--appendonly", "no"]);
-                    spawn(&mut leaders, "redis", Role::Broker, r)?;
-                    let url = format!("redis://127.0.0.1:{redis_port}/0");
+        match spec.mode {
+            Mode::GunicornCelery => {
+                let redis = spec
+                    .redis
+                    .as_ref()
+                    .ok_or_else(|| err("gunicorn_celery", "needs redis-server (djbench setup)"))?;
+                let redis_port =
+                    process::free_port().map_err(|e| err("find a free port", e.to_string()))?;
+                let mut r = Command::new(redis);
+                r.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
+                    .args(["--tcp-backlog", &spec.backlog.to_string()])
+                    .args(["--save", "", "--appendonly", "no"]);
+                spawn(leaders, "redis", Role::Broker, r)?;
+                let url = format!("redis://127.0.0.1:{redis_port}/0");
 
-                    let mut celery = base(&bin.join("celery"));
-                    celery
-                        .args(["-A", "djsample", "worker", "-P", "prefork", "-c"])
-                        .arg(spec.task_workers.to_string())
-                        .args([
-                            "--without-heartbeat",
-                            "--without-gossip",
-                            "--without-mingle",
-                            "-l",
-                            "warning",
-                        ])
-                        .env("DJBENCH_TASKS", "celery")
-                        .env("DJBENCH_REDIS_URL", &url);
-                    spawn(&mut leaders, "celery", Role::Tasks, celery)?;
+                let mut celery = base(&bin.join("celery"));
+                celery
+                    .args(["-A", "djsample", "worker", "-P", "prefork", "-c"])
+                    .arg(spec.task_workers.to_string())
+                    .args([
+                        "--without-heartbeat",
+                        "--without-gossip",
+                        "--without-mingle",
+                        "-l",
+                        "warning",
+                    ])
+                    .env("DJBENCH_TASKS", "celery")
+                    .env("DJBENCH_REDIS_URL", &url);
+                spawn(leaders, "celery", Role::Tasks, celery)?;
 
-                    if server == Server::Cheroot {
-                        // The same server the other modes run, as pre-forked processes.
-                        let mut web = base(&spec.python);
-                        web.args([
-                            "serve/prefork.py",
-                            "--bind",
-                            &bind,
-                            "--server",
-                            server.name(),
-                        ])
-                        .args(["--workers", &spec.web_workers.to_string()])
-                        .args(["--threads", &spec.threads.to_string()])
-                        .args(["--backlog", &spec.backlog.to_string()])
-                        .env("DJBENCH_TASKS", "celery")
-                        .env("DJBENCH_REDIS_URL", &url);
-                        spawn(&mut leaders, "web", Role::Web, web)?;
-                    } else {
-                        let mut gunicorn = base(&bin.join("gunicorn"));
-                        gunicorn
-                            .args(["-c", "serve/gunicorn.conf.py", "--bind", &bind])
-                            .args(["--backlog", &spec.backlog.to_string()])
-                            .args(["--workers", &spec.web_workers.to_string()])
-                            .env("DJBENCH_TASKS", "celery")
-                            .env("DJBENCH_REDIS_URL", &url);
-                        if server == Server::GunicornGthread {
-                            gunicorn
-                                .args(["--worker-class", "gthread", "--threads"])
-                                .arg(spec.threads.to_string());
-                        }
-                        gunicorn.arg("djsample.wsgi:application");
-                        spawn(&mut leaders, "gunicorn", Role::Web, gunicorn)?;
-                    }
-                }
-                Mode::Subinterpreters => {
-                    let mut app = base(&spec.python);
-                    app.args([
-                        "serve/subinterpreters.py",
+                if server == Server::Cheroot {
+                    // The same server the other modes run, as pre-forked processes.
+                    let mut web = base(&spec.python);
+                    web.args([
+                        "serve/prefork.py",
                         "--bind",
                         &bind,
                         "--server",
                         server.name(),
                     ])
-                    .args(["--web", &spec.web_workers.to_string()])
-                    .args(["--tasks", &spec.task_workers.to_string()])
+                    .args(["--workers", &spec.web_workers.to_string()])
                     .args(["--threads", &spec.threads.to_string()])
-                    .args(["--backlog", &spec.backlog.to_string()]);
-                    spawn(&mut leaders, "app", Role::App, app)?;
-                }
-                Mode::FreeThreaded => {
-                    let mut app = base(&spec.python);
-                    app.args([
-                        "serve/free_threaded.py",
-                        "--bind",
-                        &bind,
-                        "--server",
-                        server.name(),
-                    ])
-                    .args(["--threads", &spec.web_workers.to_string()])
-                    .args(["--task-threads", &spec.task_workers.to_string()])
-                    .args(["--backlog", &spec.backlog.to_string()]);
-                    if spec.allow_gil {
-                        app.arg("--allow-gil");
+                    .args(["--backlog", &spec.backlog.to_string()])
+                    .env("DJBENCH_TASKS", "celery")
+                    .env("DJBENCH_REDIS_URL", &url);
+                    spawn(leaders, "web", Role::Web, web)?;
+                } else {
+                    let mut gunicorn = base(&bin.join("gunicorn"));
+                    gunicorn
+                        .args(["-c", "serve/gunicorn.conf.py", "--bind", &bind])
+                        .args(["--backlog", &spec.backlog.to_string()])
+                        .args(["--workers", &spec.web_workers.to_string()])
+                        .env("DJBENCH_TASKS", "celery")
+                        .env("DJBENCH_REDIS_URL", &url);
+                    if server == Server::GunicornGthread {
+                        gunicorn
+                            .args(["--worker-class", "gthread", "--threads"])
+                            .arg(spec.threads.to_string());
                     }
-                    spawn(&mut leaders, "app", Role::App, app)?;
+                    gunicorn.arg("djsample.wsgi:application");
+                    spawn(leaders, "gunicorn", Role::Web, gunicorn)?;
                 }
             }
-            Ok(())
-        })();
-        if let Err(e) = launched {
-            // Those already started (redis before celery failed) end with the error.
-            process::stop_all(&mut leaders, Duration::from_secs(5));
-            return Err(e);
+            Mode::Subinterpreters => {
+                let mut app = base(&spec.python);
+                app.args([
+                    "serve/subinterpreters.py",
+                    "--bind",
+                    &bind,
+                    "--server",
+                    server.name(),
+                ])
+                .args(["--web", &spec.web_workers.to_string()])
+                .args(["--tasks", &spec.task_workers.to_string()])
+                .args(["--threads", &spec.threads.to_string()])
+                .args(["--backlog", &spec.backlog.to_string()]);
+                spawn(leaders, "app", Role::App, app)?;
+            }
+            Mode::FreeThreaded => {
+                let mut app = base(&spec.python);
+                app.args([
+                    "serve/free_threaded.py",
+                    "--bind",
+                    &bind,
+                    "--server",
+                    server.name(),
+                ])
+                .args(["--threads", &spec.web_workers.to_string()])
+                .args(["--task-threads", &spec.task_workers.to_string()])
+                .args(["--backlog", &spec.backlog.to_string()]);
+                if spec.allow_gil {
+                    app.arg("--allow-gil");
+                }
+                spawn(leaders, "app", Role::App, app)?;
+            }
         }
-        Ok(Self {
-            base_url: format!("http://{bind}"),
-            leaders,
-            expected_task_workers: spec.task_workers,
-            http,
-            stopped: false,
-        })
+        Ok(deployment)
     }
 
     /// Waits until the app answers `/_djbench/env` and every task worker has reported; returns
