@@ -144,6 +144,14 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
     crate::signals::stop_flag()
 }
 
+/// In debug builds only, panics when `DJBENCH_FAULT` names `at` (`measure`, `sampler`): how
+/// the tests reach djbench's handling of its own bugs through the real binary.
+pub fn fault(at: &str) {
+    if cfg!(debug_assertions) && std::env::var("DJBENCH_FAULT").is_ok_and(|f| f == at) {
+        panic!("DJBENCH_FAULT={at}: a panic injected for a test");
+    }
+}
+
 /// What a panic said, from its payload (a `&str` or a `String` for `panic!` with a message).
 pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
     payload
@@ -529,6 +537,7 @@ fn measure_caught(
 ) -> bool {
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         measure(s, shape, plan, d, sqlite, controls, events, o);
+        fault("measure");
     }));
     match caught {
         Ok(()) => false,

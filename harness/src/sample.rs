@@ -266,6 +266,7 @@ fn run(
     mut watch: Option<Watch>,
 ) -> SampleReport {
     let started = Instant::now();
+    crate::run::fault("sampler");
     let tick = Duration::from_secs_f64(1.0 / rss_hz);
     let pss_every = Duration::from_secs_f64(1.0 / pss_hz);
     let ticks_per_sec = procfs::ticks_per_second() as f64;

@@ -352,3 +352,53 @@ fn ctrl_c_during_start_up_returns_at_once() {
     let left = left_after(&before, &out.join("postgres"), Duration::from_secs(2));
     assert!(left.is_empty(), "left behind:\n{}", describe(&left));
 }
+
+/// A short run of free_threaded with a panic injected at `fault` (debug builds): djbench exits
+/// 1 saying so, the run's failure says it, and nothing of the deployment is left.
+fn with_fault(fault: &str) -> (serde_json::Value, String) {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("fault.yaml");
+    std::fs::write(
+        &path,
+        "name: fault\nmodes: [free_threaded]\nworkload: {endpoints: [/hello], warmup: 1s, \
+         duration: 2s, repetitions: 1}\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    let output = common::djbench()
+        .arg("scenario")
+        .arg(&path)
+        .arg("--out")
+        .arg(&out)
+        .env("DJBENCH_FAULT", fault)
+        .timeout(Duration::from_secs(300))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(common::processes_using(&out).is_empty());
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["complete"], false);
+    (results["runs"][0].clone(), stderr)
+}
+
+#[test]
+fn a_panic_while_measuring_fails_the_run_and_exits_1() {
+    let (run, stderr) = with_fault("measure");
+    let failure = run["failure"].as_str().unwrap_or_default();
+    assert!(
+        failure.starts_with("djbench panicked: DJBENCH_FAULT=measure"),
+        "{run:#}"
+    );
+    assert!(stderr.contains("djbench panicked"), "{stderr}");
+}
+
+#[test]
+fn a_sampler_panic_leaves_the_memory_unknown_not_zero() {
+    let (run, _) = with_fault("sampler");
+    assert!(run["memory"].is_null(), "{:#}", run["memory"]);
+    let failure = run["failure"].as_str().unwrap_or_default();
+    assert!(failure.contains("the sampler panicked"), "{run:#}");
+}
