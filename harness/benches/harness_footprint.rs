@@ -76,7 +76,7 @@ fn main() {
     );
     let sampler = Sampler::start(sessions.clone(), 10.0, 1.0, Instant::now());
     std::thread::sleep(Duration::from_secs(sampler_secs));
-    let alone = sampler.finish();
+    let alone = sampler.finish().expect("the sampler's report");
     println!(
         "  {} RSS samples and {} PSS samples of {} processes; ΣPSS {:.1} MiB, ΣRSS {:.1} MiB",
         alone.rss_samples,
@@ -150,7 +150,7 @@ fn main() {
         .join()
         .expect("the load thread")
         .expect("a load report");
-    let s = sampler.finish();
+    let s = sampler.finish().expect("the sampler's report");
     let peak = djbench::load::max_rss_bytes();
     println!(
         "  load: {} requests, {} errors, {:.0} req/s; sampler: {} RSS samples, {} PSS samples, \

@@ -16,4 +16,5 @@ pub mod results;
 pub mod run;
 pub mod sample;
 pub mod scenario;
+pub mod signals;
 pub mod tasks;

@@ -54,7 +54,8 @@ pub struct RunOutcome {
 /// Steering a scenario while it runs.
 #[derive(Debug, Clone)]
 pub struct Controls {
-    /// Ctrl-C, SIGTERM, the live view's `q`: wind down through teardown, run no more.
+    /// Ctrl-C, SIGTERM, SIGHUP, the live view's `q`: wind down through teardown, run no more
+    /// (a second signal kills the deployments at once: see `signals`).
     pub stop: Arc<AtomicBool>,
     /// The live view's `n`: end the current run's load now and go on to the next run.
     pub skip: Arc<AtomicBool>,
@@ -66,7 +67,7 @@ pub struct Controls {
 }
 
 impl Controls {
-    /// Ctrl-C and SIGTERM stop; no live view.
+    /// Ctrl-C, SIGTERM and SIGHUP stop; no live view.
     pub fn new() -> Self {
         Self {
             stop: interrupt_flag(),
@@ -141,13 +142,26 @@ pub enum Event {
     },
 }
 
-/// Ctrl-C and SIGTERM set this; every loop checks it and winds down through teardown.
+/// Ctrl-C, SIGTERM and SIGHUP set this; every loop checks it and winds down through teardown.
 pub fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        let _ = signal_hook::flag::register(sig, Arc::clone(&flag));
+    crate::signals::stop_flag()
+}
+
+/// In debug builds only, panics when `DJBENCH_FAULT` names `at` (`measure`, `sampler`): how
+/// the tests reach djbench's handling of its own bugs through the real binary.
+pub fn fault(at: &str) {
+    if cfg!(debug_assertions) && std::env::var("DJBENCH_FAULT").is_ok_and(|f| f == at) {
+        panic!("DJBENCH_FAULT={at}: a panic injected for a test");
     }
-    flag
+}
+
+/// What a panic said, from its payload (a `&str` or a `String` for `panic!` with a message).
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".into())
 }
 
 /// The interpreter a deployment asked for: a provisioned flavour, or a path of its own.
@@ -267,21 +281,22 @@ impl Data {
         python: &std::path::Path,
         postgres: Option<&std::path::Path>,
         keep: bool,
+        stop: &AtomicBool,
     ) -> Result<Self, String> {
         std::fs::create_dir_all(&plan.out).map_err(|e| e.to_string())?;
         if s.file.database == Database::Postgres {
             let bin = postgres.ok_or("no PostgreSQL server binaries (djbench setup --postgres)")?;
-            let cluster = deploy::postgres::Cluster::start(bin, &plan.out, keep)
+            let cluster = deploy::postgres::Cluster::start(bin, &plan.out, keep, stop)
                 .map_err(|e| e.to_string())?;
             cluster
                 .create_database("djbench_template", None)
                 .map_err(|e| e.to_string())?;
-            deploy::migrate_and_seed(python, &cluster.env("djbench_template"))
+            deploy::migrate_and_seed(python, &cluster.env("djbench_template"), stop)
                 .map_err(|e| e.to_string())?;
             Ok(Data::Postgres(cluster))
         } else {
             let template = plan.out.join("db-template.sqlite3");
-            deploy::prepare_database(python, &template).map_err(|e| e.to_string())?;
+            deploy::prepare_database(python, &template, stop).map_err(|e| e.to_string())?;
             Ok(Data::Sqlite(template))
         }
     }
@@ -344,7 +359,9 @@ pub fn execute(
     progress("preparing the database".into());
     let data = venv(Flavour::Gil)
         .ok_or_else(|| "no 3.14 virtualenv".to_owned())
-        .and_then(|python| Data::prepare(s, plan, &python, postgres.as_deref(), keep));
+        .and_then(|python| {
+            Data::prepare(s, plan, &python, postgres.as_deref(), keep, &controls.stop)
+        });
     let data = match data {
         Ok(d) => d,
         Err(e) => {
@@ -438,10 +455,11 @@ pub fn execute(
                 .as_ref()
                 .map(|i| i.value.deployment.clone()),
         };
+        let mut panicked = false;
         match Deployment::start(&spec) {
             Err(e) => outcome.failure = Some(e.to_string()),
             Ok(mut d) => {
-                match d.wait_ready(Duration::from_secs(90)) {
+                match d.wait_ready(Duration::from_secs(90), &controls.stop) {
                     Err(e) => outcome.failure = Some(e.to_string()),
                     Ok(env) => {
                         outcome.serving = Some(spec.serving());
@@ -455,7 +473,7 @@ pub fn execute(
                         });
                         let sqlite = matches!(spec.database, deploy::Database::SqliteTemplate(_))
                             .then(|| spec.run_dir.join("db.sqlite3"));
-                        measure(
+                        panicked = measure_caught(
                             s,
                             shape,
                             plan,
@@ -482,6 +500,10 @@ pub fn execute(
                 "cannot write results into {}: {e}",
                 plan.out.display()
             ));
+        }
+        if panicked {
+            progress("a panic is a bug of djbench: no further run starts".into());
+            break;
         }
     }
     drop(data);
@@ -597,6 +619,33 @@ fn complete(plan: &Plan, outcomes: &[RunOutcome]) -> bool {
             .all(|o| o.failure.is_none() && o.cut_short.is_none())
 }
 
+/// `measure`, with a panic in it (a bug of djbench, in any of its threads) caught: the run
+/// fails with the panic's message and the caller still tears the deployment down. Returns
+/// whether it panicked.
+#[allow(clippy::too_many_arguments)]
+fn measure_caught(
+    s: &Scenario,
+    shape: &Shape,
+    plan: &Plan,
+    d: &Deployment,
+    sqlite: Option<&std::path::Path>,
+    controls: &Controls,
+    events: &mpsc::Sender<Event>,
+    o: &mut RunOutcome,
+) -> bool {
+    let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        measure(s, shape, plan, d, sqlite, controls, events, o);
+        fault("measure");
+    }));
+    match caught {
+        Ok(()) => false,
+        Err(p) => {
+            o.failure = Some(format!("djbench panicked: {}", panic_message(p.as_ref())));
+            true
+        }
+    }
+}
+
 /// The scenario's load on one deployment: its endpoint mix through the generator (closed or
 /// open loop), and beside it the background tasks as an open loop of `/enqueue` requests at
 /// the scenario's rate; then a bounded drain of the task queue.
@@ -703,7 +752,10 @@ fn measure(
             Ok(report) => o.load = Some(report),
             Err(e) => o.failure = Some(e.to_string()),
         }
-        o.sample = Some(sampler.finish());
+        match sampler.finish() {
+            Ok(report) => o.sample = Some(report),
+            Err(e) => o.failure = Some(format!("{e}: this run's memory and CPU are unknown")),
+        }
         match task_load.map(|h| h.join()) {
             Some(Ok(Ok(report))) => o.task_load = Some(report),
             Some(Ok(Err(e))) => o.failure = Some(format!("background tasks: {e}")),

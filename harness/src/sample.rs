@@ -89,7 +89,15 @@ pub type Watch = Box<dyn FnMut(Glance) + Send>;
 
 pub struct Sampler {
     stop: Arc<AtomicBool>,
-    handle: JoinHandle<SampleReport>,
+    /// Taken by `finish`.
+    handle: Option<JoinHandle<SampleReport>>,
+}
+
+impl Drop for Sampler {
+    /// Dropped without `finish` (a panic of the run unwinding): the thread stops sampling.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 #[derive(Default)]
@@ -226,12 +234,26 @@ impl Sampler {
             .name("djbench-sample".into())
             .spawn(move || run(leaders, rss_hz, pss_hz, measure_from, &flag, watch))
             .expect("a sampler thread");
-        Self { stop, handle }
+        Self {
+            stop,
+            handle: Some(handle),
+        }
     }
 
-    pub fn finish(self) -> SampleReport {
+    /// Stops sampling and returns what was seen; an error when the sampler thread panicked:
+    /// then nothing is known of the run's memory and CPU (never zeros, which would read best).
+    pub fn finish(mut self) -> Result<SampleReport, String> {
         self.stop.store(true, Ordering::Relaxed);
-        self.handle.join().unwrap_or_default()
+        let handle = self
+            .handle
+            .take()
+            .ok_or("the sampler was finished already")?;
+        handle.join().map_err(|p| {
+            format!(
+                "the sampler panicked: {}",
+                crate::run::panic_message(p.as_ref())
+            )
+        })
     }
 }
 
@@ -244,6 +266,7 @@ fn run(
     mut watch: Option<Watch>,
 ) -> SampleReport {
     let started = Instant::now();
+    crate::run::fault("sampler");
     let tick = Duration::from_secs_f64(1.0 / rss_hz);
     let pss_every = Duration::from_secs_f64(1.0 / pss_hz);
     let ticks_per_sec = procfs::ticks_per_second() as f64;
@@ -453,4 +476,18 @@ pub fn pss_now(pids: &[i32]) -> u64 {
         .filter_map(|&p| pss_uss(p))
         .map(|(p, _)| p)
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sampler that panics (here on a rate no scenario passes validation with) reports
+    /// nothing, never zeros.
+    #[test]
+    fn a_panicking_sampler_reports_no_figures() {
+        let sampler = Sampler::start(Vec::new(), 0.0, 1.0, Instant::now());
+        let e = sampler.finish().unwrap_err();
+        assert!(e.starts_with("the sampler panicked: "), "{e}");
+    }
 }

@@ -45,7 +45,7 @@ fn spec(mode: Mode, tmp: &Path) -> Spec {
     };
     let python = venv_python(flavour);
     let database = tmp.join("template.sqlite3");
-    deploy::prepare_database(&python, &database).unwrap();
+    deploy::prepare_database(&python, &database, &Default::default()).unwrap();
     Spec {
         mode,
         server: Server::Auto,
@@ -125,7 +125,7 @@ fn exercise(mode: Mode, expect_gil: bool) {
     let tmp = tempfile::tempdir().unwrap();
     let mut d = Deployment::start(&spec(mode, tmp.path())).unwrap();
     let env = d
-        .wait_ready(Duration::from_secs(90))
+        .wait_ready(Duration::from_secs(90), &Default::default())
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(env["mode"], mode.name());
     assert_eq!(env["gil_enabled"], expect_gil, "{env:#}");
@@ -258,7 +258,7 @@ fn free_threaded_refuses_to_serve_when_a_module_turns_the_gil_on() {
         spec.server = server;
         let mut d = Deployment::start(&spec).unwrap();
         let err = d
-            .wait_ready(Duration::from_secs(60))
+            .wait_ready(Duration::from_secs(60), &Default::default())
             .unwrap_err()
             .to_string();
         assert!(err.contains("exited during start-up"), "{server}: {err}");
@@ -581,7 +581,7 @@ fn every_selectable_server_serves_and_stops() {
             s.run_dir = tmp.path().join(server.name());
             let mut d = Deployment::start(&s).unwrap();
             let env = d
-                .wait_ready(Duration::from_secs(90))
+                .wait_ready(Duration::from_secs(90), &Default::default())
                 .unwrap_or_else(|e| panic!("{mode} {server}: {e}"));
             assert_eq!(env["server"], server.name());
             assert!(env["server_version"].is_string(), "{mode} {server}: {env}");
@@ -612,7 +612,8 @@ fn pss_of_a_forked_tree_matches_smem_within_two_percent() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let mut d = Deployment::start(&spec(Mode::GunicornCelery, tmp.path())).unwrap();
-    d.wait_ready(Duration::from_secs(90)).unwrap();
+    d.wait_ready(Duration::from_secs(90), &Default::default())
+        .unwrap();
     let web: Vec<i32> = d
         .processes()
         .into_iter()
@@ -666,7 +667,7 @@ fn a_placed_deployment_runs_only_on_its_cpus() {
     let mut s = spec(Mode::GunicornCelery, tmp.path());
     s.cpus = Some(vec![1]);
     let mut d = Deployment::start(&s).unwrap();
-    d.wait_ready(Duration::from_secs(90))
+    d.wait_ready(Duration::from_secs(90), &Default::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let processes = d.processes();
     // gunicorn's master and workers, celery's master and children, redis.

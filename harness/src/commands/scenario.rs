@@ -232,8 +232,19 @@ fn watch(
             s.deployments().map(|d| d.label().to_owned()).collect(),
         )
     };
+    /// Stops the runs if the view panics: the scope waits for them, through their teardown,
+    /// before the panic ends djbench (exit 101), instead of running every run unwatched.
+    struct StopOnPanic<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for StopOnPanic<'_> {
+        fn drop(&mut self) {
+            if std::thread::panicking() {
+                self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
     std::thread::scope(|scope| {
         let runner = scope.spawn(move || execute(tx));
+        let _stop_on_panic = StopOnPanic(&controls.stop);
         if live && live::terminal_here() {
             match live::show(&rx, controls, state()) {
                 Ok(cost) => eprintln!(
@@ -259,9 +270,16 @@ fn watch(
         // The view may leave first (q after the end, or a broken terminal): the runs go on
         // to their teardown either way.
         drop(rx);
-        runner.join().unwrap_or_else(|_| {
-            eprintln!("error: the run thread failed; see above");
-            Vec::new()
+        // A panic that escaped the runs (each run catches its own) fails the whole scenario.
+        runner.join().unwrap_or_else(|p| {
+            vec![crate::run::RunOutcome {
+                label: "djbench".into(),
+                failure: Some(format!(
+                    "djbench panicked: {}",
+                    crate::run::panic_message(p.as_ref())
+                )),
+                ..Default::default()
+            }]
         })
     })
 }

@@ -1,14 +1,16 @@
 //! Deploying the sample app in one mode: the database for it, the processes with their roles
 //! (each in a session of its own), readiness (the app answers and every task worker has
-//! reported), and teardown that leaves no process behind. It sends no load and measures
-//! nothing.
+//! reported), and teardown that leaves no process behind, whatever ends djbench (the
+//! watchdog). It sends no load and measures nothing.
 
 pub mod postgres;
 pub mod process;
 pub mod sockets;
+pub mod watchdog;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -172,25 +174,33 @@ fn err(what: impl Into<String>, detail: impl Into<String>) -> DeployError {
     }
 }
 
-/// Migrates and seeds a SQLite database at `path` with `python` (any venv's).
-pub fn prepare_database(python: &Path, path: &Path) -> Result<(), DeployError> {
+/// Migrates and seeds a SQLite database at `path` with `python` (any venv's); `stop` set
+/// meanwhile (Ctrl-C) ends it at once with an error.
+pub fn prepare_database(python: &Path, path: &Path, stop: &AtomicBool) -> Result<(), DeployError> {
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
     }
     let env = [("DJBENCH_SQLITE_PATH".to_owned(), path.display().to_string())];
-    migrate_and_seed(python, &env)
+    migrate_and_seed(python, &env, stop)
 }
 
-/// Migrates and seeds the database that `env` points the app at.
-pub fn migrate_and_seed(python: &Path, env: &[(String, String)]) -> Result<(), DeployError> {
+/// Migrates and seeds the database that `env` points the app at; `stop` set meanwhile ends it
+/// at once with an error.
+pub fn migrate_and_seed(
+    python: &Path,
+    env: &[(String, String)],
+    stop: &AtomicBool,
+) -> Result<(), DeployError> {
     for args in [&["migrate", "--no-input", "-v0"][..], &["seed"][..]] {
-        let out = Command::new(python)
-            .arg("manage.py")
-            .args(args)
-            .current_dir(django_dir())
-            .envs(env.iter().map(|(k, v)| (k, v)))
-            .output()
-            .map_err(|e| err("prepare the database", e.to_string()))?;
+        let out = process::output_unless_stopped(
+            Command::new(python)
+                .arg("manage.py")
+                .args(args)
+                .current_dir(django_dir())
+                .envs(env.iter().map(|(k, v)| (k, v))),
+            stop,
+        )
+        .map_err(|e| err(format!("manage.py {}", args[0]), e.to_string()))?;
         if !out.status.success() {
             return Err(err(
                 format!("manage.py {}", args[0]),
@@ -263,8 +273,22 @@ impl Deployment {
             }
             cmd
         };
+        // Made before any process starts: dropped on an error below, it tears down those
+        // started so far (redis, when celery cannot start).
+        let mut deployment = Self {
+            base_url: format!("http://{bind}"),
+            leaders: Vec::new(),
+            expected_task_workers: spec.task_workers,
+            // A new connection per request, so probes reach every worker, not one kept alive.
+            http: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .pool_max_idle_per_host(0)
+                .build()
+                .map_err(|e| err("make an HTTP client", e.to_string()))?,
+            stopped: false,
+        };
+        let leaders = &mut deployment.leaders;
         let log = |name: &str| spec.run_dir.join(format!("{name}.log"));
-        let mut leaders = Vec::new();
         let spawn = |leaders: &mut Vec<Leader>, name: &str, role, cmd| {
             Leader::spawn(name, role, cmd, &log(name), spec.cpus.as_deref())
                 .map(|l| leaders.push(l))
@@ -283,7 +307,7 @@ impl Deployment {
                 r.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
                     .args(["--tcp-backlog", &spec.backlog.to_string()])
                     .args(["--save", "", "--appendonly", "no"]);
-                spawn(&mut leaders, "redis", Role::Broker, r)?;
+                spawn(leaders, "redis", Role::Broker, r)?;
                 let url = format!("redis://127.0.0.1:{redis_port}/0");
 
                 let mut celery = base(&bin.join("celery"));
@@ -299,7 +323,7 @@ impl Deployment {
                     ])
                     .env("DJBENCH_TASKS", "celery")
                     .env("DJBENCH_REDIS_URL", &url);
-                spawn(&mut leaders, "celery", Role::Tasks, celery)?;
+                spawn(leaders, "celery", Role::Tasks, celery)?;
 
                 if server == Server::Cheroot {
                     // The same server the other modes run, as pre-forked processes.
@@ -316,7 +340,7 @@ impl Deployment {
                     .args(["--backlog", &spec.backlog.to_string()])
                     .env("DJBENCH_TASKS", "celery")
                     .env("DJBENCH_REDIS_URL", &url);
-                    spawn(&mut leaders, "web", Role::Web, web)?;
+                    spawn(leaders, "web", Role::Web, web)?;
                 } else {
                     let mut gunicorn = base(&bin.join("gunicorn"));
                     gunicorn
@@ -331,7 +355,7 @@ impl Deployment {
                             .arg(spec.threads.to_string());
                     }
                     gunicorn.arg("djsample.wsgi:application");
-                    spawn(&mut leaders, "gunicorn", Role::Web, gunicorn)?;
+                    spawn(leaders, "gunicorn", Role::Web, gunicorn)?;
                 }
             }
             Mode::Subinterpreters => {
@@ -347,7 +371,7 @@ impl Deployment {
                 .args(["--tasks", &spec.task_workers.to_string()])
                 .args(["--threads", &spec.threads.to_string()])
                 .args(["--backlog", &spec.backlog.to_string()]);
-                spawn(&mut leaders, "app", Role::App, app)?;
+                spawn(leaders, "app", Role::App, app)?;
             }
             Mode::FreeThreaded => {
                 let mut app = base(&spec.python);
@@ -364,29 +388,25 @@ impl Deployment {
                 if spec.allow_gil {
                     app.arg("--allow-gil");
                 }
-                spawn(&mut leaders, "app", Role::App, app)?;
+                spawn(leaders, "app", Role::App, app)?;
             }
         }
-        Ok(Self {
-            base_url: format!("http://{bind}"),
-            leaders,
-            expected_task_workers: spec.task_workers,
-            // A new connection per request, so probes reach every worker, not one kept alive.
-            http: reqwest::blocking::Client::builder()
-                .timeout(Duration::from_secs(10))
-                .pool_max_idle_per_host(0)
-                .build()
-                .map_err(|e| err("make an HTTP client", e.to_string()))?,
-            stopped: false,
-        })
+        Ok(deployment)
     }
 
     /// Waits until the app answers `/_djbench/env` and every task worker has reported; returns
-    /// that answer. A process that exits meanwhile fails it at once, with its log's tail.
-    pub fn wait_ready(&mut self, limit: Duration) -> Result<Value, DeployError> {
+    /// that answer. A process that exits meanwhile fails it at once, with its log's tail, and
+    /// so does `stop` set (Ctrl-C), within about a second.
+    pub fn wait_ready(&mut self, limit: Duration, stop: &AtomicBool) -> Result<Value, DeployError> {
         let deadline = Instant::now() + limit;
         let mut last;
         loop {
+            if stop.load(Ordering::Relaxed) {
+                return Err(err(
+                    "stopped",
+                    "interrupted (Ctrl-C or a signal) before the deployment was ready",
+                ));
+            }
             for l in &mut self.leaders {
                 if let Some(status) = l.exited() {
                     return Err(err(
@@ -395,7 +415,7 @@ impl Deployment {
                     ));
                 }
             }
-            match self.get_json("/_djbench/env") {
+            match self.probe("/_djbench/env") {
                 Ok(env) => {
                     let ready = env["task_workers_ready"].as_u64().unwrap_or(0);
                     if ready >= u64::from(self.expected_task_workers) {
@@ -421,6 +441,25 @@ impl Deployment {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// GET `path` as JSON, given up after two seconds: a probe of a server still starting,
+    /// short so that a stop is seen soon.
+    fn probe(&self, path: &str) -> Result<Value, DeployError> {
+        let resp = self
+            .http
+            .get(format!("{}{path}", self.base_url))
+            .timeout(Duration::from_secs(2))
+            .send()
+            .map_err(|e| err(format!("GET {path}"), e.to_string()))?;
+        if !resp.status().is_success() {
+            return Err(err(
+                format!("GET {path}"),
+                format!("HTTP {}", resp.status()),
+            ));
+        }
+        resp.json()
+            .map_err(|e| err(format!("GET {path}"), e.to_string()))
     }
 
     pub fn get(&self, path: &str) -> Result<(u16, String), DeployError> {

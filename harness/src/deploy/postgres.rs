@@ -1,14 +1,19 @@
 //! An ephemeral PostgreSQL cluster for a run: initdb into the run folder (or a temporary
 //! folder when the postgres user cannot reach the run folder), started on a free loopback
 //! port as the postgres user when djbench runs as root, one database per deployment made from
-//! a seeded template, stopped and removed when the run ends unless kept.
+//! a seeded template, stopped and removed when the run ends unless kept. The watchdog knows
+//! of it from before initdb, so a killed djbench leaves no server behind.
 
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::atomic::AtomicBool;
 
-use super::{DeployError, err, process};
+use super::{DeployError, err, process, watchdog};
+
+/// A stop flag never set, for the commands that are quick once the cluster runs.
+static NEVER: AtomicBool = AtomicBool::new(false);
 
 #[derive(Debug)]
 pub struct Cluster {
@@ -29,8 +34,13 @@ fn reachable_by_others(path: &Path) -> bool {
 
 impl Cluster {
     /// `postgres` is the server binary `djbench setup` found; its folder holds initdb and
-    /// pg_ctl.
-    pub fn start(postgres: &Path, run_dir: &Path, keep: bool) -> Result<Self, DeployError> {
+    /// pg_ctl. `stop` set meanwhile (Ctrl-C) ends initdb or the server's start at once.
+    pub fn start(
+        postgres: &Path,
+        run_dir: &Path,
+        keep: bool,
+        stop: &AtomicBool,
+    ) -> Result<Self, DeployError> {
         let bin = std::fs::canonicalize(postgres)
             .map_err(|e| err("find PostgreSQL", e.to_string()))?
             .parent()
@@ -66,7 +76,11 @@ impl Cluster {
             nix::unistd::chown(&dir, Some(u.uid), Some(u.gid))
                 .map_err(|e| err("hand the cluster folder to postgres", e.to_string()))?;
         }
+        // As the kernel names the server processes' working folder, for the watchdog.
+        let dir = std::fs::canonicalize(&dir)
+            .map_err(|e| err("find the cluster folder", e.to_string()))?;
         let port = process::free_port().map_err(|e| err("find a free port", e.to_string()))?;
+        // Dropped on any error below: the Drop stops what started.
         let cluster = Self {
             dir,
             bin,
@@ -75,6 +89,7 @@ impl Cluster {
             keep,
             stopped: false,
         };
+        watchdog::watch_cluster(cluster.watched());
         cluster.run(
             "initdb",
             cluster.tool("initdb").args([
@@ -86,6 +101,7 @@ impl Cluster {
                 "-E",
                 "UTF8",
             ]),
+            stop,
         )?;
         let options = format!(
             "-p {} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300",
@@ -104,6 +120,7 @@ impl Cluster {
                 &options,
                 "start",
             ]),
+            stop,
         )?;
         cluster.sql("CREATE USER djbench CREATEDB")?;
         Ok(cluster)
@@ -120,8 +137,18 @@ impl Cluster {
         cmd
     }
 
-    fn run(&self, what: &str, cmd: &mut Command) -> Result<(), DeployError> {
-        let out = cmd.output().map_err(|e| err(what, e.to_string()))?;
+    /// What the watchdog needs to end this cluster.
+    fn watched(&self) -> watchdog::Cluster {
+        watchdog::Cluster {
+            dir: self.dir.clone(),
+            bin: self.bin.clone(),
+            remove: !self.keep,
+        }
+    }
+
+    fn run(&self, what: &str, cmd: &mut Command, stop: &AtomicBool) -> Result<(), DeployError> {
+        let out = process::output_unless_stopped(cmd, stop)
+            .map_err(|e| err(format!("PostgreSQL {what}"), e.to_string()))?;
         if out.status.success() {
             Ok(())
         } else {
@@ -161,6 +188,7 @@ impl Cluster {
                     "-c",
                     statement,
                 ]),
+            &NEVER,
         )
     }
 
@@ -190,9 +218,30 @@ impl Cluster {
             "pg_ctl stop",
             self.tool("pg_ctl")
                 .args(["-D", "data", "-m", "fast", "-w", "stop"]),
+            &NEVER,
         );
+        // A server that never wrote its pid file (stopped while starting) is not pg_ctl's to
+        // stop: whatever of the cluster still runs is killed.
+        let watched = self.watched();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let left = watchdog::cluster_processes(&watched);
+            if left.is_empty() || std::time::Instant::now() > deadline {
+                break;
+            }
+            for pid in left {
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid),
+                    nix::sys::signal::Signal::SIGKILL,
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
         if !self.keep {
             let _ = std::fs::remove_dir_all(&self.dir);
+        }
+        if watchdog::cluster_processes(&watched).is_empty() {
+            watchdog::forget_cluster(&self.dir);
         }
     }
 }

@@ -1,12 +1,19 @@
-//! The processes of a deployment: each started in a session of its own, its output captured
-//! into the run folder, and all of a session's processes (children it forks later included)
-//! found through /proc, signalled and waited for.
+//! The processes of a deployment: each started in a session of its own and told to the
+//! watchdog, its output captured into the run folder, and all of a session's processes
+//! (children it forks later included) found through /proc, signalled and waited for; the
+//! short helper commands (manage.py, initdb, pg_ctl, psql) run the same way and end when the
+//! run is stopped. Loopback ports for the services, never one handed out twice.
 
+use std::collections::BTreeSet;
 use std::fs::File;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
+
+use super::watchdog;
 
 use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
@@ -54,6 +61,8 @@ pub struct Leader {
     pub role: Role,
     pub child: Child,
     pub log: PathBuf,
+    /// Told to the watchdog while any process of the session lives.
+    _watch: watchdog::SessionWatch,
 }
 
 impl Leader {
@@ -70,6 +79,8 @@ impl Leader {
         let err = out.try_clone()?;
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let set = cpus.map(cpu_set).transpose()?;
+        // Running before the leader exists, so nothing starts unwatched.
+        watchdog::ensure_running();
         // SAFETY: setsid and sched_setaffinity are async-signal-safe system calls, and the set
         // was built before the fork: nothing here allocates or touches the parent's memory.
         unsafe {
@@ -86,6 +97,7 @@ impl Leader {
         Ok(Self {
             name: name.to_owned(),
             role,
+            _watch: watchdog::SessionWatch::new(child.id() as i32),
             child,
             log: log.to_owned(),
         })
@@ -121,22 +133,44 @@ pub fn pin_this_thread(cpus: &[u32]) -> std::io::Result<()> {
     nix::sched::sched_setaffinity(Pid::from_raw(0), &cpu_set(cpus)?).map_err(std::io::Error::from)
 }
 
-/// Live (not zombie) processes whose session is `sid`, from /proc.
-pub fn session_members(sid: i32) -> Vec<i32> {
+/// Every pid in /proc now.
+pub(crate) fn all_pids() -> Vec<i32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
-        .filter(|&pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                // Fields after the command name, which may hold spaces and parentheses.
-                let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
-                let fields: Vec<&str> = rest.split_whitespace().collect();
-                fields.first() != Some(&"Z") && fields.get(3) == Some(&sid.to_string().as_str())
-            })
-        })
+        .collect()
+}
+
+/// What /proc/<pid>/stat says of a live (not zombie) process: its session and its start time
+/// (clock ticks after boot), which tells a process from a later one given the same pid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Stat {
+    pub session: i32,
+    pub start: u64,
+}
+
+pub(crate) fn stat(pid: i32) -> Option<Stat> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name, which may hold spaces and parentheses; see proc(5):
+    // state is field 3, session 6, starttime 22.
+    let rest: Vec<&str> = text.rsplit_once(')')?.1.split_whitespace().collect();
+    if rest.first() == Some(&"Z") {
+        return None;
+    }
+    Some(Stat {
+        session: rest.get(6 - 3)?.parse().ok()?,
+        start: rest.get(22 - 3)?.parse().ok()?,
+    })
+}
+
+/// Live (not zombie) processes whose session is `sid`, from /proc.
+pub fn session_members(sid: i32) -> Vec<i32> {
+    all_pids()
+        .into_iter()
+        .filter(|&pid| stat(pid).is_some_and(|s| s.session == sid))
         .collect()
 }
 
@@ -186,9 +220,134 @@ pub fn stop_all(leaders: &mut [Leader], grace: Duration) -> (Vec<i32>, Vec<i32>)
     (killed, survivors)
 }
 
-/// A port on loopback that nothing listens on now.
+/// A port on loopback that nothing listens on now and that this process never handed out
+/// before. Binding port 0 and letting go leaves the port free until the service binds it, so
+/// two calls (web, then redis) could be given the same one: every port handed out is kept in a
+/// set, and one given already is held bound while the kernel is asked again, so it picks
+/// another. Passing the bound socket itself to the service would also close the gap to other
+/// programs, but redis-server and PostgreSQL take a port number, not a socket; the ports of a
+/// scenario are few (two a deployment), so the set stays small.
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    static GIVEN: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
+    let mut given = GIVEN.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut held = Vec::new();
+    for _ in 0..256 {
+        let socket = std::net::TcpListener::bind("127.0.0.1:0")?;
+        let port = socket.local_addr()?.port();
+        if given.insert(port) {
+            return Ok(port);
+        }
+        held.push(socket);
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AddrInUse,
+        "every loopback port the kernel offered was handed out already",
+    ))
+}
+
+/// Runs a short command to its end, its output captured, in a session of its own that the
+/// watchdog knows of; when `stop` is set first, kills that session and returns an
+/// `Interrupted` error at once. Nothing of the session outlives the call.
+pub fn output_unless_stopped(cmd: &mut Command, stop: &AtomicBool) -> std::io::Result<Output> {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    watchdog::ensure_running();
+    // SAFETY: setsid is an async-signal-safe system call; nothing here allocates.
+    unsafe {
+        cmd.pre_exec(|| {
+            nix::unistd::setsid().map_err(std::io::Error::from)?;
+            Ok(())
+        });
+    }
+    let child = cmd.spawn()?;
+    let sid = child.id() as i32;
+    let _watch = watchdog::SessionWatch::new(sid);
+    // wait_with_output drains both pipes while it waits (a full pipe would stall the child);
+    // on its own thread, so that this one can watch `stop`.
+    let (tx, rx) = mpsc::channel();
+    std::thread::Builder::new()
+        .name("djbench-helper".into())
+        .spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        })?;
+    let end_session = || {
+        let _ = killpg(Pid::from_raw(sid), Signal::SIGKILL);
+        let deadline = Instant::now() + Duration::from_secs(2);
+        loop {
+            let left = session_members(sid);
+            if left.is_empty() || Instant::now() > deadline {
+                break;
+            }
+            for pid in left {
+                let _ = kill(Pid::from_raw(pid), Signal::SIGKILL);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    loop {
+        match rx.recv_timeout(Duration::from_millis(50)) {
+            Ok(out) => {
+                // Whatever the command left running in its session.
+                end_session();
+                return out;
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(std::io::Error::other("the helper's waiting thread failed"));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) if stop.load(Ordering::Relaxed) => {
+                end_session();
+                // The pipes close with the session; a process that left it may hold them.
+                let _ = rx.recv_timeout(Duration::from_secs(2));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    "stopped (Ctrl-C or a signal) before it finished",
+                ));
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Binding port 0 and letting go hands out ports at random: a thousand of them repeated
+    /// some every time before ports were remembered.
+    #[test]
+    fn no_port_is_handed_out_twice_even_from_many_threads() {
+        let ports: Vec<u16> = std::thread::scope(|scope| {
+            let threads: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| (0..250).map(|_| free_port().unwrap()).collect::<Vec<_>>()))
+                .collect();
+            threads
+                .into_iter()
+                .flat_map(|t| t.join().unwrap())
+                .collect()
+        });
+        let distinct: BTreeSet<u16> = ports.iter().copied().collect();
+        assert_eq!(distinct.len(), ports.len());
+    }
+
+    #[test]
+    fn a_helper_command_ends_when_stopped() {
+        let stop = AtomicBool::new(false);
+        let out = output_unless_stopped(Command::new("sh").args(["-c", "echo hi"]), &stop).unwrap();
+        assert_eq!(out.stdout, b"hi\n");
+        stop.store(true, Ordering::Relaxed);
+        let began = Instant::now();
+        // A child that forks a grandchild: both are in the helper's session and both end.
+        let e = output_unless_stopped(
+            Command::new("sh").args(["-c", "sleep 30 & sleep 30"]),
+            &stop,
+        )
+        .unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::Interrupted);
+        assert!(
+            began.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            began.elapsed()
+        );
+    }
 }
