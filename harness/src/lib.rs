@@ -15,3 +15,4 @@ pub mod results;
 pub mod run;
 pub mod sample;
 pub mod scenario;
+pub mod stats;
