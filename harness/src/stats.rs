@@ -13,10 +13,10 @@
 //! log-normal noise. A rank test cannot work at the sizes we run: exact Mann–Whitney at 5
 //! against 5 has a smallest two-sided p of 2/252 = 0.0079, a permutation test the same floor,
 //! and Holm's first step over 21 comparisons asks for 0.05/21 = 0.0024. Welch's t at 5 + 5 has
-//! about 8 degrees of freedom and passes 0.0024 at |t| ≳ 4.5. Values that are not all positive
+//! about 8 degrees of freedom and passes 0.0024 at |t| > 4.37. Values that are not all positive
 //! (error and lost-task counts) are tested the same way on the raw scale ([`Scale::Raw`]).
 //! [`paired`] is the variant for interleaved A/B runs, pair i being base run i and head run i;
-//! it has n − 1 degrees of freedom (4 at n = 5, |t| ≳ 7.4 for 0.0024), so it gains only when
+//! it has n − 1 degrees of freedom (4 at n = 5, |t| > 6.85 for 0.0024), so it gains only when
 //! the pairs share much of their drift; prefer [`welch`] unless they do.
 //!
 //! # Wiring
@@ -35,8 +35,9 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 /// Spread (sample sd / mean) above which a deployment's repetitions of one figure are too noisy
 /// to read without a warning.
 pub const CV_WARN: f64 = 0.10;
-/// Fewer repetitions than this on a side is not enough to call a difference: at 4 + 4 Welch's t
-/// has 6 degrees of freedom and needs |t| ≳ 5.6 at 0.05/21, an effect of ~4 standard deviations.
+/// Fewer repetitions than this on a side is not enough to call a difference. At Holm's first
+/// step over 21 comparisons Welch's t needs |t| > 4.37 at 5 + 5 (8 degrees of freedom), an
+/// effect of 2.8 run-to-run standard deviations; 5.03 at 4 + 4 (3.6 sd); 6.85 at 3 + 3 (5.6 sd).
 pub const MIN_REPETITIONS: usize = 5;
 /// A difference smaller than this (3%) is never called "best", however significant.
 pub const MIN_EFFECT: f64 = 0.03;
@@ -680,6 +681,16 @@ mod tests {
         let from_zero = welch(&[0.0; 5], &[1.0, 2.0, 1.0, 3.0, 1.0]).unwrap();
         assert_eq!((from_zero.change, from_zero.sign), (None, 1));
         assert!(from_zero.p < 0.05);
+    }
+
+    #[test]
+    fn the_critical_values_the_docs_quote() {
+        // Two-sided 0.05/21: Welch at 5 + 5, 4 + 4, 3 + 3 (or paired at 5).
+        for (df, t) in [(8.0, 4.37), (6.0, 5.03), (4.0, 6.85)] {
+            let q = t_quantile(1.0 - 0.05 / 42.0, df);
+            assert!(close(q, t, 0.005), "df {df}: {q}");
+            assert!(close(two_sided_p(q, df), 0.05 / 21.0, 1e-9));
+        }
     }
 
     #[test]
