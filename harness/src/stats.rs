@@ -432,16 +432,18 @@ fn all_identical(a: &[f64], b: &[f64]) -> bool {
 /// Left out of the family: comparisons with too few repetitions, and those whose values are all
 /// one number on both sides (a count that stayed 0): no arrangement of such values can be
 /// significant, so counting them would only weaken the rest (Tarone, 1990).
-/// `calls[i]` belongs to `family[i]`.
+/// `calls[i]` belongs to `family[i]`. Values must be finite (a NaN or infinity is a bug of the
+/// caller's and panics).
 pub fn judge(family: &[Sample<'_>], how: &Judging) -> Vec<Call> {
     let tested: Vec<Option<Difference>> = family
         .iter()
         .map(|s| {
             if s.base.len().min(s.cand.len()) < MIN_REPETITIONS {
                 None
-            } else if how.paired {
+            } else if how.paired && s.base.len() == s.cand.len() {
                 paired(s.base, s.cand)
             } else {
+                // Unequal counts have no pairs (a run failed on one side): Welch's t.
                 welch(s.base, s.cand)
             }
         })
@@ -449,6 +451,15 @@ pub fn judge(family: &[Sample<'_>], how: &Judging) -> Vec<Call> {
     let in_family: Vec<usize> = (0..family.len())
         .filter(|&i| tested[i].is_some() && !all_identical(family[i].base, family[i].cand))
         .collect();
+    for (s, t) in family.iter().zip(&tested) {
+        // With enough repetitions the tests return None only for a value that is not finite.
+        assert!(
+            t.is_some() || s.base.len().min(s.cand.len()) < MIN_REPETITIONS,
+            "stats::judge: a value that is not finite in {:?} against {:?}",
+            s.base,
+            s.cand
+        );
+    }
     let p: Vec<f64> = in_family.iter().map(|&i| tested[i].unwrap().p).collect();
     let significant = holm(&p, how.alpha);
     let per_test_alpha = how.alpha / family.len().max(1) as f64;
@@ -768,6 +779,29 @@ mod tests {
             matches!(call, Call::NoDifference(d) if d.p < 0.01),
             "{call:?}"
         );
+    }
+
+    #[test]
+    fn paired_judging_falls_back_to_welch_when_a_side_lost_a_run() {
+        let base = [100.0, 101.0, 99.0, 100.5, 99.5, 100.2];
+        let cand = [120.0, 121.0, 119.0, 120.5, 119.5];
+        let how = Judging {
+            paired: true,
+            ..Judging::default()
+        };
+        let family = [Sample {
+            base: &base,
+            cand: &cand,
+            direction: Direction::LowerIsBetter,
+        }];
+        let call = judge(&family, &how)[0];
+        assert!(matches!(call, Call::Worse(d) if !d.paired), "{call:?}");
+        let family = [Sample {
+            base: &base[..5],
+            cand: &cand,
+            direction: Direction::LowerIsBetter,
+        }];
+        assert!(matches!(judge(&family, &how)[0], Call::Worse(d) if d.paired));
     }
 
     #[test]

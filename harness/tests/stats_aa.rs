@@ -96,9 +96,9 @@ enum Noise {
     Outliers,
 }
 
-fn runs(rng: &mut SmallRng, cell: &Cell, factor: f64, noise: Noise) -> Vec<f64> {
+fn runs(rng: &mut SmallRng, cell: &Cell, factor: f64, noise: Noise, drift: &[f64]) -> Vec<f64> {
     (0..N)
-        .map(|_| {
+        .map(|rep| {
             let z = match noise {
                 Noise::Normal => normal(rng),
                 // Mixture 0.8·N(0, s²) + 0.2·(2 + N(0, s²)): variance s² + 0.64, mean 0.4.
@@ -108,18 +108,21 @@ fn runs(rng: &mut SmallRng, cell: &Cell, factor: f64, noise: Noise) -> Vec<f64> 
                     (jump + s * normal(rng) - 0.4) / (s * s + 0.64f64).sqrt()
                 }
             };
-            (cell.log_mean + cell.log_sd * z).exp() * factor
+            (cell.log_mean + cell.log_sd * (z + drift[rep])).exp() * factor
         })
         .collect()
 }
 
-/// Calls of one simulated A/B: `worse` (an index into `cells`) regressed by 20%.
+/// Calls of one simulated A/B: `worse` (an index into `cells`) regressed by 20%. With a
+/// positive `drift`, repetition i of both sides shares an offset of that many run-to-run sds
+/// (the machine drifting between pairs of an interleaved A/B), drawn anew for every comparison.
 fn one_ab(
     rng: &mut SmallRng,
     cells: &[Cell],
     worse: Option<usize>,
     noise: Noise,
     how: &Judging,
+    drift: f64,
 ) -> Vec<Call> {
     let sides: Vec<(Vec<f64>, Vec<f64>)> = cells
         .iter()
@@ -130,7 +133,11 @@ fn one_ab(
                 (true, Direction::LowerIsBetter) => 1.2,
                 (true, Direction::HigherIsBetter) => 0.8,
             };
-            (runs(rng, c, 1.0, noise), runs(rng, c, factor, noise))
+            let shared: Vec<f64> = (0..N).map(|_| drift * normal(rng)).collect();
+            (
+                runs(rng, c, 1.0, noise, &shared),
+                runs(rng, c, factor, noise, &shared),
+            )
         })
         .collect();
     let family: Vec<Sample<'_>> = sides
@@ -159,7 +166,7 @@ fn false_calls(seed: u64, noise: Noise, how: &Judging) -> (f64, f64) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let (mut pairs, mut families) = (0, 0);
     for _ in 0..DRAWS {
-        let calls = one_ab(&mut rng, &cells, None, noise, how);
+        let calls = one_ab(&mut rng, &cells, None, noise, how, 0.0);
         let n = calls.iter().filter(|c| called(c)).count();
         pairs += n;
         families += usize::from(n > 0);
@@ -210,8 +217,8 @@ fn with_no_real_difference_almost_nothing_is_called() {
 /// repetitions a side, with the fixture's CV. For 90% power at 0.05/15, Welch's t needs
 /// ln(1.2) / (σ·√(2/5)) ≳ 6, so σ ≲ 0.045 of the log values, a CV of about 4.5% (throughput's
 /// 20% loss is ×0.8, a larger log step, so its bar is ~5.5%). Measured at this seed: p50
-/// gunicorn_celery 0.855, p99 gunicorn_celery 0.748, task_p99 subinterpreters 0.598, p99
-/// free_threaded 0.318, task_p99 free_threaded 0.182, p99 subinterpreters 0.047, p50 and
+/// gunicorn_celery 0.869, p99 gunicorn_celery 0.755, task_p99 subinterpreters 0.616, p99
+/// free_threaded 0.309, task_p99 free_threaded 0.168, p99 subinterpreters 0.052, p50 and
 /// throughput of subinterpreters ≈ 0.01. These are asserted to stay below 90% (and their CV to
 /// be the one listed), so the list cannot go stale silently; `need` in the printed table is
 /// `stats::repetitions_needed` for them.
@@ -226,41 +233,47 @@ const TOO_NOISY: [(&str, f64); 8] = [
     ("task_p99 free_threaded", 0.102),
 ];
 
+/// Share of DRAWS in which cell `i`, regressed by 20% alone, is called worse.
+fn found(seed: u64, cells: &[Cell], i: usize, how: &Judging, drift: f64) -> f64 {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    (0..DRAWS)
+        .filter(|_| {
+            let calls = one_ab(&mut rng, cells, Some(i), Noise::Normal, how, drift);
+            matches!(calls[i], Call::Worse(_))
+        })
+        .count() as f64
+        / DRAWS as f64
+}
+
+const PAIRED: Judging = Judging {
+    alpha: stats::ALPHA,
+    min_effect: stats::MIN_EFFECT,
+    paired: true,
+};
+
 #[test]
 fn a_real_20_percent_regression_is_found_where_the_noise_allows() {
     let cells = cells();
-    let mut rng = SmallRng::seed_from_u64(0xab);
     let mut table = String::new();
     let mut failures = Vec::new();
     for (i, cell) in cells.iter().enumerate() {
         // Only this cell regressed; the other 14 are A/A in the same family.
-        let found = (0..DRAWS)
-            .filter(|_| {
-                let calls = one_ab(
-                    &mut rng,
-                    &cells,
-                    Some(i),
-                    Noise::Normal,
-                    &Judging::default(),
-                );
-                matches!(calls[i], Call::Worse(_))
-            })
-            .count() as f64
-            / DRAWS as f64;
+        let welch = found(0xab, &cells, i, &Judging::default(), 0.0);
+        // Paired without shared drift: 4 degrees of freedom instead of 8, shown for the record.
+        let paired = found(0xab, &cells, i, &PAIRED, 0.0);
         let noisy = TOO_NOISY.iter().find(|(n, _)| *n == cell.name);
         let need = stats::repetitions_needed(cell.cv, 0.2, stats::ALPHA / cells.len() as f64);
         table += &format!(
-            "{:30} cv {:.3}  log sd {:.3}  found {:.3}  need {need}{}\n",
+            "{:30} cv {:.3}  log sd {:.3}  found {welch:.3} (paired {paired:.3})  need {need}{}\n",
             cell.name,
             cell.cv,
             cell.log_sd,
-            found,
             if noisy.is_some() { "  (too noisy)" } else { "" }
         );
         match noisy {
-            None if found < 0.90 => failures.push(format!("{}: found {found}", cell.name)),
-            Some((_, cv)) if found >= 0.90 => failures.push(format!(
-                "{}: listed as too noisy but found {found}",
+            None if welch < 0.90 => failures.push(format!("{}: found {welch}", cell.name)),
+            Some(_) if welch >= 0.90 => failures.push(format!(
+                "{}: listed as too noisy but found {welch}",
                 cell.name
             )),
             Some((_, cv)) if (cv - cell.cv).abs() > 0.001 => {
@@ -271,4 +284,42 @@ fn a_real_20_percent_regression_is_found_where_the_noise_allows() {
     }
     eprint!("{table}");
     assert!(failures.is_empty(), "{failures:#?}\n{table}");
+}
+
+/// When the machine drifts between the pairs of an interleaved A/B by twice the run-to-run
+/// noise, Welch's t loses what the paired test keeps: the reason `.ci/ab` records pairs.
+#[test]
+fn pairs_keep_their_power_under_shared_drift() {
+    let cells = cells();
+    let mut rng = SmallRng::seed_from_u64(0xd1f7);
+    let (mut aa, mut aa_families) = (0, 0);
+    for _ in 0..DRAWS {
+        let calls = one_ab(&mut rng, &cells, None, Noise::Normal, &PAIRED, 2.0);
+        let n = calls.iter().filter(|c| called(c)).count();
+        aa += n;
+        aa_families += usize::from(n > 0);
+    }
+    let (aa, aa_families) = (
+        aa as f64 / (DRAWS * cells.len()) as f64,
+        aa_families as f64 / DRAWS as f64,
+    );
+    eprintln!("A/A paired under drift: {aa:.4} of comparisons, {aa_families:.3} of draws");
+    assert!(aa <= 0.05 && aa_families <= FAMILY_LIMIT);
+    let mut table = String::new();
+    let mut gains = 0;
+    for (i, cell) in cells.iter().enumerate() {
+        let welch = found(0xd1f7, &cells, i, &Judging::default(), 2.0);
+        let paired = found(0xd1f7, &cells, i, &PAIRED, 2.0);
+        table += &format!(
+            "{:30} drift 2 sd: welch {welch:.3}, paired {paired:.3}\n",
+            cell.name
+        );
+        assert!(paired + 0.02 >= welch, "{}: {welch} {paired}", cell.name);
+        gains += usize::from(paired >= welch + 0.10);
+    }
+    eprint!("{table}");
+    assert!(
+        gains >= 5,
+        "paired gained ≥ 10 points on only {gains} cells\n{table}"
+    );
 }
