@@ -262,7 +262,11 @@ fn a_real_20_percent_regression_is_found_where_the_noise_allows() {
         // Paired without shared drift: 4 degrees of freedom instead of 8, shown for the record.
         let paired = found(0xab, &cells, i, &PAIRED, 0.0);
         let noisy = TOO_NOISY.iter().find(|(n, _)| *n == cell.name);
-        let need = stats::repetitions_needed(cell.cv, 0.2, stats::ALPHA / cells.len() as f64);
+        let effect = match cell.direction {
+            Direction::LowerIsBetter => 0.2,
+            Direction::HigherIsBetter => -0.2,
+        };
+        let need = stats::repetitions_needed(cell.cv, effect, stats::ALPHA / cells.len() as f64);
         table += &format!(
             "{:30} cv {:.3}  log sd {:.3}  found {welch:.3} (paired {paired:.3})  need {need}{}\n",
             cell.name,
@@ -280,6 +284,13 @@ fn a_real_20_percent_regression_is_found_where_the_noise_allows() {
                 failures.push(format!("{}: cv {} listed as {cv}", cell.name, cell.cv))
             }
             _ => {}
+        }
+        // `need` (an approximation, for 80% power) agrees with the simulation at 5.
+        if (need == N && welch < stats::POWER - 0.05) || (need > N && welch > stats::POWER + 0.05) {
+            failures.push(format!(
+                "{}: need {need} but found {welch} at {N}",
+                cell.name
+            ));
         }
     }
     eprint!("{table}");
