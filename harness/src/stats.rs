@@ -444,6 +444,38 @@ impl Call {
     }
 }
 
+/// For tables: `worse: +21.0% [+14.2%, +28.3%], p 0.0003` or `not enough repetitions to call
+/// this: 3, at least 9 a side needed` (3: the smaller side).
+impl std::fmt::Display for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (word, d) = match self {
+            Call::NotEnoughRepetitions { have, need } => {
+                return write!(
+                    f,
+                    "not enough repetitions to call this: {have}, at least {need} a side needed"
+                );
+            }
+            Call::NoDifference(d) => ("no difference", d),
+            Call::Better(d) => ("better", d),
+            Call::Worse(d) => ("worse", d),
+        };
+        let pct = |x: f64| format!("{:+.1}%", x * 100.0);
+        match (d.change, d.interval) {
+            (Some(c), Some((lo, hi))) => {
+                write!(
+                    f,
+                    "{word}: {} [{}, {}], p {:.2e}",
+                    pct(c),
+                    pct(lo),
+                    pct(hi),
+                    d.p
+                )
+            }
+            _ => write!(f, "{word}: from 0, p {:.2e}", d.p),
+        }
+    }
+}
+
 fn all_identical(a: &[f64], b: &[f64]) -> bool {
     let mut all = a.iter().chain(b);
     all.next()
@@ -489,7 +521,8 @@ pub fn judge(family: &[Sample<'_>], how: &Judging) -> Vec<Call> {
         .map(|i| {
             let s = &family[i];
             let Some(d) = tested[i] else {
-                return not_enough(s, how, per_test_alpha);
+                return short_of_repetitions(s.base, s.cand, how.min_effect, per_test_alpha)
+                    .expect("only comparisons short of repetitions go untested");
             };
             let sig = in_family
                 .iter()
@@ -506,20 +539,28 @@ pub fn judge(family: &[Sample<'_>], how: &Judging) -> Vec<Call> {
         .collect()
 }
 
-fn not_enough(s: &Sample<'_>, how: &Judging, alpha: f64) -> Call {
-    let have = s.base.len().min(s.cand.len());
-    let spread = [cv(s.base), cv(s.cand)]
-        .into_iter()
-        .flatten()
-        .reduce(f64::max);
-    let observed = match (mean(s.base), mean(s.cand)) {
+/// `Some(Call::NotEnoughRepetitions)` when `base` or `cand` has fewer than [`MIN_REPETITIONS`]:
+/// `need` from the larger side's CV and the larger of the observed change and `min_effect`, at
+/// the per-test level `alpha` (e.g. `ALPHA / comparisons`); None when both have enough.
+pub fn short_of_repetitions(
+    base: &[f64],
+    cand: &[f64],
+    min_effect: f64,
+    alpha: f64,
+) -> Option<Call> {
+    let have = base.len().min(cand.len());
+    if have >= MIN_REPETITIONS {
+        return None;
+    }
+    let spread = [cv(base), cv(cand)].into_iter().flatten().reduce(f64::max);
+    let observed = match (mean(base), mean(cand)) {
         (Some(b), Some(c)) if b != 0.0 => (c / b - 1.0).abs(),
         _ => 0.0,
     };
     let need = spread.map_or(MIN_REPETITIONS, |cv| {
-        repetitions_needed(cv, observed.max(how.min_effect), alpha)
+        repetitions_needed(cv, observed.max(min_effect), alpha)
     });
-    Call::NotEnoughRepetitions { have, need }
+    Some(Call::NotEnoughRepetitions { have, need })
 }
 
 /// One figure across deployments: `samples[d]` holds deployment d's repetitions (empty when all
@@ -724,6 +765,22 @@ mod tests {
             assert!(close(q, t, 0.005), "df {df}: {q}");
             assert!(close(two_sided_p(q, df), 0.05 / 21.0, 1e-9));
         }
+    }
+
+    #[test]
+    fn calls_read_plainly() {
+        let base = [100.0, 101.0, 99.0, 100.5, 99.5];
+        let cand = [120.0, 121.0, 119.0, 120.5, 119.5];
+        let shown = Call::Worse(welch(&base, &cand).unwrap()).to_string();
+        assert!(shown.starts_with("worse: +20.0% [+1"), "{shown}");
+        assert!(shown.contains("], p "), "{shown}");
+        assert_eq!(
+            short_of_repetitions(&base[..3], &cand, MIN_EFFECT, ALPHA)
+                .unwrap()
+                .to_string(),
+            "not enough repetitions to call this: 3, at least 5 a side needed"
+        );
+        assert_eq!(short_of_repetitions(&base, &cand, MIN_EFFECT, ALPHA), None);
     }
 
     #[test]
