@@ -13,9 +13,10 @@ test:
 ci:
     bash .ci/run
 
-# A/B of two git revisions, interleaved, then compare (what the CI regression job runs),
-# e.g. `just ab origin/main HEAD` or `just ab v0.1.0 HEAD compare_modes 5`.
-ab base head scenario="ci_smoke" repetitions="3":
+# A/B of two git revisions, interleaved ABBA (base, head, head, base, …), then compare (what
+# the CI regression job runs), e.g. `just ab origin/main HEAD` or
+# `just ab v0.1.0 HEAD compare_modes 8`. Fewer than 5 repetitions a side calls nothing.
+ab base head scenario="ci_smoke" repetitions="5":
     .ci/ab {{base}} {{head}} {{scenario}} {{repetitions}}
 
 # The fair-comparison acceptance: 8 fresh deployments of each mode, then the check (the

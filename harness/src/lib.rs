@@ -17,4 +17,5 @@ pub mod run;
 pub mod sample;
 pub mod scenario;
 pub mod signals;
+pub mod stats;
 pub mod tasks;

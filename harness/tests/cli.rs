@@ -261,7 +261,8 @@ fn the_dry_run_plan_interleaves_modes_and_applies_overrides() {
             )
         })
         .collect();
-    assert_eq!(order, vec![(1, 0), (1, 1), (1, 2), (2, 0), (2, 1), (2, 2)]);
+    // ABBA: the second repetition runs the deployments in reverse.
+    assert_eq!(order, vec![(1, 0), (1, 1), (1, 2), (2, 2), (2, 1), (2, 0)]);
     assert_eq!(doc["plan"]["duration"], 10.0);
     assert_eq!(doc["plan"]["out"], "/tmp/x");
     // 6 runs × (5 s warm-up + 10 s measured)

@@ -550,7 +550,8 @@ pub struct Workload {
     #[serde(default = "default_duration")]
     #[schemars(with = "Duration")]
     pub duration: Spanned<Duration>,
-    /// Runs per deployment; runs are interleaved (A B C A B C …).
+    /// Runs per deployment; runs are interleaved, every other repetition reversed
+    /// (A B C, C B A, A B C, …) so that linear drift falls on every deployment alike.
     #[serde(default = "default_repetitions")]
     pub repetitions: Count<1, 100>,
     /// A request without a full response by then counts as a timeout error.

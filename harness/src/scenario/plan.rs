@@ -1,5 +1,13 @@
 //! The plan of a scenario: which deployment runs when (modes × repetitions, interleaved), for
 //! how long, and where the results go. Pure arithmetic on a checked scenario; it runs nothing.
+//!
+//! Run order is ABBA-style: odd repetitions run the deployments in the scenario's order, even
+//! ones in reverse (A B C, C B A, A B C, …). Over every two repetitions each deployment's
+//! mean position is the same, so a linear drift of the machine (warming up, a neighbour's load
+//! ramping) falls on all alike and cancels from their difference, exactly and without a seed to
+//! record; a seeded shuffle cancels it only on average and adds the shuffle's own variance.
+//! With an odd count the last repetition leaves one repetition's worth of drift, shared out
+//! over all of them.
 
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime};
@@ -63,7 +71,13 @@ impl Plan {
         let repetitions = overrides.repetitions.unwrap_or(w.repetitions.get());
         let deployments = scenario.file.modes.len();
         let runs = (1..=repetitions)
-            .flat_map(|repetition| (0..deployments).map(move |deployment| (repetition, deployment)))
+            .flat_map(|repetition| {
+                (0..deployments).map(move |k| {
+                    let reversed = repetition % 2 == 0;
+                    let deployment = if reversed { deployments - 1 - k } else { k };
+                    (repetition, deployment)
+                })
+            })
             .enumerate()
             .map(|(i, (repetition, deployment))| PlannedRun {
                 index: i + 1,
@@ -125,9 +139,9 @@ mod tests {
     }
 
     #[test]
-    fn runs_interleave_modes_within_each_repetition() {
+    fn runs_interleave_modes_and_reverse_every_other_repetition() {
         let s = scenario(
-            "name: t\nmodes: [gunicorn_celery, free_threaded]\nworkload: {repetitions: 2}\n",
+            "name: t\nmodes: [gunicorn_celery, subinterpreters, free_threaded]\nworkload: {repetitions: 3}\n",
         );
         let plan = Plan::new(&s, &Overrides::default(), SystemTime::UNIX_EPOCH);
         let order: Vec<(u32, usize)> = plan
@@ -135,7 +149,47 @@ mod tests {
             .iter()
             .map(|r| (r.repetition, r.deployment))
             .collect();
-        assert_eq!(order, vec![(1, 0), (1, 1), (2, 0), (2, 1)]);
+        assert_eq!(
+            order,
+            vec![
+                (1, 0),
+                (1, 1),
+                (1, 2),
+                (2, 2),
+                (2, 1),
+                (2, 0),
+                (3, 0),
+                (3, 1),
+                (3, 2)
+            ]
+        );
+        let indices: Vec<usize> = plan.runs.iter().map(|r| r.index).collect();
+        assert_eq!(indices, (1..=9).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn every_two_repetitions_cancel_a_linear_drift() {
+        let s = scenario(
+            "name: t\nmodes: [gunicorn_celery, subinterpreters, free_threaded, {mode: free_threaded, label: ft2}]\nworkload: {repetitions: 4}\n",
+        );
+        let plan = Plan::new(&s, &Overrides::default(), SystemTime::UNIX_EPOCH);
+        // A drift of one unit per run adds `index` to every run: each deployment's sum of
+        // indices is what drift adds to its total.
+        let mut drift = [0usize; 4];
+        for r in &plan.runs {
+            drift[r.deployment] += r.index;
+        }
+        assert!(drift.iter().all(|&d| d == drift[0]), "{drift:?}");
+        // Each deployment's repetitions still come in order.
+        for d in 0..4 {
+            let reps: Vec<u32> = plan
+                .runs
+                .iter()
+                .filter(|r| r.deployment == d)
+                .map(|r| r.repetition)
+                .collect();
+            assert_eq!(reps, vec![1, 2, 3, 4]);
+        }
     }
 
     #[test]
