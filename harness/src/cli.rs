@@ -296,14 +296,14 @@ pub struct LoadArgs {
 fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(text.trim())
         .map_err(|e| format!("{e}; write a number and a unit, like 2s or 500ms"))?;
-    at_most(d, crate::load::MAX_DURATION)
+    at_most(d, crate::limits::MAX_DURATION)
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().trim_end_matches("/s").parse::<f64>() {
-        Ok(r) if r.is_finite() && r > crate::load::MAX_RATE => Err(format!(
+        Ok(r) if r.is_finite() && r > crate::limits::MAX_RATE => Err(format!(
             "at most {} requests per second (one a nanosecond, the clock's resolution)",
-            crate::load::MAX_RATE
+            crate::limits::MAX_RATE
         )),
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
         _ => Err("expected requests per second, more than 0, like 500".into()),
@@ -313,13 +313,13 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 fn parse_duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text.trim()) {
         Ok(d) if d.is_zero() => Err("must be more than 0".into()),
-        Ok(d) => at_most(d, crate::load::MAX_DURATION),
+        Ok(d) => at_most(d, crate::limits::MAX_DURATION),
         Err(e) => Err(format!("{e}; write a number and a unit, like 30s or 2m")),
     }
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    at_most(parse_duration(text)?, crate::load::MAX_TIMEOUT)
+    at_most(parse_duration(text)?, crate::limits::MAX_TIMEOUT)
 }
 
 fn at_most(d: Duration, max: Duration) -> Result<Duration, String> {
