@@ -353,6 +353,8 @@ pub fn execute(
                 failure: Some(e),
                 ..Default::default()
             });
+            // Stopped or failed before the first run: still a results file, marked incomplete.
+            save(s, plan, &outcomes, &progress);
             let _ = events.send(Event::Finished {
                 out: plan.out.clone(),
                 complete: false,
@@ -474,16 +476,7 @@ pub fn execute(
         let _ = events.send(Event::Done(Box::new(outcome.clone())));
         outcomes.push(outcome);
         // After every run, so an interruption leaves what was measured, marked incomplete.
-        let complete = complete(plan, &outcomes);
-        let doc = document(s, plan, &outcomes, complete);
-        let written = crate::results::write(&plan.out, &doc)
-            .and_then(|()| crate::report::write(&plan.out, &doc));
-        if let Err(e) = written {
-            progress(format!(
-                "cannot write results into {}: {e}",
-                plan.out.display()
-            ));
-        }
+        save(s, plan, &outcomes, &progress);
         if panicked {
             progress("a panic is a bug of djbench: no further run starts".into());
             break;
@@ -602,6 +595,20 @@ pub fn document(s: &Scenario, plan: &Plan, outcomes: &[RunOutcome], complete: bo
         scenario: s.file.clone(),
         plan: plan.clone(),
         runs,
+    }
+}
+
+/// Writes results.json and the reports for `outcomes` so far, each atomically; a failure to
+/// write is told, not fatal (the runs go on and their teardown with them).
+fn save(s: &Scenario, plan: &Plan, outcomes: &[RunOutcome], progress: &dyn Fn(String)) {
+    let doc = document(s, plan, outcomes, complete(plan, outcomes));
+    let written =
+        crate::results::write(&plan.out, &doc).and_then(|()| crate::report::write(&plan.out, &doc));
+    if let Err(e) = written {
+        progress(format!(
+            "cannot write results into {}: {e}",
+            plan.out.display()
+        ));
     }
 }
 

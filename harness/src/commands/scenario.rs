@@ -3,6 +3,7 @@
 //! results model `results`' and the judging of thresholds `compare`'s.
 
 use anstream::{eprintln, println};
+use std::io::Write as _;
 
 use std::time::SystemTime;
 
@@ -273,7 +274,8 @@ fn watch(
         } else {
             for e in &rx {
                 if let Event::Note(m) = e {
-                    eprintln!("djbench: {m}");
+                    // Not eprintln!: a closed terminal (SIGHUP) must not panic the teardown.
+                    let _ = writeln!(std::io::stderr(), "djbench: {m}");
                 }
             }
         }
