@@ -674,12 +674,25 @@ pub fn compare(
             })
             .max()
             .unwrap_or(stats::MIN_REPETITIONS);
+        let more = if need >= stats::MAX_NEEDED {
+            format!(
+                "the noisiest of them would need {} or more a side to find a change of {}%: \
+                 less noise (a longer scenario, `isolation:`) would help more than repetitions",
+                stats::MAX_NEEDED,
+                max_regression * 100.0
+            )
+        } else {
+            format!(
+                "for the noisiest of them about {need} repetitions a side would be needed: \
+                 `djbench scenario … --repetitions {need}` for each side, or \
+                 `.ci/ab BASE HEAD SCENARIO {need}`"
+            )
+        };
         notes.push(format!(
             "{short} comparison(s) had too few repetitions to call (as few as {have} a side; at \
-             least {} needed): nothing was called there, and that is not a pass. For the \
-             noisiest of them about {need} repetitions a side would be needed: \
-             `djbench scenario … --repetitions {need}` for each side, or \
-             `.ci/ab BASE HEAD SCENARIO {need}`",
+             least {} needed): nothing was called there, and that is not a pass; {more} (each \
+             row's own count is in its verdict; every side needs at least `--repetitions {}`)",
+            stats::MIN_REPETITIONS,
             stats::MIN_REPETITIONS
         ));
     }
