@@ -51,7 +51,14 @@ fn fixture() -> Results {
 }
 
 fn scale_latency(l: &mut Latency, f: f64) {
-    for x in [&mut l.min, &mut l.p50, &mut l.p90, &mut l.p99, &mut l.p999, &mut l.max] {
+    for x in [
+        &mut l.min,
+        &mut l.p50,
+        &mut l.p90,
+        &mut l.p99,
+        &mut l.p999,
+        &mut l.max,
+    ] {
         *x = (*x as f64 * f).round() as u64;
     }
     l.mean *= f;
@@ -161,10 +168,14 @@ fn three_repetitions_are_not_enough_to_call_and_say_how_many_would_be() {
 fn a_p99_raised_by_a_fifth_at_five_repetitions_a_side_fails_naming_it() {
     let fx = fixture();
     let base = five(&fx, [1, 2, 3, 1, 2], BASE_NOISE);
-    let cand = changed(five(&fx, [1, 2, 3, 1, 2], CAND_NOISE), "gunicorn_celery", |r| {
-        let l = r.latency_us.as_mut().unwrap();
-        l.p99 = (l.p99 as f64 * 1.2).round() as u64;
-    });
+    let cand = changed(
+        five(&fx, [1, 2, 3, 1, 2], CAND_NOISE),
+        "gunicorn_celery",
+        |r| {
+            let l = r.latency_us.as_mut().unwrap();
+            l.p99 = (l.p99 as f64 * 1.2).round() as u64;
+        },
+    );
     let (code, stdout, stderr) = run_compare(&typed(&base), &typed(&cand), &[]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
@@ -176,7 +187,10 @@ fn a_p99_raised_by_a_fifth_at_five_repetitions_a_side_fails_naming_it() {
     // The test's change and its interval, which excludes no change.
     assert!(row.contains("+2") && row.contains('…'), "{row}");
     assert_eq!(stdout.matches("REGRESSED").count(), 1, "{stdout}");
-    assert!(stdout.contains("Welch's t-test") && stdout.contains("Holm"), "{stdout}");
+    assert!(
+        stdout.contains("Welch's t-test") && stdout.contains("Holm"),
+        "{stdout}"
+    );
     // subinterpreters' throughput spans 366–734/s in the fixture: its CV is warned about.
     assert!(
         row_of(&stdout, "subinterpreters", "req/s").contains("%!"),
@@ -226,10 +240,14 @@ fn an_a_a_comparison_of_five_noisy_repetitions_passes() {
 fn the_threshold_is_a_flag() {
     let fx = fixture();
     let base = five(&fx, [1, 2, 3, 1, 2], BASE_NOISE);
-    let cand = changed(five(&fx, [1, 2, 3, 1, 2], CAND_NOISE), "free_threaded", |r| {
-        let m = r.pss_bytes.as_mut().unwrap();
-        m.peak_bytes = (m.peak_bytes as f64 * 1.08) as u64;
-    });
+    let cand = changed(
+        five(&fx, [1, 2, 3, 1, 2], CAND_NOISE),
+        "free_threaded",
+        |r| {
+            let m = r.pss_bytes.as_mut().unwrap();
+            m.peak_bytes = (m.peak_bytes as f64 * 1.08) as u64;
+        },
+    );
     let (base, cand) = (typed(&base), typed(&cand));
     let (code, stdout, _) = run_compare(&base, &cand, &[]);
     assert_eq!(code, 1, "{stdout}");

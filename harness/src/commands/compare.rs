@@ -71,6 +71,8 @@ pub(super) fn compare_cmd(args: &crate::cli::CompareArgs) -> Exit {
             let d = r.call.as_ref().and_then(Call::difference);
             let change = d.map_or("—".into(), |d| match d.change {
                 Some(ch) => pct(ch),
+                // No relative change from a mean of 0: say whether it moved at all.
+                None if d.sign == 0 => "none".into(),
                 None => "from 0".into(),
             });
             let interval = d.and_then(|d| d.interval).map_or("—".into(), |(lo, hi)| {
@@ -100,7 +102,13 @@ pub(super) fn compare_cmd(args: &crate::cli::CompareArgs) -> Exit {
                 r.candidate.map_or("unknown".into(), |v| r.metric.show(v)),
                 change,
                 interval,
-                r.p_adjusted.map_or("—".into(), |p| format!("{p:.2e}")),
+                r.p_adjusted.map_or("—".into(), |p| {
+                    if p >= 0.01 {
+                        format!("{p:.2}")
+                    } else {
+                        format!("{p:.1e}")
+                    }
+                }),
                 format!("{}/{}", cv(r.cv.baseline), cv(r.cv.candidate)),
                 format!("{}/{}", r.repetitions.0, r.repetitions.1),
                 verdict,
