@@ -287,6 +287,23 @@ fn run_scenario(scenario: &std::ffi::OsStr, out: &Path, extra: &[&str]) -> Strin
     stdout
 }
 
+/// Runs `djbench scenario SCENARIO --out OUT` with `env`, expects exit 1 (a check failed) and
+/// returns its stderr.
+fn scenario_failing(scenario: &Path, out: &Path, env: &[(&str, &str)]) -> String {
+    let output = common::djbench()
+        .envs(env.iter().copied())
+        .arg("scenario")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .timeout(Duration::from_secs(600))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    stderr
+}
+
 /// The cells of the summary row for `label` (`run label #rep python GIL requests errors …`).
 fn row<'a>(table: &'a str, label: &str) -> Vec<&'a str> {
     table
@@ -437,16 +454,7 @@ fn a_broken_threshold_fails_the_scenario_and_the_summary_says_which() {
     )
     .unwrap();
     let out = tmp.path().join("out");
-    let output = common::djbench()
-        .arg("scenario")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .timeout(Duration::from_secs(600))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = scenario_failing(&scenario, &out, &[]);
     assert!(
         stderr.contains("threshold broken: free_threaded p50:") && stderr.contains("(limit 1us)"),
         "{stderr}"
@@ -475,17 +483,7 @@ fn a_task_table_that_cannot_be_read_makes_tasks_unknown_and_fails_lost_tasks() {
     .unwrap();
     let out = tmp.path().join("out");
     // The sample app's task accounting view answers 500 (its tasks still run).
-    let output = common::djbench()
-        .env("DJBENCH_FAULTS", "tasks_500")
-        .arg("scenario")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .timeout(Duration::from_secs(600))
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let stderr = scenario_failing(&scenario, &out, &[("DJBENCH_FAULTS", "tasks_500")]);
     assert!(
         stderr.contains("threshold broken: free_threaded lost_tasks: unknown"),
         "{stderr}"
