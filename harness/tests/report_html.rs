@@ -1,6 +1,7 @@
 //! report.html in a real browser: Debian's Chromium, headless, opens the page built from a
 //! real results.json; every chart must be drawn, nothing may be fetched from the network, no
-//! console error; a screenshot is kept beside the page.
+//! console error; a screenshot is kept beside the page. The page's table marks no best at three
+//! repetitions and shows each median's spread.
 
 mod common;
 
@@ -42,6 +43,21 @@ fn the_report_renders_offline_in_headless_chromium() {
         "report.html refers to the network"
     );
     assert!(!html.contains("<script"), "report.html needs no script");
+    // Three repetitions call no difference: nothing is highlighted, and the page says why.
+    assert!(!html.contains("class=\"best\""), "a best at 3 repetitions");
+    assert!(
+        html.contains(
+            "No best is marked: 3 repetitions per deployment, 5 needed to call a difference"
+        ),
+        "the table does not say why nothing is marked"
+    );
+    // Every median with its spread; subinterpreters' goodput (734, 402, 366) is flagged noisy.
+    assert!(html.contains(
+        "<span class=\"cv noisy\" title=\"coefficient of variation across 3 repetitions: 40"
+    ));
+    assert!(html.contains("<th>goodput req/s</th><th>error rate</th>"));
+    assert!(html.contains("subinterpreters: noisy across repetitions (CV above 10%): goodput 40%"));
+    assert!(html.contains("<h2>The load, run by run</h2>"));
     let charts = html.matches("<svg class=\"chart\"").count();
     assert_eq!(
         charts, 8,

@@ -120,10 +120,7 @@ pub fn html(doc: &Results) -> String {
         out,
         "<p class=\"small\">{}{}. {}; {UNKNOWN}: unknown.</p>",
         esc(&table.medians_over()),
-        esc(&table.spread_text()).replace(
-            "; the warnings",
-            ", orange above the warning threshold; the warnings"
-        ),
+        esc(&table.spread_text(", orange when noisy")),
         esc(&capitalized(&table.best_text("highlighted"))),
     );
     let leads = table.leads(&deployments);
@@ -611,11 +608,10 @@ fn loads(out: &mut String, doc: &Results) {
             esc(&failed(l)),
             t.map_or("-".to_owned(), |t| t.requests.to_string()),
             t.map_or("-".to_owned(), |t| esc(&failed(Some(t)))),
-            t.and_then(|t| t.latency_us)
-                .map_or(UNKNOWN.to_owned(), |q| format!(
-                    "{:.2}",
-                    q.p99 as f64 / 1000.0
-                )),
+            t.map_or("-".to_owned(), |t| t.latency_us.map_or(
+                UNKNOWN.to_owned(),
+                |q| format!("{:.2}", q.p99 as f64 / 1000.0)
+            )),
         );
     }
     out.push_str(

@@ -386,14 +386,15 @@ impl Table {
         )
     }
 
-    /// What the spread beside a median is; empty with one repetition.
-    fn spread_text(&self) -> String {
+    /// What the spread beside a median is (`how`: how a noisy one looks, if it does);
+    /// empty with one repetition.
+    fn spread_text(&self, how: &str) -> String {
         if self.reps.1 < 2 {
             return String::new();
         }
         format!(
-            ", ± the spread across them (coefficient of variation, sd ÷ mean; the warnings name \
-             each above {:.0}%)",
+            ", ± the spread across them (coefficient of variation, sd ÷ mean{how}; the warnings \
+             name each above {:.0}%)",
             stats::CV_WARN * 100.0
         )
     }
@@ -1006,7 +1007,7 @@ pub fn summary_md(doc: &Results) -> String {
         "{}{}; {}; {UNKNOWN}: unknown. \
          Host: {}, {} cores, kernel {}. djbench {} ({}).\n",
         table.medians_over(),
-        table.spread_text(),
+        table.spread_text(""),
         table.best_text("**bold**"),
         host.cpu,
         host.cores,
