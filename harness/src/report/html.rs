@@ -1,6 +1,7 @@
 //! report.html: one self-contained page (inline CSS and SVG, no script, no external
-//! reference) for a projector and for print: the answer in one table, the charts, the
-//! warnings, the environment and the scenario as run.
+//! reference) for a projector and for print: the answer in one table (medians with their
+//! spread, the best highlighted only as `stats::best` calls it), the load run by run, the
+//! charts, the warnings, the environment and the scenario as run.
 
 use std::fmt::Write as _;
 

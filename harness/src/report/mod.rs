@@ -1,9 +1,11 @@
 //! What people read after a run, built from results.json alone (the typed `results::Results`,
 //! never JSON key paths): report.html (html.rs, with SVG charts from svg.rs) and summary.md,
-//! the headline table (one row per deployment, medians over repetitions, best value per column
-//! in bold, an unknown figure as "—" and never best) and the warnings, fit for a pull-request
-//! comment and for the terminal; and the bmf and seconds.csv exports. It re-reads what was
-//! measured; it never measures, and never changes results.json.
+//! the headline table (one row per deployment, medians over repetitions with their spread, an
+//! unknown figure as "—" and never best) and the warnings, fit for a pull-request comment and
+//! for the terminal; and the bmf and seconds.csv exports. It re-reads what was measured; it
+//! never measures, and never changes results.json. It judges nothing itself: which value is
+//! best (one `stats::best` call over the whole table) and how noisy a figure is (`stats::cv`)
+//! come from `stats`, the only module that judges.
 
 use std::fmt::Write as _;
 use std::path::Path;
