@@ -136,14 +136,20 @@ pub enum Command {
 Load goes only to loopback addresses unless --allow-remote is given.")]
     Load(LoadArgs),
 
-    /// Judge a candidate results.json against a baseline: per deployment and metric, the
-    /// change of the median over repetitions with a bootstrap 95% confidence interval.
+    /// Judge a candidate results.json against a baseline: per deployment and metric, a t-test
+    /// of the repetitions (Welch's, or paired for .ci/ab's interleaved run folders) with the
+    /// change, its 95% interval and a Holm-adjusted p-value, and each side's spread.
     ///
-    /// A change fails only when it is worse than --max-regression and significant (its
-    /// interval excludes no change). With one repetition on a side there is no interval and
-    /// the threshold alone decides; the output says so. Errors and lost tasks also fail when
-    /// they rise from zero. Exit 1 when anything regressed, 0 otherwise, 2 when a file cannot
-    /// be compared (unreadable, another schema version, a deployment missing).
+    /// A change is called only with at least 5 repetitions a side; with fewer the row says
+    /// "not enough repetitions to call this" and how many the observed spread would need (not
+    /// a failure). A change fails when it is significant after Holm's correction over every
+    /// deployment and metric judged and worse than --max-regression. By rule, whatever the
+    /// repetitions: a figure unknown in every candidate repetition fails, and errors or lost
+    /// tasks whose median rises from 0 fail. A spread (CV) above 10% is warned about. Folders
+    /// of results are pooled as repetitions; two folders of the same numbered run folders
+    /// (`01`, `02`, … with one run per deployment, as .ci/ab writes) are tested as pairs. Exit
+    /// 1 when anything regressed, 0 otherwise, 2 when a file cannot be compared (unreadable,
+    /// another schema version, a deployment missing).
     #[command(after_help = "Examples:
   djbench compare reports/main/results.json reports/branch/results.json
   djbench compare base.json head.json --max-regression 10% --metric p99 --metric pss")]
@@ -300,14 +306,14 @@ pub struct LoadArgs {
 fn parse_duration_or_zero(text: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(text.trim())
         .map_err(|e| format!("{e}; write a number and a unit, like 2s or 500ms"))?;
-    at_most(d, crate::load::MAX_DURATION)
+    at_most(d, crate::limits::MAX_DURATION)
 }
 
 fn parse_rate(text: &str) -> Result<f64, String> {
     match text.trim().trim_end_matches("/s").parse::<f64>() {
-        Ok(r) if r.is_finite() && r > crate::load::MAX_RATE => Err(format!(
+        Ok(r) if r.is_finite() && r > crate::limits::MAX_RATE => Err(format!(
             "at most {} requests per second (one a nanosecond, the clock's resolution)",
-            crate::load::MAX_RATE
+            crate::limits::MAX_RATE
         )),
         Ok(r) if r.is_finite() && r > 0.0 => Ok(r),
         _ => Err("expected requests per second, more than 0, like 500".into()),
@@ -317,13 +323,13 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 fn parse_duration(text: &str) -> Result<Duration, String> {
     match humantime::parse_duration(text.trim()) {
         Ok(d) if d.is_zero() => Err("must be more than 0".into()),
-        Ok(d) => at_most(d, crate::load::MAX_DURATION),
+        Ok(d) => at_most(d, crate::limits::MAX_DURATION),
         Err(e) => Err(format!("{e}; write a number and a unit, like 30s or 2m")),
     }
 }
 
 fn parse_timeout(text: &str) -> Result<Duration, String> {
-    at_most(parse_duration(text)?, crate::load::MAX_TIMEOUT)
+    at_most(parse_duration(text)?, crate::limits::MAX_TIMEOUT)
 }
 
 fn at_most(d: Duration, max: Duration) -> Result<Duration, String> {
@@ -370,13 +376,15 @@ mod tests {
 #[derive(Debug, Args)]
 pub struct CompareArgs {
     /// The results.json to compare against (e.g. from the main branch), or a folder whose
-    /// results.json files (in it and its subfolders) are pooled as repetitions.
+    /// results.json files (in it and its subfolders) are pooled as repetitions; numbered
+    /// subfolders on both sides (`base/01`, `head/01`, …) are paired by number.
     #[arg(value_name = "BASELINE")]
     pub baseline: std::path::PathBuf,
     /// The results.json under judgement (e.g. from a pull request), or a folder of them.
     #[arg(value_name = "CANDIDATE")]
     pub candidate: std::path::PathBuf,
-    /// The largest tolerated worsening of a metric, in percent (`5`, `5%`, `2.5%`).
+    /// The largest tolerated worsening of a metric, in percent (`5`, `5%`, `2.5%`); also the
+    /// least change called better or worse at all.
     #[arg(long, value_name = "PCT", default_value = "5%", value_parser = parse_percent)]
     pub max_regression: f64,
     /// A metric to judge; repeat for several. Default: throughput, p50, p99, pss, task-p99,

@@ -1,8 +1,12 @@
-//! Judging a candidate results.json against a baseline: per deployment and metric, the
-//! change of the median over repetitions with a bootstrap 95% confidence interval, and whether
-//! it is a regression beyond the allowed threshold; and checking a scenario's absolute
-//! `thresholds:` on one results document. It reads the typed results model (`results::read`)
-//! only; nothing is measured here, it never touches a deployment, and it never writes results.
+//! Judging a candidate results.json against a baseline, and checking a scenario's absolute
+//! `thresholds:` on one results document. Per deployment and metric, `compare` gathers each
+//! side's repetitions and lets `stats::judge` call the whole table at once (Welch's t on logs,
+//! or the paired t where `.ci/ab` interleaved the runs; Holm over every deployment × metric;
+//! at least `stats::MIN_REPETITIONS` a side), adding only two rules of its own that a test
+//! cannot decide: a figure unknown in every candidate repetition regresses, and an error or
+//! lost-task count whose median rises from 0 regresses. It reads the typed results model
+//! (`results::read`) only; nothing is measured here, it never touches a deployment, it never
+//! writes results, and it judges with nothing but `stats`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -13,6 +17,7 @@ use serde::Serialize;
 pub use crate::results::BadResults;
 use crate::results::{Results, RunResult};
 use crate::scenario::model::Thresholds;
+use crate::stats::{self, Call, Direction, Judging, Sample};
 
 /// A figure of a run that `compare` can judge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, clap::ValueEnum)]
@@ -117,19 +122,67 @@ impl Metric {
     }
 }
 
-/// One results file, reduced to what comparing needs: per deployment label, each metric's
-/// value in every repetition.
+impl Metric {
+    fn direction(self) -> Direction {
+        if self.higher_is_better() {
+            Direction::HigherIsBetter
+        } else {
+            Direction::LowerIsBetter
+        }
+    }
+}
+
+/// One measured run (a run that failed measured nothing and is left out) of one deployment.
+#[derive(Debug, Clone)]
+pub struct Run {
+    /// The run folder its results.json came from, when a folder of run folders was loaded
+    /// (`01`, `02`, … as `.ci/ab` writes them): what pairs it with the other side's run.
+    pub folder: Option<String>,
+    /// Each metric's value; None when the run could not know it.
+    pub figures: BTreeMap<Metric, Option<f64>>,
+}
+
+/// One results file, or a folder of them, reduced to what comparing needs.
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub path: PathBuf,
     pub complete: bool,
     pub scenario: String,
-    /// label → metric → the known value of every repetition, in repetition order.
-    pub values: BTreeMap<String, BTreeMap<Metric, Vec<f64>>>,
-    /// label → metric → how many repetitions did not know it (None in results.json).
-    pub unknown: BTreeMap<String, BTreeMap<Metric, usize>>,
+    /// label → its measured runs, in order (by folder, then by repetition).
+    pub runs: BTreeMap<String, Vec<Run>>,
     /// label → interpreter versions seen.
     pub pythons: BTreeMap<String, Vec<String>>,
+    /// The run folders' names, sorted, when `path` is a folder of numbered run folders (`01`,
+    /// `02`, …) each holding a results.json with one run per deployment: what `.ci/ab` writes,
+    /// the same name on both sides being a pair that ran next to each other. None otherwise.
+    pub pairable: Option<Vec<String>>,
+}
+
+impl Loaded {
+    /// The known values of `m` over `label`'s runs, in run order.
+    pub fn known(&self, label: &str, m: Metric) -> Vec<f64> {
+        self.runs_of(label)
+            .filter_map(|r| r.figures.get(&m).copied().flatten())
+            .collect()
+    }
+
+    /// How many of `label`'s runs did not know `m`.
+    pub fn unknown(&self, label: &str, m: Metric) -> usize {
+        self.runs_of(label)
+            .filter(|r| r.figures.get(&m).copied().flatten().is_none())
+            .count()
+    }
+
+    /// Run folder → known value of `m`, for pairing.
+    fn by_folder(&self, label: &str, m: Metric) -> BTreeMap<&str, f64> {
+        self.runs_of(label)
+            .filter_map(|r| Some((r.folder.as_deref()?, r.figures.get(&m).copied().flatten()?)))
+            .collect()
+    }
+
+    fn runs_of(&self, label: &str) -> impl Iterator<Item = &Run> {
+        self.runs.get(label).into_iter().flatten()
+    }
 }
 
 /// A results.json, or a folder whose runs are pooled from every results.json in it and in its
@@ -137,24 +190,32 @@ pub struct Loaded {
 /// what the A/B recipe and the CI workflow do).
 pub fn load(path: &Path, metrics: &[Metric]) -> Result<Loaded, BadResults> {
     if !path.is_dir() {
-        return load_file(path, metrics);
+        return Ok(load_file(path, metrics, None)?.0);
     }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+    // (file, the subfolder it is in: None for a results.json directly in `path`)
+    let mut files: Vec<(PathBuf, Option<String>)> = std::fs::read_dir(path)
         .map_err(|e| BadResults(format!("{}: cannot read it: {e}", path.display())))?
         .filter_map(Result::ok)
         .map(|e| e.path())
         .flat_map(|p| {
             if p.is_dir() {
-                Some(p.join("results.json")).filter(|f| f.is_file())
+                let name = p.file_name().map(|n| n.to_string_lossy().into_owned());
+                Some((p.join("results.json"), name)).filter(|(f, _)| f.is_file())
             } else {
-                Some(p).filter(|f| f.file_name().is_some_and(|n| n == "results.json"))
+                Some((p, None)).filter(|(f, _)| f.file_name().is_some_and(|n| n == "results.json"))
             }
         })
         .collect();
     files.sort();
     let mut pooled: Option<Loaded> = None;
-    for f in &files {
-        let one = load_file(f, metrics)?;
+    // Pairable while every file is a numbered run folder's with one run per deployment.
+    let mut pairable = !files.is_empty();
+    for (f, folder) in &files {
+        pairable &= folder
+            .as_deref()
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        let (one, one_run_each) = load_file(f, metrics, folder.clone())?;
+        pairable &= one_run_each;
         match &mut pooled {
             None => pooled = Some(one),
             Some(all) => {
@@ -163,22 +224,13 @@ pub fn load(path: &Path, metrics: &[Metric]) -> Result<Loaded, BadResults> {
                         "{}: scenario `{}`, but {} holds `{}`: pool results of one scenario",
                         f.display(),
                         one.scenario,
-                        files[0].display(),
+                        files[0].0.display(),
                         all.scenario
                     )));
                 }
                 all.complete &= one.complete;
-                for (label, by_metric) in one.values {
-                    let into = all.values.entry(label).or_default();
-                    for (m, v) in by_metric {
-                        into.entry(m).or_default().extend(v);
-                    }
-                }
-                for (label, by_metric) in one.unknown {
-                    let into = all.unknown.entry(label).or_default();
-                    for (m, n) in by_metric {
-                        *into.entry(m).or_default() += n;
-                    }
+                for (label, runs) in one.runs {
+                    all.runs.entry(label).or_default().extend(runs);
                 }
                 for (label, pys) in one.pythons {
                     let seen = all.pythons.entry(label).or_default();
@@ -198,55 +250,53 @@ pub fn load(path: &Path, metrics: &[Metric]) -> Result<Loaded, BadResults> {
         ))
     })?;
     pooled.path = path.to_owned();
+    pooled.pairable = pairable.then(|| files.iter().filter_map(|(_, f)| f.clone()).collect());
     Ok(pooled)
 }
 
-fn load_file(path: &Path, metrics: &[Metric]) -> Result<Loaded, BadResults> {
+/// One results.json, its runs tagged with `folder`; and whether it holds exactly one run (failed
+/// or not) per deployment.
+fn load_file(
+    path: &Path,
+    metrics: &[Metric],
+    folder: Option<String>,
+) -> Result<(Loaded, bool), BadResults> {
     let doc = crate::results::read(path)?;
     let mut loaded = Loaded {
         path: path.to_owned(),
         complete: doc.complete,
         scenario: doc.name().to_owned(),
-        values: BTreeMap::new(),
-        unknown: BTreeMap::new(),
+        runs: BTreeMap::new(),
         pythons: BTreeMap::new(),
+        pairable: None,
     };
+    let one_run_each = doc.by_deployment().len() == doc.runs.len();
     for run in &doc.runs {
         if run.failure.is_some() {
             // A run that failed measured nothing comparable; its absence is reported below.
             continue;
         }
         let label = &run.label;
-        let entry = loaded.values.entry(label.clone()).or_default();
-        for &m in metrics {
-            let known = entry.entry(m).or_default();
-            match m.of(run) {
-                Some(x) => known.push(x),
-                None => {
-                    *loaded
-                        .unknown
-                        .entry(label.clone())
-                        .or_default()
-                        .entry(m)
-                        .or_default() += 1;
-                }
-            }
-        }
+        loaded.runs.entry(label.clone()).or_default().push(Run {
+            folder: folder.clone(),
+            figures: metrics.iter().map(|&m| (m, m.of(run))).collect(),
+        });
         let py = &run.interpreter.version;
         let seen = loaded.pythons.entry(label.clone()).or_default();
         if !seen.contains(py) {
             seen.push(py.clone());
         }
     }
-    if loaded.values.is_empty() {
+    if loaded.runs.is_empty() {
         return Err(BadResults(format!(
             "{}: no run measured anything",
             path.display()
         )));
     }
-    Ok(loaded)
+    Ok((loaded, one_run_each))
 }
 
+/// The median; NaN for no values (callers check for none first). Used by the report too.
 pub fn median(v: &[f64]) -> f64 {
     let mut s = v.to_vec();
     s.sort_by(f64::total_cmp);
@@ -262,7 +312,8 @@ pub fn median(v: &[f64]) -> f64 {
 
 /// A bootstrap 95% interval of the relative change of medians (candidate / baseline − 1),
 /// resampling each side's repetitions independently; None with fewer than two repetitions on
-/// either side. Seeded: the same files always give the same interval.
+/// either side. Seeded: the same files always give the same interval. `compare` no longer
+/// judges with it (it uses `stats`); kept only while report/html.rs still calls it.
 pub fn change_interval(base: &[f64], cand: &[f64]) -> Option<(f64, f64)> {
     const RESAMPLES: usize = 4000;
     if base.len() < 2 || cand.len() < 2 {
@@ -289,16 +340,43 @@ pub fn change_interval(base: &[f64], cand: &[f64]) -> Option<(f64, f64)> {
     Some((at(0.025), at(0.975)))
 }
 
+/// What `compare` decides for one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// No change beyond the threshold, or none that is significant.
-    Same,
+    /// Not significantly different after Holm, or by no more than `--max-regression`.
+    NoDifference,
+    /// Significantly better by more than `--max-regression`.
     Better,
-    /// Worse beyond the threshold but not significantly: not a failure.
-    WorseNotSignificant,
-    /// Worse beyond the threshold and significant (or judged on the threshold alone): fails.
+    /// Fewer than `stats::MIN_REPETITIONS` known values on a side: nothing called, not a
+    /// failure; `call` says how many repetitions a side would be needed.
+    NotEnoughRepetitions,
+    /// Unknown in every baseline repetition: shown, not judged.
+    NotJudged,
+    /// Fails the comparison: significantly worse by more than `--max-regression`, unknown in
+    /// every candidate repetition, or an error / lost-task count whose median rose from 0.
     Regressed,
+}
+
+/// Why a row regressed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Because {
+    /// The test called it worse (`call` is `Worse`).
+    Worse,
+    /// Unknown in every candidate repetition: the gate cannot vouch for it.
+    UnknownCandidate,
+    /// A count (errors, lost tasks) whose baseline median is 0 and candidate median is not: a
+    /// threshold rule, since a t-test against a baseline that is 0 in every repetition says
+    /// nothing about how unusual the candidate's errors are.
+    RoseFromZero,
+}
+
+/// A figure on the two sides.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Sides<T> {
+    pub baseline: T,
+    pub candidate: T,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -308,16 +386,41 @@ pub struct Row {
     /// The median over the side's known values; None when no repetition knew it.
     pub baseline: Option<f64>,
     pub candidate: Option<f64>,
-    /// Relative change of the medians; None when the baseline is zero or a side is unknown.
-    pub change: Option<f64>,
-    pub interval: Option<(f64, f64)>,
+    /// Known values on each side (the test's own count is in `call`: pairs when paired).
     pub repetitions: (usize, usize),
+    /// Coefficient of variation over each side's known values (`stats::cv`); None with fewer
+    /// than two or a zero mean.
+    pub cv: Sides<Option<f64>>,
+    /// `stats::judge`'s call, with the test's change, 95% interval and raw p-value; None when a
+    /// side is unknown in every repetition (nothing to test).
+    pub call: Option<Call>,
+    /// The Holm-adjusted p-value over the comparisons in the family (significant at 5% exactly
+    /// when ≤ 0.05); None for comparisons left out of it (too few repetitions, every value one
+    /// number on both sides, or nothing to test).
+    pub p_adjusted: Option<f64>,
     pub verdict: Verdict,
+    /// Set exactly when `verdict` is `Regressed`.
+    pub because: Option<Because>,
+}
+
+impl Row {
+    /// Whether a side's repetitions vary by more than `stats::CV_WARN`.
+    pub fn noisy(&self) -> bool {
+        [self.cv.baseline, self.cv.candidate]
+            .into_iter()
+            .flatten()
+            .any(|c| c > stats::CV_WARN)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Comparison {
     pub max_regression: f64,
+    /// Whether the runs were tested as pairs (both sides folders of the same numbered run
+    /// folders, one run per deployment each); Welch's t otherwise.
+    pub paired: bool,
+    /// How many comparisons Holm's correction counted.
+    pub family: usize,
     pub rows: Vec<Row>,
     /// Things a reader must know before trusting the verdict.
     pub notes: Vec<String>,
@@ -329,7 +432,15 @@ impl Comparison {
     }
 }
 
-/// Compares every deployment of the baseline with the candidate's run of the same label.
+/// Mirrors `stats::judge`'s rule for leaving a comparison out of Holm's family (every value one
+/// number on both sides), so that the adjusted p-values printed match its calls.
+fn constant(a: &[f64], b: &[f64]) -> bool {
+    let mut all = a.iter().chain(b);
+    all.next()
+        .is_none_or(|first| all.all(|x| x.to_bits() == first.to_bits()))
+}
+
+/// Compares every deployment of the baseline with the candidate's runs of the same label.
 pub fn compare(
     base: &Loaded,
     cand: &Loaded,
@@ -337,9 +448,9 @@ pub fn compare(
     max_regression: f64,
 ) -> Result<Comparison, BadResults> {
     let missing: Vec<&str> = base
-        .values
+        .runs
         .keys()
-        .filter(|l| !cand.values.contains_key(*l))
+        .filter(|l| !cand.runs.contains_key(*l))
         .map(String::as_str)
         .collect();
     if !missing.is_empty() {
@@ -370,14 +481,29 @@ pub fn compare(
             base.scenario, cand.scenario
         ));
     }
-    for label in cand.values.keys().filter(|l| !base.values.contains_key(*l)) {
+    for label in cand.runs.keys().filter(|l| !base.runs.contains_key(*l)) {
         notes.push(format!(
             "`{label}` is only in the candidate: nothing to compare"
         ));
     }
-    let mut single = false;
-    let mut rows = Vec::new();
-    for (label, by_metric) in &base.values {
+    // Pairs only where both sides are the same numbered run folders: decided by how the runs
+    // were made, never by which test gives the smaller p.
+    let paired = matches!((&base.pairable, &cand.pairable), (Some(b), Some(c)) if b == c);
+    if !paired && base.pairable.is_some() && cand.pairable.is_some() {
+        notes.push(
+            "both sides are folders of run folders, but not of the same numbers: runs tested \
+             unpaired (Welch's t)"
+                .into(),
+        );
+    }
+
+    // Every row first, the values the test sees alongside; then one `judge` over them all.
+    struct Pending {
+        row: Row,
+        test: Option<(Vec<f64>, Vec<f64>)>,
+    }
+    let mut pending: Vec<Pending> = Vec::new();
+    for label in base.runs.keys() {
         if base.pythons.get(label) != cand.pythons.get(label) {
             notes.push(format!(
                 "`{label}`: different interpreters ({} against {})",
@@ -390,117 +516,208 @@ pub fn compare(
             ));
         }
         for &m in metrics {
-            let none = Vec::new();
-            let b = by_metric.get(&m).unwrap_or(&none);
-            let c = cand.values[label].get(&m).unwrap_or(&none);
-            let unknown = |l: &Loaded| l.unknown.get(label).and_then(|u| u.get(&m)).copied();
-            let (bu, cu) = (unknown(base).unwrap_or(0), unknown(cand).unwrap_or(0));
-            if (bu > 0 || cu > 0) && !(b.is_empty() && c.is_empty()) {
+            let (b, c) = (base.known(label, m), cand.known(label, m));
+            let (bu, cu) = (base.unknown(label, m), cand.unknown(label, m));
+            if b.is_empty() && c.is_empty() {
+                continue;
+            }
+            if bu > 0 || cu > 0 {
                 notes.push(format!(
                     "`{label}` {}: unknown in {bu} baseline and {cu} candidate repetitions; \
                      judged on the known ones, and an unknown candidate fails",
                     m.name()
                 ));
             }
-            // Known on one side only: an unknown candidate cannot be vouched for.
-            if b.is_empty() || c.is_empty() {
-                if b.is_empty() && c.is_empty() {
-                    continue;
+            let (bm, cm) = (
+                (!b.is_empty()).then(|| median(&b)),
+                (!c.is_empty()).then(|| median(&c)),
+            );
+            // A deployment without background tasks has no task figures to judge.
+            if matches!(m, Metric::TaskP99 | Metric::TasksPerSecond)
+                && bm == Some(0.0)
+                && cm == Some(0.0)
+            {
+                continue;
+            }
+            let (verdict, because) = match (bm, cm) {
+                // Known on one side only: an unknown candidate cannot be vouched for.
+                (_, None) => (Verdict::Regressed, Some(Because::UnknownCandidate)),
+                (None, _) => (Verdict::NotJudged, None),
+                (Some(bm), Some(cm)) if m.is_count() && bm == 0.0 && cm > 0.0 => {
+                    (Verdict::Regressed, Some(Because::RoseFromZero))
                 }
-                rows.push(Row {
+                // Decided by the test below.
+                _ => (Verdict::NoDifference, None),
+            };
+            let test = (bm.is_some() && cm.is_some()).then(|| {
+                if paired {
+                    // Only repetitions known on both sides make a pair.
+                    let (bf, cf) = (base.by_folder(label, m), cand.by_folder(label, m));
+                    let pairs: Vec<(f64, f64)> = bf
+                        .iter()
+                        .filter_map(|(f, &x)| Some((x, *cf.get(f)?)))
+                        .collect();
+                    if pairs.len() < b.len().max(c.len()) {
+                        notes.push(format!(
+                            "`{label}` {}: {} repetitions known on both sides of {} and {}; \
+                             the paired test uses those",
+                            m.name(),
+                            pairs.len(),
+                            b.len(),
+                            c.len()
+                        ));
+                    }
+                    pairs.into_iter().unzip()
+                } else {
+                    (b.clone(), c.clone())
+                }
+            });
+            pending.push(Pending {
+                row: Row {
                     label: label.clone(),
                     metric: m,
-                    baseline: (!b.is_empty()).then(|| median(b)),
-                    candidate: (!c.is_empty()).then(|| median(c)),
-                    change: None,
-                    interval: None,
+                    baseline: bm,
+                    candidate: cm,
                     repetitions: (b.len(), c.len()),
-                    verdict: if c.is_empty() {
-                        Verdict::Regressed
-                    } else {
-                        Verdict::Same
+                    cv: Sides {
+                        baseline: stats::cv(&b),
+                        candidate: stats::cv(&c),
                     },
-                });
-                continue;
-            }
-            let (bm, cm) = (median(b), median(c));
-            // A deployment without background tasks has no task figures to judge.
-            if matches!(m, Metric::TaskP99 | Metric::TasksPerSecond) && bm == 0.0 && cm == 0.0 {
-                continue;
-            }
-            let change = (bm != 0.0).then(|| cm / bm - 1.0);
-            let interval = change_interval(b, c);
-            single |= interval.is_none();
-            // Worse is a positive number for every metric.
-            let worse = |x: f64| if m.higher_is_better() { -x } else { x };
-            let verdict = match change {
-                None if m.is_count() && cm > 0.0 => Verdict::Regressed,
-                None => Verdict::Same,
-                Some(ch) => {
-                    let significant = interval.is_none_or(|(lo, hi)| lo > 0.0 || hi < 0.0);
-                    if worse(ch) > max_regression {
-                        if significant {
-                            Verdict::Regressed
-                        } else {
-                            Verdict::WorseNotSignificant
-                        }
-                    } else if worse(ch) < -max_regression && significant {
-                        Verdict::Better
-                    } else {
-                        Verdict::Same
-                    }
-                }
-            };
-            rows.push(Row {
-                label: label.clone(),
-                metric: m,
-                baseline: Some(bm),
-                candidate: Some(cm),
-                change,
-                interval,
-                repetitions: (b.len(), c.len()),
-                verdict,
+                    call: None,
+                    p_adjusted: None,
+                    verdict,
+                    because,
+                },
+                test,
             });
         }
     }
-    if single {
+
+    let tested: Vec<usize> = (0..pending.len())
+        .filter(|&i| pending[i].test.is_some())
+        .collect();
+    let family: Vec<Sample<'_>> = tested
+        .iter()
+        .map(|&i| {
+            let (b, c) = pending[i].test.as_ref().expect("tested rows have values");
+            Sample {
+                base: b,
+                cand: c,
+                direction: pending[i].row.metric.direction(),
+            }
+        })
+        .collect();
+    let how = Judging {
+        alpha: stats::ALPHA,
+        min_effect: max_regression,
+        paired,
+    };
+    let calls = stats::judge(&family, &how);
+    // Holm's family as judge counts it: tested, and not one number throughout.
+    let counted: Vec<usize> = (0..family.len())
+        .filter(|&k| calls[k].difference().is_some() && !constant(family[k].base, family[k].cand))
+        .collect();
+    let adjusted = stats::holm_adjusted(
+        &counted
+            .iter()
+            .map(|&k| calls[k].difference().expect("counted calls tested").p)
+            .collect::<Vec<_>>(),
+    );
+    for (k, &i) in tested.iter().enumerate() {
+        let row = &mut pending[i].row;
+        row.call = Some(calls[k]);
+        row.p_adjusted = counted.iter().position(|&j| j == k).map(|a| adjusted[a]);
+        if row.because.is_none() {
+            row.verdict = match calls[k] {
+                Call::Worse(_) => Verdict::Regressed,
+                Call::Better(_) => Verdict::Better,
+                Call::NoDifference(_) => Verdict::NoDifference,
+                Call::NotEnoughRepetitions { .. } => Verdict::NotEnoughRepetitions,
+            };
+            if row.verdict == Verdict::Regressed {
+                row.because = Some(Because::Worse);
+            }
+        }
+    }
+    let rows: Vec<Row> = pending.into_iter().map(|p| p.row).collect();
+
+    for r in rows.iter().filter(|r| r.noisy()) {
+        let pct = |c: Option<f64>| c.map_or("—".into(), |c| format!("{:.1}%", c * 100.0));
+        notes.push(format!(
+            "`{}` {}: repetitions vary by {} (baseline) and {} (candidate) of their mean, \
+             above {:.0}%: a real change can hide in that noise",
+            r.label,
+            r.metric.name(),
+            pct(r.cv.baseline),
+            pct(r.cv.candidate),
+            stats::CV_WARN * 100.0
+        ));
+    }
+    let short = rows
+        .iter()
+        .filter(|r| r.verdict == Verdict::NotEnoughRepetitions)
+        .count();
+    if short > 0 {
+        let have = rows
+            .iter()
+            .filter_map(|r| match r.call {
+                Some(Call::NotEnoughRepetitions { have, .. }) => Some(have),
+                _ => None,
+            })
+            .min()
+            .unwrap_or(0);
+        let need = rows
+            .iter()
+            .filter_map(|r| match r.call {
+                Some(Call::NotEnoughRepetitions { need, .. }) => Some(need),
+                _ => None,
+            })
+            .max()
+            .unwrap_or(stats::MIN_REPETITIONS);
+        let more = if need >= stats::MAX_NEEDED {
+            format!(
+                "the noisiest of them would need {} or more a side to find a change of {}%: \
+                 less noise (a longer scenario, `isolation:`) would help more than repetitions",
+                stats::MAX_NEEDED,
+                max_regression * 100.0
+            )
+        } else {
+            format!(
+                "for the noisiest of them about {need} repetitions a side would be needed: \
+                 `djbench scenario … --repetitions {need}` for each side, or \
+                 `.ci/ab BASE HEAD SCENARIO {need}`"
+            )
+        };
+        notes.push(format!(
+            "{short} comparison(s) had too few repetitions to call (as few as {have} a side; at \
+             least {} needed): nothing was called there, and that is not a pass; {more} (each \
+             row's own count is in its verdict; every side needs at least `--repetitions {}`)",
+            stats::MIN_REPETITIONS,
+            stats::MIN_REPETITIONS
+        ));
+    }
+    if rows
+        .iter()
+        .any(|r| r.because == Some(Because::RoseFromZero))
+    {
         notes.push(
-            "some deployments have a single repetition on a side: no confidence interval, so \
-             the threshold alone decides there (run more repetitions for significance)"
+            "errors and lost tasks regress when their median rises from 0, whatever the test \
+             says (a rule, not a statistic: against a baseline of 0 in every repetition a test \
+             cannot say how unusual the candidate's count is)"
                 .into(),
         );
     }
     Ok(Comparison {
         max_regression,
+        paired,
+        family: counted.len(),
         rows,
         notes,
     })
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_clear_shift_has_an_interval_that_excludes_zero() {
-        let base = [100.0, 101.0, 99.0, 100.5, 99.5];
-        let cand = [120.0, 121.0, 119.0, 120.5, 119.5];
-        let (lo, hi) = change_interval(&base, &cand).unwrap();
-        assert!(lo > 0.15 && hi < 0.25, "{lo} {hi}");
-    }
-
-    #[test]
-    fn overlapping_samples_give_an_interval_around_zero() {
-        let base = [100.0, 110.0, 90.0, 105.0, 95.0];
-        let cand = [104.0, 96.0, 108.0, 92.0, 101.0];
-        let (lo, hi) = change_interval(&base, &cand).unwrap();
-        assert!(lo < 0.0 && hi > 0.0, "{lo} {hi}");
-    }
-
-    #[test]
-    fn one_repetition_has_no_interval() {
-        assert_eq!(change_interval(&[1.0], &[2.0, 3.0]), None);
-    }
 
     use crate::results::testing::{all_failed, results, run};
     use crate::results::{Results, RunResult};
@@ -570,31 +787,54 @@ mod tests {
         assert_eq!(broken(&doc)[0].2, "1.500% (30 of 2000)");
     }
 
+    const METRICS: [Metric; 3] = [Metric::Throughput, Metric::P99, Metric::Errors];
+
+    /// Saves `runs` as `dir/name/results.json` and loads `dir/name` (a file, or a folder of
+    /// run folders when `runs` is empty and `folders` holds them).
+    fn save(dir: &Path, name: &str, runs: Vec<RunResult>) -> PathBuf {
+        let d = dir.join(name);
+        crate::results::write(&d, &results("", runs)).unwrap();
+        d.join("results.json")
+    }
+
+    /// Five repetitions of deployment `a`: throughput `rps` with ±1% of noise, p99 2 ms.
+    fn five(rps: f64, reps: impl Fn(u32) -> u32) -> Vec<RunResult> {
+        let noise = [1.0, 1.01, 0.99, 1.005, 0.995];
+        (1..=5)
+            .map(|i| run("a", reps(i), rps * noise[i as usize - 1], 2000))
+            .collect()
+    }
+
     #[test]
     fn an_unknown_candidate_figure_regresses_and_an_unknown_baseline_does_not() {
         let dir = tempfile::tempdir().unwrap();
-        let save = |name: &str, runs: Vec<RunResult>| {
-            let d = dir.path().join(name);
-            crate::results::write(&d, &results("", runs)).unwrap();
-            load(&d.join("results.json"), &[Metric::P99, Metric::LostTasks]).unwrap()
-        };
-        let known = save("known", vec![run("a", 1, 100.0, 2000)]);
+        let metrics = [Metric::P99, Metric::LostTasks];
+        let known = load(
+            &save(dir.path(), "k", vec![run("a", 1, 100.0, 2000)]),
+            &metrics,
+        );
         let mut unknown_run = all_failed(run("a", 1, 100.0, 2000));
         unknown_run.tasks = None;
-        let unknown = save("unknown", vec![unknown_run]);
-        let c = compare(&known, &unknown, &[Metric::P99, Metric::LostTasks], 0.05).unwrap();
+        let unknown = load(&save(dir.path(), "u", vec![unknown_run]), &metrics);
+        let (known, unknown) = (known.unwrap(), unknown.unwrap());
+        let c = compare(&known, &unknown, &metrics, 0.05).unwrap();
         assert_eq!(c.rows.len(), 2);
         for r in &c.rows {
             assert_eq!(
-                (r.candidate, r.verdict),
-                (None, Verdict::Regressed),
+                (r.candidate, r.verdict, r.because, r.call),
+                (
+                    None,
+                    Verdict::Regressed,
+                    Some(Because::UnknownCandidate),
+                    None
+                ),
                 "{r:?}"
             );
         }
         let c = compare(&unknown, &known, &[Metric::P99], 0.05).unwrap();
         assert_eq!(
             (c.rows[0].baseline, c.rows[0].verdict),
-            (None, Verdict::Same)
+            (None, Verdict::NotJudged)
         );
         assert!(
             c.notes.iter().any(|n| n.contains("unknown in 1 baseline")),
@@ -604,9 +844,163 @@ mod tests {
     }
 
     #[test]
-    fn medians() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    fn three_repetitions_call_nothing_and_say_how_many_would() {
+        let dir = tempfile::tempdir().unwrap();
+        let three = |rps: f64| {
+            (1..=3)
+                .map(|i| run("a", i, rps + f64::from(i), 2000))
+                .collect()
+        };
+        let base = load(&save(dir.path(), "b", three(100.0)), &METRICS).unwrap();
+        let cand = load(&save(dir.path(), "c", three(70.0)), &METRICS).unwrap();
+        let c = compare(&base, &cand, &METRICS, 0.05).unwrap();
+        let row = &c.rows[0];
+        assert_eq!(row.verdict, Verdict::NotEnoughRepetitions, "{row:?}");
+        assert!(
+            matches!(row.call, Some(Call::NotEnoughRepetitions { have: 3, need }) if need >= 5),
+            "{row:?}"
+        );
+        assert_eq!(row.p_adjusted, None);
+        assert_eq!(c.failed().count(), 0);
+        assert!(
+            c.notes.iter().any(|n| n.contains("--repetitions")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn errors_rising_from_zero_regress_at_any_count_of_repetitions() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = load(
+            &save(dir.path(), "b", vec![run("a", 1, 100.0, 2000)]),
+            &METRICS,
+        );
+        let failing = RunResult {
+            errors: 4,
+            ..run("a", 1, 100.0, 2000)
+        };
+        let cand = load(&save(dir.path(), "c", vec![failing]), &METRICS);
+        let c = compare(&base.unwrap(), &cand.unwrap(), &METRICS, 0.05).unwrap();
+        let errors = c.rows.iter().find(|r| r.metric == Metric::Errors).unwrap();
+        assert_eq!(
+            (errors.verdict, errors.because),
+            (Verdict::Regressed, Some(Because::RoseFromZero))
+        );
+        assert!(
+            c.notes.iter().any(|n| n.contains("rises from 0")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn a_clear_loss_at_five_a_side_regresses_with_the_tests_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = load(&save(dir.path(), "b", five(100.0, |i| i)), &METRICS).unwrap();
+        let cand = load(&save(dir.path(), "c", five(80.0, |i| i)), &METRICS).unwrap();
+        let c = compare(&base, &cand, &METRICS, 0.05).unwrap();
+        assert!(!c.paired);
+        let rps = &c.rows[0];
+        assert_eq!(rps.metric, Metric::Throughput);
+        assert_eq!(
+            (rps.verdict, rps.because),
+            (Verdict::Regressed, Some(Because::Worse))
+        );
+        let d = rps.call.unwrap().difference().copied().unwrap();
+        assert!((d.change.unwrap() + 0.2).abs() < 1e-3, "{d:?}");
+        assert!(!d.paired);
+        assert!(rps.p_adjusted.unwrap() <= stats::ALPHA);
+        assert!(rps.cv.baseline.unwrap() < 0.02);
+        // p99 the same number everywhere and errors 0 throughout: out of Holm's family.
+        assert_eq!(c.family, 1);
+        assert!(
+            c.rows[1..]
+                .iter()
+                .all(|r| r.p_adjusted.is_none() && r.verdict == Verdict::NoDifference)
+        );
+    }
+
+    /// `dir/side/NN/results.json` for every (NN, runs).
+    fn folders(dir: &Path, side: &str, runs: Vec<RunResult>, name: impl Fn(u32) -> String) {
+        for r in runs {
+            let d = dir.join(side).join(name(r.repetition));
+            crate::results::write(&d, &results("", vec![RunResult { repetition: 1, ..r }]))
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn numbered_run_folders_on_both_sides_are_tested_as_pairs() {
+        let dir = tempfile::tempdir().unwrap();
+        let nn = |i: u32| format!("{i:02}");
+        folders(dir.path(), "base", five(100.0, |i| i), nn);
+        folders(dir.path(), "head", five(80.0, |i| i), nn);
+        let base = load(&dir.path().join("base"), &METRICS).unwrap();
+        let head = load(&dir.path().join("head"), &METRICS).unwrap();
+        assert_eq!(
+            base.pairable.as_deref(),
+            Some(&["01", "02", "03", "04", "05"].map(String::from)[..])
+        );
+        let c = compare(&base, &head, &METRICS, 0.05).unwrap();
+        assert!(c.paired);
+        let d = c.rows[0].call.unwrap().difference().copied().unwrap();
+        assert!(d.paired && d.df == 4.0, "{d:?}");
+        assert_eq!(c.rows[0].verdict, Verdict::Regressed);
+
+        // Other names on one side: no pairs, and it says why.
+        folders(dir.path(), "other", five(80.0, |i| i), |i| i.to_string());
+        let other = load(&dir.path().join("other"), &METRICS).unwrap();
+        let c = compare(&base, &other, &METRICS, 0.05).unwrap();
+        assert!(!c.paired);
+        assert!(
+            c.notes
+                .iter()
+                .any(|n| n.contains("not of the same numbers"))
+        );
+        // A folder holding two runs of a deployment is not one repetition of a pair.
+        let two = dir.path().join("two");
+        crate::results::write(
+            &two.join("01"),
+            &results("", vec![run("a", 1, 1.0, 2000), run("a", 2, 1.0, 2000)]),
+        )
+        .unwrap();
+        assert_eq!(load(&two, &METRICS).unwrap().pairable, None);
+        // A single file never pairs.
+        let file = load(&save(dir.path(), "f", five(100.0, |i| i)), &METRICS).unwrap();
+        assert_eq!(file.pairable, None);
+    }
+
+    #[test]
+    fn pairs_are_matched_by_folder_when_a_value_is_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let nn = |i: u32| format!("{i:02}");
+        let mut base = five(100.0, |i| i);
+        base.push(run("a", 6, 100.0, 2000));
+        let mut head = five(80.0, |i| i);
+        head.push(run("a", 6, 80.0, 2000));
+        // Repetition 2's p99 unknown in the base, repetition 5's in the head.
+        base[1].latency_us = None;
+        head[4].latency_us = None;
+        folders(dir.path(), "base", base, nn);
+        folders(dir.path(), "head", head, nn);
+        let base = load(&dir.path().join("base"), &METRICS).unwrap();
+        let head = load(&dir.path().join("head"), &METRICS).unwrap();
+        let c = compare(&base, &head, &METRICS, 0.05).unwrap();
+        let p99 = c.rows.iter().find(|r| r.metric == Metric::P99).unwrap();
+        assert_eq!(p99.repetitions, (5, 5));
+        // 4 pairs known on both sides: short of 5, though each side knows 5.
+        assert!(
+            matches!(p99.call, Some(Call::NotEnoughRepetitions { have: 4, .. })),
+            "{p99:?}"
+        );
+        assert!(
+            c.notes
+                .iter()
+                .any(|n| n.contains("4 repetitions known on both sides")),
+            "{:?}",
+            c.notes
+        );
     }
 }
 

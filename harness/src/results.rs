@@ -61,12 +61,20 @@ pub struct Interpreter {
 /// The background tasks of one run, as the app's task table had them after the drain.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Tasks {
+    /// Every task the app recorded, warm-up included.
     pub enqueued: u64,
     pub finished: u64,
+    /// Tasks asked for that never finished: recorded by the app and not finished after the
+    /// drain, plus `enqueue_failed`.
     pub lost: u64,
-    /// None when no task started (or finished): there is no latency to give.
+    /// The task load's `/enqueue` requests of the window that failed (their tasks never ran).
+    pub enqueue_failed: u64,
+    /// Tasks enqueued inside the measured window: what the latencies are made of.
+    pub in_window: u64,
+    /// Of the window's tasks; None when none started (or finished): no latency to give.
     pub enqueue_to_start_us: Option<Latency>,
     pub enqueue_to_finish_us: Option<Latency>,
+    /// Tasks finished inside the measured window, per second of it.
     pub tasks_per_second: f64,
 }
 
@@ -174,8 +182,11 @@ pub struct RunResult {
     pub rss_bytes: Option<PeakMean>,
     pub uss_bytes: Option<PeakMean>,
     pub cpu: Option<Cpu>,
-    /// None: unknown, the run's task figures could not be read.
+    /// None: unknown, the run's task figures could not be read (`tasks_unknown` says why).
     pub tasks: Option<Tasks>,
+    /// Why the task figures are unknown (an error while draining or reading the app's table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tasks_unknown: Option<String>,
     pub load: Option<LoadReport>,
     /// The background task load's own measurement of its `/enqueue` requests.
     pub task_load: Option<LoadReport>,
@@ -378,6 +389,8 @@ pub(crate) mod testing {
                 enqueued: 10,
                 finished: 10,
                 lost: 0,
+                enqueue_failed: 0,
+                in_window: 10,
                 enqueue_to_start_us: Some(latency),
                 enqueue_to_finish_us: Some(latency),
                 tasks_per_second: 2.0,
@@ -385,6 +398,7 @@ pub(crate) mod testing {
             load: None,
             task_load: None,
             memory: None,
+            tasks_unknown: None,
             failure: None,
             cut_short: None,
         }

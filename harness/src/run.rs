@@ -29,11 +29,9 @@ pub struct RunOutcome {
     pub load: Option<crate::load::LoadReport>,
     /// Memory and CPU of the deployment over the measured window.
     pub sample: Option<crate::sample::SampleReport>,
-    pub tasks_enqueued: u64,
-    pub tasks_finished: u64,
-    pub task_start_us: crate::load::Latency,
-    pub task_finish_us: crate::load::Latency,
-    pub tasks_per_second: f64,
+    /// The app's task figures, or why they could not be read (then they are unknown); None
+    /// when the run ended before they were read.
+    pub tasks: Option<Result<crate::tasks::Figures, String>>,
     /// What the task load measured of its own `/enqueue` requests.
     pub task_load: Option<crate::load::LoadReport>,
     /// How the deployment served HTTP, as launched.
@@ -147,22 +145,7 @@ pub fn interrupt_flag() -> Arc<AtomicBool> {
     crate::signals::stop_flag()
 }
 
-/// In debug builds only, panics when `DJBENCH_FAULT` names `at` (`measure`, `sampler`): how
-/// the tests reach djbench's handling of its own bugs through the real binary.
-pub fn fault(at: &str) {
-    if cfg!(debug_assertions) && std::env::var("DJBENCH_FAULT").is_ok_and(|f| f == at) {
-        panic!("DJBENCH_FAULT={at}: a panic injected for a test");
-    }
-}
-
-/// What a panic said, from its payload (a `&str` or a `String` for `panic!` with a message).
-pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "no message".into())
-}
+pub use crate::panics::{fault, panic_message};
 
 /// The interpreter a deployment asked for: a provisioned flavour, or a path of its own.
 enum Wanted {
@@ -370,6 +353,8 @@ pub fn execute(
                 failure: Some(e),
                 ..Default::default()
             });
+            // Stopped or failed before the first run: still a results file, marked incomplete.
+            save(s, plan, &outcomes, &progress);
             let _ = events.send(Event::Finished {
                 out: plan.out.clone(),
                 complete: false,
@@ -491,16 +476,7 @@ pub fn execute(
         let _ = events.send(Event::Done(Box::new(outcome.clone())));
         outcomes.push(outcome);
         // After every run, so an interruption leaves what was measured, marked incomplete.
-        let complete = complete(plan, &outcomes);
-        let doc = document(s, plan, &outcomes, complete);
-        let written = crate::results::write(&plan.out, &doc)
-            .and_then(|()| crate::report::write(&plan.out, &doc));
-        if let Err(e) = written {
-            progress(format!(
-                "cannot write results into {}: {e}",
-                plan.out.display()
-            ));
-        }
+        save(s, plan, &outcomes, &progress);
         if panicked {
             progress("a panic is a bug of djbench: no further run starts".into());
             break;
@@ -574,16 +550,27 @@ pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
             cores: m.cpu_cores_total,
             by_role: m.cpu_cores.clone(),
         }),
-        // The task figures are read as they are today; the drain's failure is to make this
-        // None (unknown) once RunOutcome can say so.
-        tasks: Some(Tasks {
-            enqueued: o.tasks_enqueued,
-            finished: o.tasks_finished,
-            lost: o.tasks_enqueued.saturating_sub(o.tasks_finished),
-            enqueue_to_start_us: (o.tasks_finished > 0).then_some(o.task_start_us),
-            enqueue_to_finish_us: (o.tasks_finished > 0).then_some(o.task_finish_us),
-            tasks_per_second: o.tasks_per_second,
-        }),
+        tasks: match &o.tasks {
+            Some(Ok(f)) => {
+                // An /enqueue request that failed asked for a task that never ran: lost too.
+                let enqueue_failed = o.task_load.as_ref().map_or(0, |l| l.errors);
+                Some(Tasks {
+                    enqueued: f.enqueued,
+                    finished: f.finished,
+                    lost: f.lost + enqueue_failed,
+                    enqueue_failed,
+                    in_window: f.in_window,
+                    enqueue_to_start_us: f.enqueue_to_start_us,
+                    enqueue_to_finish_us: f.enqueue_to_finish_us,
+                    tasks_per_second: f.tasks_per_second,
+                })
+            }
+            _ => None,
+        },
+        tasks_unknown: match &o.tasks {
+            Some(Err(e)) => Some(e.clone()),
+            _ => None,
+        },
         load: o.load.clone(),
         task_load: o.task_load.clone(),
         memory: o.sample.clone(),
@@ -608,6 +595,20 @@ pub fn document(s: &Scenario, plan: &Plan, outcomes: &[RunOutcome], complete: bo
         scenario: s.file.clone(),
         plan: plan.clone(),
         runs,
+    }
+}
+
+/// Writes results.json and the reports for `outcomes` so far, each atomically; a failure to
+/// write is told, not fatal (the runs go on and their teardown with them).
+fn save(s: &Scenario, plan: &Plan, outcomes: &[RunOutcome], progress: &dyn Fn(String)) {
+    let doc = document(s, plan, outcomes, complete(plan, outcomes));
+    let written =
+        crate::results::write(&plan.out, &doc).and_then(|()| crate::report::write(&plan.out, &doc));
+    if let Err(e) = written {
+        progress(format!(
+            "cannot write results into {}: {e}",
+            plan.out.display()
+        ));
     }
 }
 
@@ -738,6 +739,13 @@ fn measure(
         })),
     );
     let watching = AtomicBool::new(controls.watch_tasks && task_spec.is_some());
+    let task_page = |path: &str| -> Result<crate::tasks::Page, String> {
+        let v = d.get_json(path).map_err(|e| e.to_string())?;
+        serde_json::from_value(v).map_err(|e| format!("GET {path}: {e}"))
+    };
+    // The window as the app's clock has it: the generator opens it after the warm-up from
+    // about now (microseconds apart), and it ends as the load report says it lasted.
+    let window = crate::tasks::Window::from_now(plan.warmup, plan.duration);
     std::thread::scope(|scope| {
         if watching.load(Ordering::Relaxed)
             && let Some(db) = sqlite
@@ -768,17 +776,8 @@ fn measure(
         }
         let _ = events.send(Event::Draining);
         let drain_end = Instant::now() + tasks.drain_timeout.0;
-        loop {
-            let t: Value = d.get_json("/_djbench/tasks?limit=1").unwrap_or_default();
-            o.tasks_enqueued = t["enqueued"].as_u64().unwrap_or(0);
-            o.tasks_finished = t["finished"].as_u64().unwrap_or(0);
-            if o.tasks_finished >= o.tasks_enqueued
-                || Instant::now() > drain_end
-                || controls.stopped()
-            {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(100));
+        if let Err(e) = crate::tasks::drain(&task_page, drain_end, &|| controls.stopped()) {
+            o.tasks = Some(Err(format!("draining the task queue: {e}")));
         }
         watching.store(false, Ordering::Relaxed);
     });
@@ -798,7 +797,16 @@ fn measure(
             ));
         }
     }
-    task_latencies(d, o);
+    if o.tasks.is_none() {
+        let window = match &o.load {
+            Some(l) => window.lasting(Duration::from_secs_f64(l.measured_seconds + l.held_seconds)),
+            None => window,
+        };
+        o.tasks = Some(
+            crate::tasks::figures(&task_page, window)
+                .map_err(|e| format!("reading the app's task table: {e}")),
+        );
+    }
     let threads_cpu = |l: &Option<crate::load::LoadReport>| {
         l.as_ref().map_or(0.0, |l| l.generator.threads_cpu_seconds)
     };
@@ -851,39 +859,6 @@ fn watch_tasks(db: &std::path::Path, watching: &AtomicBool, events: &mpsc::Sende
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-    }
-}
-
-/// Enqueue→start and enqueue→finish histograms from the app's task records, read page by page.
-fn task_latencies(d: &Deployment, o: &mut RunOutcome) {
-    let (mut start, mut finish) = (
-        crate::load::recorder_histogram(),
-        crate::load::recorder_histogram(),
-    );
-    let (mut first_enqueued, mut last_finished) = (u64::MAX, 0u64);
-    let mut after = 0;
-    while let Ok(page) = d.get_json(&format!("/_djbench/tasks?after={after}&limit=5000")) {
-        let tasks = page["tasks"].as_array().cloned().unwrap_or_default();
-        if tasks.is_empty() {
-            break;
-        }
-        for t in &tasks {
-            let enq = t["enqueued_ns"].as_u64().unwrap_or(0);
-            first_enqueued = first_enqueued.min(enq);
-            if let Some(st) = t["started_ns"].as_u64() {
-                start.saturating_record(st.saturating_sub(enq) / 1000);
-            }
-            if let Some(fin) = t["finished_ns"].as_u64() {
-                finish.saturating_record(fin.saturating_sub(enq) / 1000);
-                last_finished = last_finished.max(fin);
-            }
-        }
-        after = page["next"].as_u64().unwrap_or(after);
-    }
-    o.task_start_us = crate::load::Latency::of(&start);
-    o.task_finish_us = crate::load::Latency::of(&finish);
-    if last_finished > first_enqueued && first_enqueued != u64::MAX {
-        o.tasks_per_second = finish.len() as f64 / ((last_finished - first_enqueued) as f64 / 1e9);
     }
 }
 

@@ -251,7 +251,7 @@ impl Sampler {
         handle.join().map_err(|p| {
             format!(
                 "the sampler panicked: {}",
-                crate::run::panic_message(p.as_ref())
+                crate::panics::panic_message(p.as_ref())
             )
         })
     }
@@ -266,7 +266,7 @@ fn run(
     mut watch: Option<Watch>,
 ) -> SampleReport {
     let started = Instant::now();
-    crate::run::fault("sampler");
+    crate::panics::fault("sampler");
     let tick = Duration::from_secs_f64(1.0 / rss_hz);
     let pss_every = Duration::from_secs_f64(1.0 / pss_hz);
     let ticks_per_sec = procfs::ticks_per_second() as f64;

@@ -1,15 +1,25 @@
 //! `djbench compare` and `djbench report` on a real results.json and candidates derived from
-//! it: a regression must fail naming its deployment and metric, noise must pass, and a file
-//! that cannot be compared must say why with exit 2.
+//! it (through the typed results model, with five repetitions made from its three): a
+//! regression must fail naming its deployment and metric, noise must pass, three repetitions
+//! must call nothing and say how many would, interleaved run folders must be tested as pairs,
+//! and a file that cannot be compared must say why with exit 2.
 
 mod common;
 use common::{djbench, results_fixture, root};
 
+use djbench::load::Latency;
+use djbench::results::{Results, RunResult};
 use serde_json::Value;
 
 fn baseline() -> Value {
     let path = results_fixture();
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    // compare reads nothing of a run's load report, and the fixture's predates fields the
+    // report has since gained (`ok`, …): without it the runs read as version 2 still.
+    for r in v["runs"].as_array_mut().unwrap() {
+        r.as_object_mut().unwrap().remove("load");
+    }
+    v
 }
 
 fn save(dir: &tempfile::TempDir, name: &str, v: &Value) -> std::path::PathBuf {
@@ -35,109 +45,219 @@ fn run_compare(base: &Value, cand: &Value, extra: &[&str]) -> (i32, String, Stri
     )
 }
 
-/// Every run of `label`, mutably.
-fn runs_of<'a>(v: &'a mut Value, label: &'a str) -> impl Iterator<Item = &'a mut Value> {
-    v["runs"]
-        .as_array_mut()
-        .unwrap()
-        .iter_mut()
-        .filter(move |r| r["label"] == label)
+/// The fixture, typed (without its runs' load reports, as `baseline`).
+fn fixture() -> Results {
+    serde_json::from_value(baseline()).unwrap()
 }
 
-/// The baseline with every `label` run's p99 raised by a fifth.
-fn p99_raised(base: &Value, label: &str) -> Value {
-    let mut cand = base.clone();
-    for r in runs_of(&mut cand, label) {
-        let p99 = r["latency_us"]["p99"].as_f64().unwrap();
-        r["latency_us"]["p99"] = Value::from((p99 * 1.2).round() as u64);
+fn scale_latency(l: &mut Latency, f: f64) {
+    for x in [
+        &mut l.min,
+        &mut l.p50,
+        &mut l.p90,
+        &mut l.p99,
+        &mut l.p999,
+        &mut l.max,
+    ] {
+        *x = (*x as f64 * f).round() as u64;
     }
-    cand
+    l.mean *= f;
+}
+
+/// Every figure compare judges by default, times `f` (counts stay).
+fn scale(r: &mut RunResult, f: f64) {
+    r.throughput_rps *= f;
+    if let Some(l) = &mut r.latency_us {
+        scale_latency(l, f);
+    }
+    if let Some(m) = &mut r.pss_bytes {
+        m.peak_bytes = (m.peak_bytes as f64 * f) as u64;
+    }
+    if let Some(t) = &mut r.tasks {
+        t.tasks_per_second *= f;
+        if let Some(l) = &mut t.enqueue_to_finish_us {
+            scale_latency(l, f);
+        }
+    }
+}
+
+/// Five repetitions of every deployment: repetition i is the fixture's repetition `order[i]`
+/// with every figure times `noise[i]` (the fixture has three).
+fn five(doc: &Results, order: [u32; 5], noise: [f64; 5]) -> Results {
+    let mut out = doc.clone();
+    out.runs = (0..5)
+        .flat_map(|i| {
+            doc.runs
+                .iter()
+                .filter(move |r| r.repetition == order[i])
+                .map(move |r| {
+                    let mut r = r.clone();
+                    r.repetition = i as u32 + 1;
+                    scale(&mut r, noise[i]);
+                    r
+                })
+        })
+        .collect();
+    out
+}
+
+const BASE_NOISE: [f64; 5] = [1.0, 1.02, 0.98, 1.01, 0.99];
+const CAND_NOISE: [f64; 5] = [0.99, 1.01, 1.0, 0.98, 1.02];
+
+fn typed(doc: &Results) -> Value {
+    serde_json::to_value(doc).unwrap()
+}
+
+/// `change` applied to every run of `label`.
+fn changed(mut doc: Results, label: &str, change: impl Fn(&mut RunResult)) -> Results {
+    doc.runs
+        .iter_mut()
+        .filter(|r| r.label == label)
+        .for_each(change);
+    doc
+}
+
+fn row_of<'a>(stdout: &'a str, label: &str, metric: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.contains(label) && l.contains(metric))
+        .unwrap_or_else(|| panic!("no {label} {metric} row in\n{stdout}"))
 }
 
 #[test]
-fn a_p99_raised_by_a_fifth_in_one_mode_fails_naming_it() {
-    // gunicorn_celery's p99 varies by about ±5% over the fixture's three repetitions.
-    let base = baseline();
-    let (code, stdout, stderr) = run_compare(&base, &p99_raised(&base, "gunicorn_celery"), &[]);
+fn three_repetitions_are_not_enough_to_call_and_say_how_many_would_be() {
+    // The fixture has 3 repetitions a side: a fifth more p99 is called neither way.
+    let base = fixture();
+    let cand = changed(base.clone(), "gunicorn_celery", |r| {
+        let l = r.latency_us.as_mut().unwrap();
+        l.p99 = (l.p99 as f64 * 1.2).round() as u64;
+    });
+    let (code, stdout, stderr) = run_compare(&typed(&base), &typed(&cand), &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let row = row_of(&stdout, "gunicorn_celery", " p99 ");
+    let need: usize = row
+        .split("not enough repetitions to call this: 3, at least ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{row}"));
+    assert!(need >= 5, "{row}");
+    assert!(!stdout.contains("REGRESSED"), "{stdout}");
+    assert!(
+        stdout.contains("--repetitions") && stdout.contains("too few repetitions to call"),
+        "{stdout}"
+    );
+
+    let (code, stdout, _) = run_compare(&typed(&base), &typed(&cand), &["--json"]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    let row = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["label"] == "gunicorn_celery" && r["metric"] == "p99")
+        .unwrap();
+    assert_eq!(row["verdict"], "not_enough_repetitions", "{row}");
+    assert_eq!(row["call"]["call"], "not_enough_repetitions", "{row}");
+    assert_eq!(row["call"]["have"], 3, "{row}");
+    assert!(row["call"]["need"].as_u64().unwrap() >= 5, "{row}");
+    assert!(row["p_adjusted"].is_null(), "{row}");
+}
+
+#[test]
+fn a_p99_raised_by_a_fifth_at_five_repetitions_a_side_fails_naming_it() {
+    let fx = fixture();
+    let base = five(&fx, [1, 2, 3, 1, 2], BASE_NOISE);
+    let cand = changed(
+        five(&fx, [1, 2, 3, 1, 2], CAND_NOISE),
+        "gunicorn_celery",
+        |r| {
+            let l = r.latency_us.as_mut().unwrap();
+            l.p99 = (l.p99 as f64 * 1.2).round() as u64;
+        },
+    );
+    let (code, stdout, stderr) = run_compare(&typed(&base), &typed(&cand), &[]);
     assert_eq!(code, 1, "{stdout}{stderr}");
     assert!(
         stderr.contains("Regressed: gunicorn_celery p99"),
         "{stderr}"
     );
-    let row = stdout
-        .lines()
-        .find(|l| l.contains("gunicorn_celery") && l.contains(" p99 "))
-        .unwrap();
-    assert!(row.contains("+20.0%") && row.contains("REGRESSED"), "{row}");
-    // Three repetitions a side: an interval is shown, and it excludes no change.
-    assert!(row.contains('…'), "{row}");
+    let row = row_of(&stdout, "gunicorn_celery", " p99 ");
+    assert!(row.contains("REGRESSED") && row.contains("5/5"), "{row}");
+    // The test's change and its interval, which excludes no change.
+    assert!(row.contains("+2") && row.contains('…'), "{row}");
     assert_eq!(stdout.matches("REGRESSED").count(), 1, "{stdout}");
-}
-
-#[test]
-fn the_same_shift_within_a_modes_own_noise_is_not_significant() {
-    // subinterpreters' p99 spans 16–22 ms over the same three repetitions: +20% of its median
-    // is inside what the repetitions already disagree by.
-    let base = baseline();
-    let (code, stdout, _) = run_compare(&base, &p99_raised(&base, "subinterpreters"), &[]);
-    assert_eq!(code, 0, "{stdout}");
-    let row = stdout
-        .lines()
-        .find(|l| l.contains("subinterpreters") && l.contains(" p99 "))
-        .unwrap();
     assert!(
-        row.contains("+20.0%") && row.contains("worse, not significant"),
-        "{row}"
+        stdout.contains("Welch's t-test") && stdout.contains("Holm"),
+        "{stdout}"
     );
+    // subinterpreters' throughput spans 366–734/s in the fixture: its CV is warned about.
+    assert!(
+        row_of(&stdout, "subinterpreters", "req/s").contains("%!"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("`subinterpreters` req/s: repetitions vary by"),
+        "{stdout}"
+    );
+
+    let out = run_compare(&typed(&base), &typed(&cand), &["--json"]);
+    assert_eq!(out.0, 1);
+    let v: Value = serde_json::from_str(&out.1).unwrap();
+    assert_eq!(v["paired"], false);
+    let row = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["label"] == "gunicorn_celery" && r["metric"] == "p99")
+        .unwrap();
+    assert_eq!(row["verdict"], "regressed");
+    assert_eq!(row["because"], "worse");
+    assert_eq!(row["call"]["call"], "worse");
+    let change = row["call"]["change"].as_f64().unwrap();
+    assert!((0.15..0.25).contains(&change), "{row}");
+    let lo = row["call"]["interval"][0].as_f64().unwrap();
+    assert!(lo > 0.0, "{row}");
+    assert!(row["p_adjusted"].as_f64().unwrap() <= 0.05, "{row}");
+    assert!(row["cv"]["baseline"].as_f64().unwrap() < 0.10, "{row}");
+    assert!(row["baseline"].as_f64().unwrap() > 0.0 && row["candidate"].is_f64());
 }
 
 #[test]
-fn two_percent_of_noise_everywhere_passes() {
-    let base = baseline();
-    let mut cand = base.clone();
-    let mut k = 0u32;
-    for r in cand["runs"].as_array_mut().unwrap() {
-        for path in [
-            &["throughput_rps"][..],
-            &["latency_us", "p50"],
-            &["latency_us", "p99"],
-            &["pss_bytes", "peak_bytes"],
-            &["tasks", "enqueue_to_finish_us", "p99"],
-        ] {
-            k += 1;
-            // Deterministic ±2%: alternate signs, varying size.
-            let f =
-                1.0 + 0.02 * if k.is_multiple_of(2) { 1.0 } else { -1.0 } * f64::from(k % 5) / 4.0;
-            let mut v = &mut *r;
-            for key in &path[..path.len() - 1] {
-                v = &mut v[*key];
-            }
-            let last = path[path.len() - 1];
-            let x = v[last].as_f64().unwrap() * f;
-            v[last] = if v[last].is_u64() {
-                Value::from(x.round() as u64)
-            } else {
-                Value::from(x)
-            };
-        }
-    }
-    let (code, stdout, stderr) = run_compare(&base, &cand, &[]);
+fn an_a_a_comparison_of_five_noisy_repetitions_passes() {
+    // Both sides from the same runs in another order, each figure with ±2% of noise.
+    let fx = fixture();
+    let base = five(&fx, [1, 2, 3, 1, 2], BASE_NOISE);
+    let cand = five(&fx, [3, 1, 2, 2, 3], CAND_NOISE);
+    let (code, stdout, stderr) = run_compare(&typed(&base), &typed(&cand), &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(!stdout.contains("REGRESSED"), "{stdout}");
-    assert!(stdout.contains("No regression beyond 5%"), "{stdout}");
+    assert!(!stdout.contains("not enough repetitions"), "{stdout}");
+    assert!(stdout.contains("No regression beyond 5%."), "{stdout}");
 }
 
 #[test]
 fn the_threshold_is_a_flag() {
-    let base = baseline();
-    let mut cand = base.clone();
-    for r in runs_of(&mut cand, "free_threaded") {
-        let p = r["pss_bytes"]["peak_bytes"].as_f64().unwrap();
-        r["pss_bytes"]["peak_bytes"] = Value::from((p * 1.08) as u64);
-    }
-    assert_eq!(run_compare(&base, &cand, &[]).0, 1);
+    let fx = fixture();
+    let base = five(&fx, [1, 2, 3, 1, 2], BASE_NOISE);
+    let cand = changed(
+        five(&fx, [1, 2, 3, 1, 2], CAND_NOISE),
+        "free_threaded",
+        |r| {
+            let m = r.pss_bytes.as_mut().unwrap();
+            m.peak_bytes = (m.peak_bytes as f64 * 1.08) as u64;
+        },
+    );
+    let (base, cand) = (typed(&base), typed(&cand));
+    let (code, stdout, _) = run_compare(&base, &cand, &[]);
+    assert_eq!(code, 1, "{stdout}");
+    // 8% is significant, but not more than 10%: no difference worth calling.
     let (code, stdout, _) = run_compare(&base, &cand, &["--max-regression", "10%"]);
     assert_eq!(code, 0, "{stdout}");
+    assert!(
+        row_of(&stdout, "free_threaded", "ΣPSS").contains("no difference"),
+        "{stdout}"
+    );
     let (code, _, stderr) = run_compare(&base, &cand, &["--max-regression", "lots"]);
     assert_eq!(code, 2);
     assert!(
@@ -203,21 +323,26 @@ fn another_schema_version_or_a_missing_mode_is_bad_input() {
 }
 
 #[test]
-fn one_repetition_is_judged_on_the_threshold_alone_and_says_so() {
-    let mut base = baseline();
-    base["runs"]
-        .as_array_mut()
-        .unwrap()
-        .retain(|r| r["repetition"] == 1);
-    let mut cand = base.clone();
-    for r in runs_of(&mut cand, "gunicorn_celery") {
-        let t = r["throughput_rps"].as_f64().unwrap();
-        r["throughput_rps"] = Value::from(t * 0.9);
-    }
-    let (code, stdout, stderr) = run_compare(&base, &cand, &[]);
+fn one_repetition_calls_no_change_but_errors_rising_from_zero_still_fail() {
+    let mut base = fixture();
+    base.runs.retain(|r| r.repetition == 1);
+    let cand = changed(base.clone(), "gunicorn_celery", |r| r.throughput_rps *= 0.9);
+    let (code, stdout, stderr) = run_compare(&typed(&base), &typed(&cand), &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let row = row_of(&stdout, "gunicorn_celery", "req/s");
+    assert!(
+        row.contains("not enough repetitions to call this: 1, at least 5 a side needed"),
+        "{row}"
+    );
+    // Errors from 0 to 3 fail by rule, whatever the count of repetitions.
+    let cand = changed(cand, "free_threaded", |r| r.errors = 3);
+    let (code, stdout, stderr) = run_compare(&typed(&base), &typed(&cand), &[]);
     assert_eq!(code, 1, "{stdout}");
-    assert!(stderr.contains("gunicorn_celery req/s"), "{stderr}");
-    assert!(stdout.contains("the threshold alone decides"), "{stdout}");
+    assert_eq!(stderr.trim(), "Regressed: free_threaded errors", "{stderr}");
+    assert!(
+        row_of(&stdout, "free_threaded", "errors").contains("REGRESSED: rose from 0"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -252,42 +377,52 @@ fn report_rebuilds_the_summary_from_results() {
 }
 
 #[test]
-fn folders_pool_their_results_as_repetitions() {
-    // One results.json per repetition, as the A/B recipe writes them.
-    let base = baseline();
+fn numbered_run_folders_on_both_sides_are_tested_as_pairs() {
+    // One results.json per repetition, in base/NN and head/NN as .ci/ab writes them.
+    let fx = fixture();
     let dir = tempfile::tempdir().unwrap();
-    for (side, factor) in [("base", 1.0), ("head", 1.3)] {
-        for rep in 1..=3u64 {
-            let mut one = base.clone();
-            one["runs"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|r| r["repetition"] == rep);
-            for r in runs_of(&mut one, "gunicorn_celery") {
-                let p = r["pss_bytes"]["peak_bytes"].as_f64().unwrap();
-                r["pss_bytes"]["peak_bytes"] = Value::from((p * factor) as u64);
-            }
-            let sub = dir.path().join(side).join(rep.to_string());
+    for (side, noise, factor) in [("base", BASE_NOISE, 1.0), ("head", CAND_NOISE, 1.3)] {
+        let doc = changed(five(&fx, [1, 2, 3, 1, 2], noise), "gunicorn_celery", |r| {
+            let m = r.pss_bytes.as_mut().unwrap();
+            m.peak_bytes = (m.peak_bytes as f64 * factor) as u64;
+        });
+        for rep in 1..=5u32 {
+            let mut one = doc.clone();
+            one.runs.retain(|r| r.repetition == rep);
+            let sub = dir.path().join(side).join(format!("{rep:02}"));
             std::fs::create_dir_all(&sub).unwrap();
             std::fs::write(sub.join("results.json"), serde_json::to_vec(&one).unwrap()).unwrap();
         }
     }
-    let out = djbench()
-        .arg("compare")
-        .arg(dir.path().join("base"))
-        .arg(dir.path().join("head"))
-        .output()
-        .unwrap();
+    let compare = |extra: &[&str]| {
+        djbench()
+            .arg("compare")
+            .arg(dir.path().join("base"))
+            .arg(dir.path().join("head"))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let out = compare(&[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
-    let row = stdout
-        .lines()
-        .find(|l| l.contains("gunicorn_celery") && l.contains("ΣPSS"))
-        .unwrap();
+    assert!(stdout.contains("paired t-test"), "{stdout}");
+    let row = row_of(&stdout, "gunicorn_celery", "ΣPSS");
     assert!(
-        row.contains("3/3") && row.contains("+30.0%") && row.contains("REGRESSED"),
+        row.contains("5/5") && row.contains("+3") && row.contains("REGRESSED"),
         "{row}"
     );
+    let out = compare(&["--json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["paired"], true);
+    let row = v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["label"] == "gunicorn_celery" && r["metric"] == "pss")
+        .unwrap();
+    assert_eq!(row["call"]["paired"], true, "{row}");
+    assert_eq!(row["call"]["df"], 4.0, "{row}");
 
     let empty = tempfile::tempdir().unwrap();
     let out = djbench()

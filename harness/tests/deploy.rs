@@ -461,6 +461,49 @@ fn a_broken_threshold_fails_the_scenario_and_the_summary_says_which() {
 }
 
 #[test]
+fn a_task_table_that_cannot_be_read_makes_tasks_unknown_and_fails_lost_tasks() {
+    let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
+    provisioned();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("tasks.yaml");
+    std::fs::write(
+        &scenario,
+        "name: tasks_fault\nmodes: [free_threaded]\nworkload:\n  endpoints: [/hello]\n  \
+         connections: 2\n  warmup: 1s\n  duration: 2s\n  repetitions: 1\ntasks:\n  rate: 5\n  \
+         kind: io\n  drain_timeout: 5s\nthresholds:\n  lost_tasks: 0\n",
+    )
+    .unwrap();
+    let out = tmp.path().join("out");
+    // The sample app's task accounting view answers 500 (its tasks still run).
+    let output = common::djbench()
+        .env("DJBENCH_FAULTS", "tasks_500")
+        .arg("scenario")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .timeout(Duration::from_secs(600))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("threshold broken: free_threaded lost_tasks: unknown"),
+        "{stderr}"
+    );
+    let doc = djbench::results::read(&out.join("results.json")).unwrap();
+    let run = &doc.runs[0];
+    assert!(run.tasks.is_none(), "{:?}", run.tasks);
+    let why = run.tasks_unknown.as_deref().unwrap_or_default();
+    assert!(why.contains("HTTP 500"), "{why}");
+    // The task load itself went through: only reading the tasks back failed.
+    let enqueues = run.task_load.as_ref().expect("the task load's report");
+    assert!(enqueues.ok > 0 && enqueues.errors == 0, "{enqueues:?}");
+    let summary = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(summary.contains("unknown"), "{summary}");
+    assert!(common::processes_using(&out).is_empty());
+}
+
+#[test]
 fn ctrl_c_in_the_middle_of_a_run_leaves_no_process() {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     provisioned();

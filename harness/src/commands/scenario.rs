@@ -3,6 +3,7 @@
 //! results model `results`' and the judging of thresholds `compare`'s.
 
 use anstream::{eprintln, println};
+use std::io::Write as _;
 
 use std::time::SystemTime;
 
@@ -103,6 +104,8 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
     let outcomes = watch(s, live, &controls, |events| {
         run::execute(s, plan, &ready, keep, &controls, &events)
     });
+    // The table reads the same typed model as results.json and the reports: unknown is "—".
+    let doc = run::document(s, plan, &outcomes, true);
     let mut t = table(&[
         "run",
         "deployment",
@@ -110,7 +113,7 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
         "GIL",
         "requests",
         "errors",
-        "req/s",
+        "goodput req/s",
         "p50 ms",
         "p99 ms",
         "ΣPSS MiB",
@@ -123,45 +126,54 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
     ]);
     // Numbers read best unwrapped, even past the terminal's width.
     t.set_content_arrangement(comfy_table::ContentArrangement::Disabled);
-    for (i, o) in outcomes.iter().enumerate() {
-        let gil = match o.gil_enabled {
+    let unknown = || "—".to_owned();
+    let ms = |l: Option<crate::load::Latency>, at: fn(&crate::load::Latency) -> u64| {
+        l.map_or_else(unknown, |l| format!("{:.2}", at(&l) as f64 / 1000.0))
+    };
+    let mib = |m: Option<crate::sample::PeakMean>| {
+        m.map_or_else(unknown, |m| {
+            format!("{:.0}", m.peak_bytes as f64 / 1048576.0)
+        })
+    };
+    for (i, r) in doc.runs.iter().enumerate() {
+        let gil = match r.interpreter.gil_enabled {
             Some(true) => "on",
             Some(false) => "off",
             None => "-",
         };
+        let measured = r.load.is_some();
+        let tasks = r.tasks.as_ref();
         t.add_row(vec![
             format!("{}", i + 1),
-            format!("{} #{}", o.label, o.repetition),
-            o.python.clone(),
+            format!("{} #{}", r.label, r.repetition),
+            r.interpreter.version.clone(),
             gil.into(),
-            o.load
+            if measured {
+                r.requests.to_string()
+            } else {
+                unknown()
+            },
+            if measured {
+                r.errors.to_string()
+            } else {
+                unknown()
+            },
+            if measured {
+                format!("{:.0}", r.throughput_rps)
+            } else {
+                unknown()
+            },
+            ms(r.latency_us, |l| l.p50),
+            ms(r.latency_us, |l| l.p99),
+            mib(r.pss_bytes),
+            mib(r.rss_bytes),
+            r.cpu
                 .as_ref()
-                .map_or("-".into(), |l| l.requests.to_string()),
-            o.load.as_ref().map_or("-".into(), |l| l.errors.to_string()),
-            o.load
-                .as_ref()
-                .map_or("-".into(), |l| format!("{:.0}", l.throughput_rps)),
-            o.load
-                .as_ref()
-                .and_then(|l| l.latency_us)
-                .map_or("-".into(), |l| format!("{:.2}", l.p50 as f64 / 1000.0)),
-            o.load
-                .as_ref()
-                .and_then(|l| l.latency_us)
-                .map_or("-".into(), |l| format!("{:.2}", l.p99 as f64 / 1000.0)),
-            o.sample.as_ref().map_or("-".into(), |m| {
-                format!("{:.0}", m.pss.total.peak_bytes as f64 / 1048576.0)
-            }),
-            o.sample.as_ref().map_or("-".into(), |m| {
-                format!("{:.0}", m.rss.total.peak_bytes as f64 / 1048576.0)
-            }),
-            o.sample
-                .as_ref()
-                .map_or("-".into(), |m| format!("{:.2}", m.cpu_cores_total)),
-            format!("{}/{}", o.tasks_finished, o.tasks_enqueued),
-            (o.tasks_enqueued - o.tasks_finished.min(o.tasks_enqueued)).to_string(),
-            format!("{:.1}", o.tasks_per_second),
-            format!("{:.1}", o.task_finish_us.p99 as f64 / 1000.0),
+                .map_or_else(unknown, |c| format!("{:.2}", c.cores)),
+            tasks.map_or_else(unknown, |t| format!("{}/{}", t.finished, t.enqueued)),
+            tasks.map_or_else(unknown, |t| t.lost.to_string()),
+            tasks.map_or_else(unknown, |t| format!("{:.1}", t.tasks_per_second)),
+            ms(tasks.and_then(|t| t.enqueue_to_finish_us), |l| l.p99),
         ]);
     }
     println!();
@@ -200,7 +212,6 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
         );
         exit = Exit::Failed;
     }
-    let doc = run::document(s, plan, &outcomes, true);
     let breaches = crate::compare::thresholds(&doc);
     for b in &breaches {
         eprintln!(
@@ -263,7 +274,8 @@ fn watch(
         } else {
             for e in &rx {
                 if let Event::Note(m) = e {
-                    eprintln!("djbench: {m}");
+                    // Not eprintln!: a closed terminal (SIGHUP) must not panic the teardown.
+                    let _ = writeln!(std::io::stderr(), "djbench: {m}");
                 }
             }
         }

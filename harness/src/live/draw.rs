@@ -664,8 +664,10 @@ fn finale(f: &mut Frame, s: &State, area: Rect) {
         });
         let p99 = med(&|d| d.p99_us().map(|v| v as f64));
         let pss = med(&|d| d.pss_peak().map(|v| v as f64));
-        let task =
-            med(&|d| (d.outcome.tasks_enqueued > 0).then_some(d.outcome.task_finish_us.p99 as f64));
+        let task = med(&|d| match &d.outcome.tasks {
+            Some(Ok(t)) => t.enqueue_to_finish_us.map(|l| l.p99 as f64),
+            _ => None,
+        });
         let color = deployment_color(i);
         lines.push(Line::from(vec![
             Span::styled(fit(label, label_w), Style::new().fg(color).bold()),

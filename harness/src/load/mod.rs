@@ -33,18 +33,7 @@ use tokio::sync::Notify;
 pub use recorder::{ErrorKind, Latency, histogram as recorder_histogram};
 use recorder::{Recorder, SecondSnapshot};
 
-/// The longest load (`--duration`, `--warmup`, `workload.duration`, `workload.warmup`): a day.
-/// A longer one is a typo, and the window's end must stay a representable instant.
-pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
-
-/// The longest timeout (`--timeout`, `workload.timeout`): an hour, the longest latency the
-/// histograms hold unclamped, so a timeout's latency is never cut short.
-pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
-
-/// The highest rate (`--rate`, `workload.rate`, `tasks.rate`): 10⁹ per second, one send a
-/// nanosecond. Beyond it the gap between sends is below the clock's resolution and the schedule
-/// would never advance; far below it the generator already reports a shortfall.
-pub const MAX_RATE: f64 = 1e9;
+pub use crate::limits::{MAX_DURATION, MAX_RATE, MAX_TIMEOUT};
 
 /// One request of the mix.
 #[derive(Debug, Clone)]

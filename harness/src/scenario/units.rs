@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
 /// A span of time written with a unit: `500ms`, `30s`, `2m`, `1m30s`; at most a day
-/// (`load::MAX_DURATION`): no duration of a scenario is longer, and a longer one is a typo.
+/// (`limits::MAX_DURATION`): no duration of a scenario is longer, and a longer one is a typo.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Duration(pub std::time::Duration);
 
@@ -47,7 +47,7 @@ impl<'de> Deserialize<'de> for Duration {
                         "`{text}` is not a duration ({e}); write a number and a unit, like 500ms, 30s or 2m"
                     ))
                 })?;
-                let max = crate::load::MAX_DURATION;
+                let max = crate::limits::MAX_DURATION;
                 if d > max {
                     return Err(E::custom(format_args!(
                         "`{text}` is too long: a scenario's durations are at most {}",
@@ -150,7 +150,7 @@ impl<const MIN: u32, const MAX: u32> JsonSchema for Count<MIN, MAX> {
     }
 }
 
-/// Something per second, strictly positive and at most `load::MAX_RATE` (10⁹: one a
+/// Something per second, strictly positive and at most `limits::MAX_RATE` (10⁹: one a
 /// nanosecond): a bare number (`500`) or with its unit (`500/s`).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Rate(pub f64);
@@ -168,10 +168,10 @@ impl Serialize for Rate {
 }
 
 fn positive_rate<E: de::Error>(v: f64, written: &dyn fmt::Display) -> Result<Rate, E> {
-    if v.is_finite() && v > crate::load::MAX_RATE {
+    if v.is_finite() && v > crate::limits::MAX_RATE {
         Err(E::custom(format_args!(
             "rate {written} is too high: at most {} per second (one a nanosecond, the clock's resolution)",
-            crate::load::MAX_RATE
+            crate::limits::MAX_RATE
         )))
     } else if v.is_finite() && v > 0.0 {
         Ok(Rate(v))

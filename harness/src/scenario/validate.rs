@@ -189,13 +189,13 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
             "`timeout` must be more than 0".into(),
             None,
         );
-    } else if w.timeout.value.0 > crate::load::MAX_TIMEOUT {
+    } else if w.timeout.value.0 > crate::limits::MAX_TIMEOUT {
         err(
             w.timeout.referenced,
             format!(
                 "`timeout` of {} is too long: at most {}",
                 w.timeout.value,
-                humantime::format_duration(crate::load::MAX_TIMEOUT)
+                humantime::format_duration(crate::limits::MAX_TIMEOUT)
             ),
             Some(
                 "latencies are recorded up to an hour; a request unanswered that long has failed"
