@@ -894,9 +894,21 @@ pub fn warnings(doc: &Results) -> Vec<String> {
         }
         match &r.tasks {
             None if r.failure.is_none() => w.push(format!(
-                "{name}: its background task figures could not be read: tasks are unknown"
+                "{name}: its background task figures could not be read{}: tasks are unknown",
+                r.tasks_unknown
+                    .as_deref()
+                    .map_or(String::new(), |why| format!(" ({why})"))
             )),
-            Some(t) if t.lost > 0 => w.push(format!("{name}: {} tasks never finished", t.lost)),
+            Some(t) if t.lost > 0 => w.push(format!(
+                "{name}: {} tasks never finished{}",
+                t.lost,
+                // Failed enqueues count as lost; the task load's own line says how they failed.
+                if t.enqueue_failed > 0 {
+                    format!(" ({} of them never enqueued)", t.enqueue_failed)
+                } else {
+                    String::new()
+                }
+            )),
             _ => {}
         }
         if let Some(b) = r
@@ -1456,13 +1468,17 @@ mod tests {
     fn unknown_tasks_show_as_unknown_and_are_warned_about() {
         let mut lost = run("b", 1, 100.0, 9000);
         lost.tasks = None;
+        lost.tasks_unknown = Some("the app's task table answered 500".into());
         let doc = results("", vec![run("a", 1, 100.0, 9000), lost]);
         let md = summary_md(&doc);
         let col = column(&md, "lost tasks");
         assert_eq!(row(&md, "b")[col], "unknown", "{md}");
         assert_eq!(row(&md, "a")[col], "0", "{md}");
         assert!(
-            md.contains("b #1: its background task figures could not be read"),
+            md.contains(
+                "b #1: its background task figures could not be read (the app's task table \
+                 answered 500): tasks are unknown"
+            ),
             "{md}"
         );
         // bmf leaves out what no repetition knows, and the page says "unknown" too.
