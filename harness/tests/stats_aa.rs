@@ -119,7 +119,7 @@ fn runs(rng: &mut SmallRng, cell: &Cell, factor: f64, noise: Noise, drift: &[f64
 fn one_ab(
     rng: &mut SmallRng,
     cells: &[Cell],
-    worse: Option<usize>,
+    worse: &dyn Fn(usize) -> bool,
     noise: Noise,
     how: &Judging,
     drift: f64,
@@ -128,7 +128,7 @@ fn one_ab(
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let factor = match (worse == Some(i), c.direction) {
+            let factor = match (worse(i), c.direction) {
                 (false, _) => 1.0,
                 (true, Direction::LowerIsBetter) => 1.2,
                 (true, Direction::HigherIsBetter) => 0.8,
@@ -166,7 +166,7 @@ fn false_calls(seed: u64, noise: Noise, how: &Judging) -> (f64, f64) {
     let mut rng = SmallRng::seed_from_u64(seed);
     let (mut pairs, mut families) = (0, 0);
     for _ in 0..DRAWS {
-        let calls = one_ab(&mut rng, &cells, None, noise, how, 0.0);
+        let calls = one_ab(&mut rng, &cells, &|_| false, noise, how, 0.0);
         let n = calls.iter().filter(|c| called(c)).count();
         pairs += n;
         families += usize::from(n > 0);
@@ -238,7 +238,7 @@ fn found(seed: u64, cells: &[Cell], i: usize, how: &Judging, drift: f64) -> f64 
     let mut rng = SmallRng::seed_from_u64(seed);
     (0..DRAWS)
         .filter(|_| {
-            let calls = one_ab(&mut rng, cells, Some(i), Noise::Normal, how, drift);
+            let calls = one_ab(&mut rng, cells, &|j| j == i, Noise::Normal, how, drift);
             matches!(calls[i], Call::Worse(_))
         })
         .count() as f64
@@ -305,7 +305,7 @@ fn pairs_keep_their_power_under_shared_drift() {
     let mut rng = SmallRng::seed_from_u64(0xd1f7);
     let (mut aa, mut aa_families) = (0, 0);
     for _ in 0..DRAWS {
-        let calls = one_ab(&mut rng, &cells, None, Noise::Normal, &PAIRED, 2.0);
+        let calls = one_ab(&mut rng, &cells, &|_| false, Noise::Normal, &PAIRED, 2.0);
         let n = calls.iter().filter(|c| called(c)).count();
         aa += n;
         aa_families += usize::from(n > 0);
@@ -333,4 +333,34 @@ fn pairs_keep_their_power_under_shared_drift() {
         gains >= 5,
         "paired gained ≥ 10 points on only {gains} cells\n{table}"
     );
+}
+
+/// The regression a CI gate exists for: one deployment 20% worse in every figure (slower,
+/// fatter, later tasks), the other deployments unchanged in the same family. It is caught when
+/// any of its figures is called worse.
+#[test]
+fn a_deployment_20_percent_worse_in_every_figure_is_caught_in_nine_draws_of_ten() {
+    let cells = cells();
+    for label in DEPLOYMENTS {
+        let mine: Vec<usize> = (0..cells.len())
+            .filter(|&i| cells[i].name.ends_with(&format!(" {label}")))
+            .collect();
+        let mut rng = SmallRng::seed_from_u64(0xdead);
+        let caught = (0..DRAWS)
+            .filter(|_| {
+                let calls = one_ab(
+                    &mut rng,
+                    &cells,
+                    &|i| mine.contains(&i),
+                    Noise::Normal,
+                    &Judging::default(),
+                    0.0,
+                );
+                mine.iter().any(|&i| matches!(calls[i], Call::Worse(_)))
+            })
+            .count() as f64
+            / DRAWS as f64;
+        eprintln!("{label} 20% worse in every figure: caught in {caught:.3} of draws");
+        assert!(caught >= 0.90, "{label}: {caught}");
+    }
 }
