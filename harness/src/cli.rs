@@ -158,11 +158,15 @@ Load goes only to loopback addresses unless --allow-remote is given.")]
     /// Rebuild report.html and summary.md from a results.json, and print the summary.
     ///
     /// report.html is one offline page (no script, no network): the headline table per
-    /// deployment (medians over repetitions; the best of a column highlighted only when its
-    /// lead is significant), charts of throughput, latency by percentile, ΣPSS by role and CPU
-    /// over time, task latency, per-endpoint p99 and web latency with and without tasks, then
-    /// warnings, the environment and the scenario as run. summary.md is the table and the
-    /// warnings in Markdown, for a pull-request comment.
+    /// deployment (medians over repetitions of goodput, error rate, latency, memory, CPU and
+    /// tasks, each with its spread across repetitions; the best of a column highlighted only
+    /// when its lead over the runner-up is significant and above 3%, and never below 5
+    /// repetitions), the load run by run (with the task load's /enqueue requests), charts of
+    /// throughput, latency by percentile, ΣPSS by role and CPU over time, task latency,
+    /// per-endpoint p99 and web latency with and without tasks, then warnings (noisy figures,
+    /// failed requests and enqueues, an open loop that fell behind), the environment and the
+    /// scenario as run. summary.md is the table (best in bold) and the warnings in Markdown,
+    /// for a pull-request comment.
     #[command(after_help = "Examples:
   djbench report reports/compare_modes-20261122T031500Z/results.json
   djbench report results.json --out /tmp/pr-comment

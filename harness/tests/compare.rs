@@ -361,14 +361,19 @@ fn report_rebuilds_the_summary_from_results() {
         );
     }
     // free_threaded ran 3.13.15t, the others 3.14.10: it is ranked against none of them, and
-    // the summary says why; the two 3.14 rows are ranked against each other.
+    // the summary says why. Three repetitions call no difference, so no row has a best.
     let row = |label: &str| {
         md.lines()
             .find(|l| l.starts_with(&format!("| {label} |")))
             .unwrap()
     };
-    assert!(!row("free_threaded").contains("**"), "{md}");
-    assert!(row("subinterpreters").contains("**"), "{md}");
+    for label in ["gunicorn_celery", "subinterpreters", "free_threaded"] {
+        assert!(!row(label).contains("**"), "{md}");
+    }
+    assert!(
+        md.contains("no best is marked: 3 repetitions per deployment, 5 needed"),
+        "{md}"
+    );
     assert!(md.contains("NOT ONE INTERPRETER"), "{md}");
     assert!(
         md.contains("CPython 3.13.15 (a plain build): free_threaded"),

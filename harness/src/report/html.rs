@@ -1,17 +1,17 @@
 //! report.html: one self-contained page (inline CSS and SVG, no script, no external
-//! reference) for a projector and for print: the answer in one table, the charts, the
-//! warnings, the environment and the scenario as run.
+//! reference) for a projector and for print: the answer in one table (medians with their
+//! spread, the best highlighted only as `stats::best` calls it), the load run by run, the
+//! charts, the warnings, the environment and the scenario as run.
 
 use std::fmt::Write as _;
 
 use super::svg::{Bars, Lines, PALETTE, ROLE_COLORS, Series, legend};
 use super::{
-    COLUMNS, Deployments, UNKNOWN, groups, interpreter_notes, is_task_column, latency,
-    python_and_gil, ran_tasks, serving_of, shown_columns, task_latency, tasks_unknown, warnings,
-    worker_shares,
+    COLUMNS, Cell, Table, UNKNOWN, error_kinds, interpreter_notes, latency, percent,
+    python_and_gil, serving_of, task_latency, warnings, worker_shares,
 };
-use crate::compare::{change_interval, median};
 use crate::results::{Results, RunResult};
+use crate::stats::{CV_WARN, median};
 
 const CSS: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;font-size:20px;
@@ -22,6 +22,7 @@ table{border-collapse:collapse;font-variant-numeric:tabular-nums;margin:12px 0;f
 .wide{overflow-x:auto}th,td{padding:6px 8px;border-bottom:1px solid #ddd;text-align:right}
 th:first-child,td:first-child{text-align:left}th{background:#f4f4f4}
 td.best{font-weight:700;background:#e8f3fb}
+.cv{display:block;font-size:13px;font-weight:400;color:#666}.cv.noisy{color:#b34700;font-weight:600}
 .chart{width:100%;height:auto;display:block}.chart text{font-size:16px;fill:#222}
 .chart .axis-title{font-size:17px;font-weight:600}.chart .grid{stroke:#e3e3e3}
 .chart .axis{stroke:#444}.legend{margin:4px 0 16px}.legend span{margin-right:22px;white-space:nowrap}
@@ -68,47 +69,16 @@ pub fn html(doc: &Results) -> String {
     if !description.is_empty() {
         let _ = write!(out, "<p class=\"question\">{}</p>", esc(description));
     }
-    let reps = deployments.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
 
     // The answer in one table.
+    let table = Table::of(&deployments);
     out.push_str(
         "<h2>The answer</h2><div class=\"wide\"><table><tr><th>deployment</th><th>python</th><th>GIL</th><th>server</th><th>workers</th>",
     );
-    let with_tasks = ran_tasks(&deployments);
-    let unknown_tasks = tasks_unknown(&deployments);
-    let task_column = is_task_column;
-    let shown = shown_columns(&with_tasks);
-    for &i in &shown {
+    for &i in &table.shown {
         let _ = write!(out, "<th>{}</th>", esc(COLUMNS[i].title));
     }
     out.push_str("</tr>");
-    let values: Vec<Vec<Vec<f64>>> = deployments
-        .iter()
-        .map(|(_, rs)| {
-            COLUMNS
-                .iter()
-                .map(|c| rs.iter().filter_map(|r| (c.value)(r)).collect())
-                .collect()
-        })
-        .collect();
-    // Per column: the best deployment, marked only when its lead over the runner-up is
-    // significant (bootstrap 95% interval of the change excludes zero).
-    // Ranked only within a group of deployments that ran one interpreter (up to its GIL).
-    let group = groups(&deployments);
-    // A task column compares only deployments that ran tasks and know their figures.
-    let comparable: Vec<bool> = (0..deployments.len())
-        .map(|d| with_tasks[d] && !unknown_tasks[d])
-        .collect();
-    let mut notes = Vec::new();
-    let best: Vec<Vec<usize>> = (0..COLUMNS.len())
-        .map(|i| {
-            (0..=group.iter().copied().max().unwrap_or(0))
-                .filter_map(|g| {
-                    best_of(i, g, &group, &values, &comparable, &deployments, &mut notes)
-                })
-                .collect()
-        })
-        .collect();
     for (d, (label, rs)) in deployments.iter().enumerate() {
         let (python, gil) = python_and_gil(rs);
         let (server, shape) = serving_of(rs);
@@ -120,46 +90,45 @@ pub fn html(doc: &Results) -> String {
             esc(&server),
             esc(&shape)
         );
-        for &i in &shown {
-            let v = &values[d][i];
-            if task_column(i) && unknown_tasks[d] {
-                out.push_str("<td>unknown</td>");
-                continue;
+        for &i in &table.shown {
+            match table.cell(d, i) {
+                Cell::TasksUnknown => out.push_str("<td>unknown</td>"),
+                Cell::NoTasks => out.push_str("<td>-</td>"),
+                Cell::Unknown => {
+                    let _ = write!(out, "<td>{UNKNOWN}</td>");
+                }
+                Cell::Value { median, cv, best } => {
+                    let class = if best { " class=\"best\"" } else { "" };
+                    let n = table.values[d][i].len();
+                    let spread = match cv {
+                        Some(cv) => format!(
+                            "<span class=\"cv{}\" title=\"coefficient of variation across {n} \
+                             repetitions: {:.1}%\">±{}</span>",
+                            if cv > CV_WARN { " noisy" } else { "" },
+                            cv * 100.0,
+                            percent(cv)
+                        ),
+                        None => String::new(),
+                    };
+                    let _ = write!(out, "<td{class}>{}{spread}</td>", (COLUMNS[i].show)(median));
+                }
             }
-            if task_column(i) && !with_tasks[d] {
-                out.push_str("<td>-</td>");
-                continue;
-            }
-            if v.is_empty() {
-                let _ = write!(out, "<td>{UNKNOWN}</td>");
-                continue;
-            }
-            let class = if best[i].contains(&d) {
-                " class=\"best\""
-            } else {
-                ""
-            };
-            let _ = write!(out, "<td{class}>{}</td>", (COLUMNS[i].show)(median(v)));
         }
         out.push_str("</tr>");
     }
     out.push_str("</table></div>");
     let _ = write!(
         out,
-        "<p class=\"small\">Medians over {reps} repetition{}. A value is highlighted as the best of \
-         its column only when its lead over the runner-up is significant: the bootstrap 95% \
-         interval of the difference, over repetitions, excludes no change.{}</p>",
-        if reps == 1 { "" } else { "s" },
-        if reps < 2 {
-            " With one repetition there is no interval, so nothing is highlighted."
-        } else {
-            ""
-        }
+        "<p class=\"small\">{}{}. {}; {UNKNOWN}: unknown.</p>",
+        esc(&table.medians_over()),
+        esc(&table.spread_text(", orange when noisy")),
+        esc(&capitalized(&table.best_text("highlighted"))),
     );
-    if !notes.is_empty() {
+    let leads = table.leads(&deployments);
+    if !leads.is_empty() {
         out.push_str("<ul class=\"small\">");
-        for n in &notes {
-            let _ = write!(out, "<li>{}</li>", esc(n));
+        for n in &leads {
+            let _ = write!(out, "<li>best: {}</li>", esc(n));
         }
         out.push_str("</ul>");
     }
@@ -174,6 +143,7 @@ pub fn html(doc: &Results) -> String {
     }
 
     fairness(&mut out, doc);
+    loads(&mut out, doc);
 
     out.push_str("<h2>Charts</h2>");
     out.push_str(&legend(&names));
@@ -234,7 +204,7 @@ pub fn html(doc: &Results) -> String {
                 .iter()
                 .filter_map(|(k, q, _)| {
                     let v: Vec<f64> = rs.iter().filter_map(|r| latency(r, *k)).collect();
-                    (!v.is_empty()).then(|| (xq(*q), median(&v) / 1000.0))
+                    median(&v).map(|m| (xq(*q), m / 1000.0))
                 })
                 .collect(),
             faint: false,
@@ -347,7 +317,9 @@ pub fn html(doc: &Results) -> String {
     }
 
     // Task latency.
-    let tasked: Vec<usize> = (0..deployments.len()).filter(|&d| with_tasks[d]).collect();
+    let tasked: Vec<usize> = (0..deployments.len())
+        .filter(|&d| table.with_tasks[d])
+        .collect();
     if !tasked.is_empty() {
         let pcts: [(Quantile, &str); 4] = [
             (|l| l.p50, "p50"),
@@ -370,7 +342,7 @@ pub fn html(doc: &Results) -> String {
                                 .iter()
                                 .filter_map(|r| task_latency(r, *k))
                                 .collect();
-                            (!v.is_empty()).then(|| median(&v) / 1000.0)
+                            median(&v).map(|m| m / 1000.0)
                         })
                         .collect(),
                 )
@@ -424,7 +396,7 @@ pub fn html(doc: &Results) -> String {
                             .filter(|e| e.requests > e.errors)
                             .filter_map(|e| e.latency_us.map(|l| l.p99 as f64))
                             .collect();
-                        (!v.is_empty()).then(|| median(&v) / 1000.0)
+                        median(&v).map(|m| m / 1000.0)
                     })
                     .collect(),
             )
@@ -446,11 +418,11 @@ pub fn html(doc: &Results) -> String {
     let mut pairs: Vec<(String, usize, usize)> = Vec::new();
     for (d, (_, rs)) in deployments.iter().enumerate() {
         let mode = rs.first().map_or("", |r| r.mode.as_str());
-        if !with_tasks[d] || pairs.iter().any(|p| p.0 == mode) {
+        if !table.with_tasks[d] || pairs.iter().any(|p| p.0 == mode) {
             continue;
         }
         if let Some(q) = (0..deployments.len()).find(|&e| {
-            !with_tasks[e] && deployments[e].1.first().map(|r| r.mode.as_str()) == Some(mode)
+            !table.with_tasks[e] && deployments[e].1.first().map(|r| r.mode.as_str()) == Some(mode)
         }) {
             pairs.push((mode.to_owned(), d, q));
         }
@@ -467,7 +439,7 @@ pub fn html(doc: &Results) -> String {
                 .iter()
                 .filter_map(|r| latency(r, |l| l.p99))
                 .collect();
-            (!v.is_empty()).then(|| median(&v) / 1000.0)
+            median(&v).map(|m| m / 1000.0)
         };
         let series = vec![
             (
@@ -580,52 +552,76 @@ pub fn html(doc: &Results) -> String {
     out
 }
 
-/// The best deployment of interpreter group `g` in column `i`, when its lead over the
-/// runner-up is significant; the lead goes into `notes`.
-#[allow(clippy::too_many_arguments)]
-fn best_of(
-    i: usize,
-    g: usize,
-    group: &[usize],
-    values: &[Vec<Vec<f64>>],
-    with_tasks: &[bool],
-    deployments: &Deployments<'_>,
-    notes: &mut Vec<String>,
-) -> Option<usize> {
-    let task_column = is_task_column;
-    let higher = COLUMNS[i].higher_better?;
-    let mut ranked: Vec<(usize, f64)> = (0..deployments.len())
-        .filter(|&d| group[d] == g)
-        .filter(|&d| !task_column(i) || with_tasks[d])
-        .filter(|&d| !values[d][i].is_empty())
-        .map(|d| (d, median(&values[d][i])))
-        .collect();
-    ranked.sort_by(|a, b| {
-        if higher {
-            b.1.total_cmp(&a.1)
-        } else {
-            a.1.total_cmp(&b.1)
-        }
-    });
-    let (&(first, fv), &(second, sv)) = (ranked.first()?, ranked.get(1)?);
-    if fv == sv {
-        return None;
+/// `s` with a capital first letter, to open a sentence.
+fn capitalized(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+}
+
+/// The loads run by run: what was offered and what came back, and the background task load's
+/// own `/enqueue` requests (a failed one is a task never enqueued).
+fn loads(out: &mut String, doc: &Results) {
+    out.push_str(
+        "<h2>The load, run by run</h2><div class=\"wide\"><table><tr><th>run</th><th>load</th>\
+         <th>intended · sent req/s</th><th>completed req/s</th><th>goodput req/s</th>\
+         <th>error rate</th><th>failed requests</th><th>task load: /enqueue sent</th>\
+         <th>/enqueue failed</th><th>/enqueue p99 ms</th></tr>",
+    );
+    let rate = |v: f64| format!("{v:.1}");
+    for r in doc.runs.iter().filter(|r: &&RunResult| r.failure.is_none()) {
+        let l = r.load.as_ref();
+        let t = r.task_load.as_ref();
+        let model = l.map_or(UNKNOWN.to_owned(), |l| match l.model {
+            crate::load::Model::Closed { connections } => {
+                format!("closed, {connections} connections")
+            }
+            crate::load::Model::Open { poisson, .. } => {
+                format!("open, {}", if poisson { "Poisson" } else { "uniform" })
+            }
+        });
+        let offered = l
+            .and_then(|l| l.open_loop.as_ref())
+            .map_or("-".to_owned(), |o| {
+                format!("{} · {}", rate(o.intended_rps), rate(o.sent_rps))
+            });
+        let failed = |l: Option<&crate::load::LoadReport>| {
+            l.map_or(UNKNOWN.to_owned(), |l| {
+                if l.errors == 0 {
+                    "0".to_owned()
+                } else {
+                    format!("{} ({})", l.errors, error_kinds(l))
+                }
+            })
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{} #{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td class=\"small\">{}</td><td>{}</td><td class=\"small\">{}</td><td>{}</td></tr>",
+            esc(&r.label),
+            r.repetition,
+            esc(&model),
+            offered,
+            l.map_or(UNKNOWN.to_owned(), |l| rate(l.completed_rps)),
+            rate(r.throughput_rps),
+            r.error_rate
+                .map_or(UNKNOWN.to_owned(), |e| format!("{:.2}%", e * 100.0)),
+            esc(&failed(l)),
+            t.map_or("-".to_owned(), |t| t.requests.to_string()),
+            t.map_or("-".to_owned(), |t| esc(&failed(Some(t)))),
+            t.map_or("-".to_owned(), |t| t.latency_us.map_or(
+                UNKNOWN.to_owned(),
+                |q| format!("{:.2}", q.p99 as f64 / 1000.0)
+            )),
+        );
     }
-    let (lo, hi) = change_interval(&values[second][i], &values[first][i])?;
-    if lo > 0.0 || hi < 0.0 {
-        notes.push(format!(
-            "{}: {} against {}, {:+.1}% (95% interval {:+.1}% … {:+.1}%)",
-            COLUMNS[i].title,
-            deployments[first].0,
-            deployments[second].0,
-            (fv / sv - 1.0) * 100.0,
-            lo * 100.0,
-            hi * 100.0
-        ));
-        Some(first)
-    } else {
-        None
-    }
+    out.push_str(
+        "</table></div><p class=\"small\">Goodput: 2xx/3xx responses that finished inside the \
+         window, per second; completed: every response or failure that finished inside it. An \
+         open loop offers its intended rate whatever the server does; a closed loop has no \
+         intended rate (-). The task load is the background load's own <code>/enqueue</code> \
+         requests (-: none recorded).</p>",
+    );
 }
 
 /// What makes rows comparable, run by run: how each served (shape, dispatch, backlog as the

@@ -1,15 +1,18 @@
 //! What people read after a run, built from results.json alone (the typed `results::Results`,
 //! never JSON key paths): report.html (html.rs, with SVG charts from svg.rs) and summary.md,
-//! the headline table (one row per deployment, medians over repetitions, best value per column
-//! in bold, an unknown figure as "—" and never best) and the warnings, fit for a pull-request
-//! comment and for the terminal; and the bmf and seconds.csv exports. It re-reads what was
-//! measured; it never measures, and never changes results.json.
+//! the headline table (one row per deployment, medians over repetitions with their spread, an
+//! unknown figure as "—" and never best) and the warnings, fit for a pull-request comment and
+//! for the terminal; and the bmf and seconds.csv exports. It re-reads what was measured; it
+//! never measures, and never changes results.json. It judges nothing itself: which value is
+//! best (one `stats::best` call over the whole table) and how noisy a figure is (`stats::cv`)
+//! come from `stats`, the only module that judges.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use crate::compare::median;
+use crate::load::LoadReport;
 use crate::results::{Results, RunResult};
+use crate::stats::{self, Best, Contest, Direction};
 
 mod html;
 mod svg;
@@ -27,12 +30,18 @@ const UNKNOWN: &str = "—";
 /// One column of the headline table.
 struct Column {
     title: &'static str,
+    /// How warnings name it.
+    name: &'static str,
     /// The figure in one run; None when the run did not know it.
     value: fn(&RunResult) -> Option<f64>,
     /// A background-task figure: meaningful only for deployments that ran tasks.
     task: bool,
-    /// Some(true): higher is better; Some(false): lower is better; None: not ranked.
-    higher_better: Option<bool>,
+    /// Which way is better; None: not ranked.
+    rank: Option<Direction>,
+    /// Whether a spread across repetitions above `stats::CV_WARN` is warned about. Not for
+    /// failure counts (a count of rare events is noisy by nature, and every failure is warned
+    /// about run by run) nor for the fairness diagnostics (near 0, where a CV means nothing).
+    warn_spread: bool,
     show: fn(f64) -> String,
 }
 
@@ -55,117 +64,167 @@ fn task_latency(r: &RunResult, q: fn(&crate::load::Latency) -> u64) -> Option<f6
         .map(|l| q(l) as f64)
 }
 
+const HIGHER: Option<Direction> = Some(Direction::HigherIsBetter);
+const LOWER: Option<Direction> = Some(Direction::LowerIsBetter);
+
 const COLUMNS: &[Column] = &[
     Column {
-        title: "req/s",
+        title: "goodput req/s",
+        name: "goodput",
         value: |r| Some(r.throughput_rps),
         task: false,
-        higher_better: Some(true),
+        rank: HIGHER,
+        warn_spread: true,
         show: |v| format!("{v:.0}"),
     },
     Column {
+        title: "error rate",
+        name: "error rate",
+        value: |r| r.error_rate,
+        task: false,
+        rank: LOWER,
+        warn_spread: false,
+        show: |v| {
+            if v == 0.0 {
+                "0%".to_owned()
+            } else {
+                format!("{:.2}%", v * 100.0)
+            }
+        },
+    },
+    Column {
         title: "p50 ms",
+        name: "p50",
         value: |r| latency(r, |l| l.p50),
         task: false,
-        higher_better: Some(false),
+        rank: LOWER,
+        warn_spread: true,
         show: ms,
     },
     Column {
         title: "p99 ms",
+        name: "p99",
         value: |r| latency(r, |l| l.p99),
         task: false,
-        higher_better: Some(false),
+        rank: LOWER,
+        warn_spread: true,
         show: ms,
     },
     Column {
         title: "p99.9 ms",
+        name: "p99.9",
         value: |r| latency(r, |l| l.p999),
         task: false,
-        higher_better: Some(false),
+        rank: LOWER,
+        warn_spread: true,
         show: ms,
     },
     Column {
         title: "errors",
+        name: "errors",
         value: |r| Some(r.errors as f64),
         task: false,
-        higher_better: Some(false),
+        rank: LOWER,
+        warn_spread: false,
         show: |v| format!("{v:.0}"),
     },
     Column {
         title: "ΣPSS peak MiB",
+        name: "ΣPSS peak",
         value: |r| r.pss_bytes.map(|m| m.peak_bytes as f64),
         task: false,
-        higher_better: Some(false),
+        rank: LOWER,
+        warn_spread: true,
         show: mib,
     },
     Column {
         title: "ΣPSS mean MiB",
+        name: "ΣPSS mean",
         value: |r| r.pss_bytes.map(|m| m.mean_bytes as f64),
         task: false,
-        higher_better: Some(false),
+        rank: LOWER,
+        warn_spread: true,
         show: mib,
     },
     Column {
         title: "ΣRSS peak MiB",
+        name: "ΣRSS peak",
         value: |r| r.rss_bytes.map(|m| m.peak_bytes as f64),
         task: false,
-        higher_better: Some(false),
+        rank: LOWER,
+        warn_spread: true,
         show: mib,
     },
     Column {
         title: "CPU cores",
+        name: "CPU",
         value: |r| r.cpu.as_ref().map(|c| c.cores),
         task: false,
-        higher_better: None,
+        rank: None,
+        warn_spread: true,
         show: |v| format!("{v:.2}"),
     },
     Column {
         title: "conn/req",
+        name: "conn/req",
         value: |r| r.connections_per_request,
         task: false,
-        higher_better: None,
+        rank: None,
+        warn_spread: false,
         show: |v| format!("{v:.2}"),
     },
     Column {
         title: "worker spread %",
+        name: "worker spread",
         value: |r| r.workers.as_ref().map(|w| w.max_deviation),
         task: false,
-        higher_better: None,
+        rank: None,
+        warn_spread: false,
         show: |v| format!("{:.0}", v * 100.0),
     },
     Column {
         title: "harness % of machine",
+        name: "harness share",
         value: |r| r.harness.as_ref().map(|h| h.share_of_machine),
         task: false,
-        higher_better: None,
+        rank: None,
+        warn_spread: false,
         show: |v| format!("{:.1}", v * 100.0),
     },
     Column {
         title: "tasks/s",
+        name: "tasks/s",
         value: |r| r.tasks.as_ref().map(|t| t.tasks_per_second),
         task: true,
-        higher_better: None,
+        rank: None,
+        warn_spread: true,
         show: |v| format!("{v:.1}"),
     },
     Column {
         title: "task p50 ms",
+        name: "task p50",
         value: |r| task_latency(r, |l| l.p50),
         task: true,
-        higher_better: Some(false),
+        rank: LOWER,
+        warn_spread: true,
         show: ms,
     },
     Column {
         title: "task p99 ms",
+        name: "task p99",
         value: |r| task_latency(r, |l| l.p99),
         task: true,
-        higher_better: Some(false),
+        rank: LOWER,
+        warn_spread: true,
         show: ms,
     },
     Column {
         title: "lost tasks",
+        name: "lost tasks",
         value: |r| r.tasks.as_ref().map(|t| t.lost as f64),
         task: true,
-        higher_better: Some(false),
+        rank: LOWER,
+        warn_spread: false,
         show: |v| format!("{v:.0}"),
     },
 ];
@@ -173,7 +232,288 @@ const COLUMNS: &[Column] = &[
 /// The median over runs of a figure; None when no run knows it.
 fn median_of(runs: &[&RunResult], value: impl Fn(&RunResult) -> Option<f64>) -> Option<f64> {
     let v: Vec<f64> = runs.iter().filter_map(|r| value(r)).collect();
-    (!v.is_empty()).then(|| median(&v))
+    stats::median(&v)
+}
+
+/// What one cell of the headline table holds.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Cell {
+    /// A run of the deployment could not read its task figures: "unknown".
+    TasksUnknown,
+    /// A task figure of a deployment that ran no tasks: "-".
+    NoTasks,
+    /// No repetition knows the figure: [`UNKNOWN`].
+    Unknown,
+    /// The median over repetitions, the coefficient of variation across them (None with one
+    /// repetition, or a mean of 0), and whether it is the column's best.
+    Value {
+        median: f64,
+        cv: Option<f64>,
+        best: bool,
+    },
+}
+
+/// One ranked column within one interpreter group, and its verdict.
+struct Ranked {
+    column: usize,
+    /// The deployments it ranked; `stats::Best`'s indices are into this.
+    members: Vec<usize>,
+    best: Best,
+}
+
+/// The headline table, computed once for summary.md, report.html and the warnings: every
+/// deployment's values of every column, and the single `stats::best` call over all its
+/// contests (one per ranked column × interpreter group).
+struct Table {
+    /// `values[d][i]`: deployment d's known values of column i, one per measured repetition.
+    values: Vec<Vec<Vec<f64>>>,
+    with_tasks: Vec<bool>,
+    unknown_tasks: Vec<bool>,
+    /// The columns worth a place.
+    shown: Vec<usize>,
+    ranked: Vec<Ranked>,
+    /// Fewest and most measured repetitions of a deployment that has any.
+    reps: (usize, usize),
+}
+
+impl Table {
+    fn of(deployments: &Deployments<'_>) -> Self {
+        let values: Vec<Vec<Vec<f64>>> = deployments
+            .iter()
+            .map(|(_, rs)| {
+                COLUMNS
+                    .iter()
+                    .map(|c| rs.iter().filter_map(|r| (c.value)(r)).collect())
+                    .collect()
+            })
+            .collect();
+        let with_tasks = ran_tasks(deployments);
+        let unknown_tasks = tasks_unknown(deployments);
+        let shown = shown_columns(&with_tasks);
+        let group = groups(deployments);
+        // A task column compares only deployments that ran tasks and know their figures.
+        let comparable =
+            |d: usize, i: usize| !is_task_column(i) || (with_tasks[d] && !unknown_tasks[d]);
+        let mut contests: Vec<(usize, Vec<usize>, Direction)> = Vec::new();
+        for &i in &shown {
+            let Some(direction) = COLUMNS[i].rank else {
+                continue;
+            };
+            for g in 0..=group.iter().copied().max().unwrap_or(0) {
+                let members: Vec<usize> = (0..deployments.len())
+                    .filter(|&d| group[d] == g && comparable(d, i))
+                    .collect();
+                if members.len() >= 2 {
+                    contests.push((i, members, direction));
+                }
+            }
+        }
+        let samples: Vec<Vec<&[f64]>> = contests
+            .iter()
+            .map(|(i, members, _)| members.iter().map(|&d| values[d][*i].as_slice()).collect())
+            .collect();
+        let family: Vec<Contest<'_>> = contests
+            .iter()
+            .zip(&samples)
+            .map(|((_, _, direction), s)| Contest {
+                samples: s,
+                direction: *direction,
+            })
+            .collect();
+        let verdicts = stats::best(&family, stats::ALPHA);
+        let ranked = contests
+            .into_iter()
+            .zip(verdicts)
+            .map(|((column, members, _), best)| Ranked {
+                column,
+                members,
+                best,
+            })
+            .collect();
+        let counts: Vec<usize> = deployments
+            .iter()
+            .map(|(_, rs)| rs.len())
+            .filter(|&n| n > 0)
+            .collect();
+        let reps = (
+            counts.iter().copied().min().unwrap_or(0),
+            counts.iter().copied().max().unwrap_or(0),
+        );
+        Table {
+            values,
+            with_tasks,
+            unknown_tasks,
+            shown,
+            ranked,
+            reps,
+        }
+    }
+
+    /// The deployment that won column `i`, for each contest of it that has a winner.
+    fn is_best(&self, d: usize, i: usize) -> bool {
+        self.ranked
+            .iter()
+            .any(|r| r.column == i && r.best.winner().map(|w| r.members[w]) == Some(d))
+    }
+
+    fn cell(&self, d: usize, i: usize) -> Cell {
+        if is_task_column(i) && self.unknown_tasks[d] {
+            return Cell::TasksUnknown;
+        }
+        if is_task_column(i) && !self.with_tasks[d] {
+            return Cell::NoTasks;
+        }
+        let v = &self.values[d][i];
+        match stats::median(v) {
+            None => Cell::Unknown,
+            Some(median) => Cell::Value {
+                median,
+                cv: stats::cv(v),
+                best: self.is_best(d, i),
+            },
+        }
+    }
+
+    /// "Medians over 3 repetitions per deployment" (or "3–5 repetitions" when some failed).
+    fn medians_over(&self) -> String {
+        let (lo, hi) = self.reps;
+        let n = if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}–{hi}")
+        };
+        format!(
+            "Medians over {n} repetition{} per deployment",
+            if hi == 1 { "" } else { "s" }
+        )
+    }
+
+    /// What the spread beside a median is (`how`: how a noisy one looks, if it does);
+    /// empty with one repetition.
+    fn spread_text(&self, how: &str) -> String {
+        if self.reps.1 < 2 {
+            return String::new();
+        }
+        format!(
+            ", ± the spread across them (coefficient of variation, sd ÷ mean{how}; the warnings \
+             name each above {:.0}%)",
+            stats::CV_WARN * 100.0
+        )
+    }
+
+    /// What the table's marks mean (`mark`: "**bold**" or "highlighted"), or why none is
+    /// marked.
+    fn best_text(&self, mark: &str) -> String {
+        let (lo, hi) = self.reps;
+        let n = if lo == hi {
+            lo.to_string()
+        } else {
+            format!("{lo}–{hi}")
+        };
+        let short = self
+            .ranked
+            .iter()
+            .any(|r| matches!(r.best, Best::NotEnoughRepetitions { .. }));
+        let contested = self
+            .ranked
+            .iter()
+            .any(|r| !matches!(r.best, Best::NoContest));
+        if hi < stats::MIN_REPETITIONS {
+            format!(
+                "no best is marked: {n} repetition{} per deployment, {} needed to call a \
+                 difference",
+                if hi == 1 { "" } else { "s" },
+                stats::MIN_REPETITIONS
+            )
+        } else if !contested {
+            "no best is marked: no two deployments of one interpreter measured a ranked figure"
+                .to_owned()
+        } else {
+            format!(
+                "{mark}: the best of its column among deployments of one interpreter, only when \
+                 its lead over the runner-up is significant (Welch's t on logarithms, \
+                 Holm-corrected over the table, α {}) and larger than {:.0}%{}",
+                stats::ALPHA,
+                stats::MIN_EFFECT * 100.0,
+                if short {
+                    format!(
+                        "; none where the leader or the runner-up has fewer than {} measured \
+                         repetitions",
+                        stats::MIN_REPETITIONS
+                    )
+                } else {
+                    String::new()
+                }
+            )
+        }
+    }
+
+    /// One line per winner: its lead over the runner-up, with the test's interval and p.
+    fn leads(&self, deployments: &Deployments<'_>) -> Vec<String> {
+        self.ranked
+            .iter()
+            .filter_map(|r| {
+                let Best::Winner {
+                    index,
+                    runner_up,
+                    difference,
+                } = r.best
+                else {
+                    return None;
+                };
+                let pct = |x: f64| format!("{:+.1}%", x * 100.0);
+                let change = difference.change.map_or(UNKNOWN.to_owned(), pct);
+                let interval = difference.interval.map_or(String::new(), |(lo, hi)| {
+                    format!(" (95% interval {} … {})", pct(lo), pct(hi))
+                });
+                Some(format!(
+                    "{}: {} against {}, {change}{interval}, p {:.2e}",
+                    COLUMNS[r.column].title,
+                    deployments[r.members[index]].0,
+                    deployments[r.members[runner_up]].0,
+                    difference.p
+                ))
+            })
+            .collect()
+    }
+
+    /// Per deployment, the figures whose spread across repetitions is above `CV_WARN`.
+    fn noisy(&self, d: usize) -> Vec<(usize, f64)> {
+        (0..COLUMNS.len())
+            .filter(|&i| COLUMNS[i].warn_spread)
+            .filter_map(|i| match self.cell(d, i) {
+                Cell::Value { cv: Some(cv), .. } if cv > stats::CV_WARN => Some((i, cv)),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// `341 ±4%`: a value and its spread, for summary.md.
+fn with_spread(text: String, cv: Option<f64>) -> String {
+    match cv {
+        Some(cv) => format!("{text} ±{}", percent(cv)),
+        None => text,
+    }
+}
+
+/// A coefficient of variation above `CV_WARN`, with a decimal where whole percent would
+/// read as the threshold itself (10.04% as "10.0%", not "10%").
+fn above_warn(cv: f64) -> String {
+    if (cv * 100.0).round() <= stats::CV_WARN * 100.0 {
+        format!("{:.1}%", cv * 100.0)
+    } else {
+        percent(cv)
+    }
+}
+
+/// A coefficient of variation in whole percent, or one decimal below 1%.
+fn percent(cv: f64) -> String {
+    if cv < 0.01 && cv > 0.0 {
+        format!("{:.1}%", cv * 100.0)
+    } else {
+        format!("{:.0}%", cv * 100.0)
+    }
 }
 
 /// Whether each deployment ran background tasks (its task columns mean something); a run
@@ -316,7 +656,7 @@ pub fn interpreter_notes(doc: &Results) -> Vec<String> {
             };
             notes.push(format!(
                 "THE GIL ALONE: {label} (no GIL) against {twin} (the same CPython with the GIL): \
-                 req/s {}, p99 {}, CPU {}, ΣPSS {} (no GIL ÷ GIL, medians). This pair, not a row \
+                 goodput {}, p99 {}, CPU {}, ΣPSS {} (no GIL ÷ GIL, medians). This pair, not a row \
                  of another interpreter, is the comparison of the GIL.",
                 ratio(|r| Some(r.throughput_rps)),
                 ratio(|r| latency(r, |l| l.p99)),
@@ -414,6 +754,95 @@ fn parity_warnings(deployments: &Deployments<'_>) -> Vec<String> {
     w
 }
 
+/// A load's failures by kind, the non-zero ones: `5xx 5, timeout 2` (`none` when all are 0).
+fn error_kinds(l: &LoadReport) -> String {
+    let k = &l.error_kinds;
+    let kinds: Vec<String> = [
+        ("connect", k.connect),
+        ("timeout", k.timeout),
+        ("read", k.read),
+        ("4xx", k.http_4xx),
+        ("5xx", k.http_5xx),
+    ]
+    .iter()
+    .filter(|(_, n)| *n > 0)
+    .map(|(kind, n)| format!("{kind} {n}"))
+    .collect();
+    if kinds.is_empty() {
+        "none".to_owned()
+    } else {
+        kinds.join(", ")
+    }
+}
+
+/// An open loop is a measurement at its intended rate only if the generator sent that rate
+/// and the deployment answered it; below this share of it, a warning.
+const MIN_OFFERED_SHARE: f64 = 0.95;
+
+/// What a run's load says: its own warnings, and for an open loop that it sent less than
+/// intended (when its warnings do not say so) and whether the deployment kept up with what
+/// was offered.
+fn offered_rate(name: &str, r: &RunResult) -> Vec<String> {
+    let mut w = Vec::new();
+    let Some(l) = r.load.as_ref() else {
+        return w;
+    };
+    for x in &l.warnings {
+        w.push(format!("{name}: {x}"));
+    }
+    let Some(o) = l.open_loop.as_ref() else {
+        return w;
+    };
+    let sent_short = o.sent_rps < MIN_OFFERED_SHARE * o.intended_rps;
+    // The load's own warnings already say when it could not send its rate.
+    if sent_short && l.warnings.is_empty() {
+        w.push(format!(
+            "{name}: the open loop sent {:.1} of the {:.1} req/s intended: this is not a \
+             measurement at {:.1} req/s",
+            o.sent_rps, o.intended_rps, o.intended_rps
+        ));
+    }
+    if l.completed_rps < MIN_OFFERED_SHARE * o.intended_rps {
+        w.push(format!(
+            "{name}: the deployment did not keep up with the offered rate: completed {:.1} of \
+             {:.1} req/s{}",
+            l.completed_rps,
+            o.intended_rps,
+            if sent_short {
+                format!(" (of which the generator sent {:.1})", o.sent_rps)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    w
+}
+
+/// One line per deployment whose repetitions disagree: its figures with a coefficient of
+/// variation above `stats::CV_WARN`.
+fn spread_warnings(deployments: &Deployments<'_>) -> Vec<String> {
+    let table = Table::of(deployments);
+    deployments
+        .iter()
+        .enumerate()
+        .filter_map(|(d, (label, _))| {
+            let noisy = table.noisy(d);
+            (!noisy.is_empty()).then(|| {
+                format!(
+                    "{label}: noisy across repetitions (CV above {:.0}%): {}: more repetitions \
+                     or a quieter machine",
+                    stats::CV_WARN * 100.0,
+                    noisy
+                        .iter()
+                        .map(|&(i, cv)| format!("{} {}", COLUMNS[i].name, above_warn(cv)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+        })
+        .collect()
+}
+
 /// Everything a reader must know before trusting the table.
 pub fn warnings(doc: &Results) -> Vec<String> {
     let mut w = Vec::new();
@@ -446,12 +875,17 @@ pub fn warnings(doc: &Results) -> Vec<String> {
             ));
         }
         if r.errors > 0 {
-            let kinds = r
-                .load
-                .as_ref()
-                .and_then(|l| serde_json::to_string(&l.error_kinds).ok())
-                .unwrap_or_else(|| "kinds unknown".into());
+            let kinds = r.load.as_ref().map_or("kinds unknown".into(), error_kinds);
             w.push(format!("{name}: {} failed requests ({kinds})", r.errors));
+        }
+        w.extend(offered_rate(&name, r));
+        if let Some(t) = r.task_load.as_ref().filter(|t| t.errors > 0) {
+            w.push(format!(
+                "{name}: {} of {} /enqueue requests failed ({}): those tasks were never enqueued",
+                t.errors,
+                t.requests,
+                error_kinds(t)
+            ));
         }
         if r.failure.is_none() && r.latency_us.is_none() {
             w.push(format!(
@@ -460,9 +894,21 @@ pub fn warnings(doc: &Results) -> Vec<String> {
         }
         match &r.tasks {
             None if r.failure.is_none() => w.push(format!(
-                "{name}: its background task figures could not be read: tasks are unknown"
+                "{name}: its background task figures could not be read{}: tasks are unknown",
+                r.tasks_unknown
+                    .as_deref()
+                    .map_or(String::new(), |why| format!(" ({why})"))
             )),
-            Some(t) if t.lost > 0 => w.push(format!("{name}: {} tasks never finished", t.lost)),
+            Some(t) if t.lost > 0 => w.push(format!(
+                "{name}: {} tasks never finished{}",
+                t.lost,
+                // Failed enqueues count as lost; the task load's own line says how they failed.
+                if t.enqueue_failed > 0 {
+                    format!(" ({} of them never enqueued)", t.enqueue_failed)
+                } else {
+                    String::new()
+                }
+            )),
             _ => {}
         }
         if let Some(b) = r
@@ -546,7 +992,9 @@ pub fn warnings(doc: &Results) -> Vec<String> {
                 .join(", ")
         ));
     }
-    w.extend(parity_warnings(&doc.by_deployment()));
+    let deployments = doc.by_deployment();
+    w.extend(parity_warnings(&deployments));
+    w.extend(spread_warnings(&deployments));
     if versions.len() > 1 {
         w.push(format!(
             "The deployments ran on different Python versions ({}): part of a difference may be \
@@ -566,14 +1014,15 @@ pub fn summary_md(doc: &Results) -> String {
         let _ = writeln!(out, "{description}\n");
     }
     let deployments = doc.by_deployment();
-    let reps = deployments.iter().map(|(_, r)| r.len()).max().unwrap_or(0);
+    let table = Table::of(&deployments);
     let host = &doc.host;
     let _ = writeln!(
         out,
-        "Medians over {reps} repetition{} per deployment; best value per column in **bold**, \
-         among deployments of one interpreter; {UNKNOWN}: unknown. \
+        "{}{}; {}; {UNKNOWN}: unknown. \
          Host: {}, {} cores, kernel {}. djbench {} ({}).\n",
-        if reps == 1 { "" } else { "s" },
+        table.medians_over(),
+        table.spread_text(""),
+        table.best_text("**bold**"),
         host.cpu,
         host.cores,
         host.kernel,
@@ -583,22 +1032,12 @@ pub fn summary_md(doc: &Results) -> String {
             .as_deref()
             .unwrap_or("no git revision"),
     );
-    let medians: Vec<Vec<Option<f64>>> = deployments
-        .iter()
-        .map(|(_, runs)| COLUMNS.iter().map(|c| median_of(runs, c.value)).collect())
-        .collect();
-    // Columns nobody has a value for (no tasks anywhere) are left out.
-    let with_tasks = ran_tasks(&deployments);
-    let unknown_tasks = tasks_unknown(&deployments);
-    let task_column = is_task_column;
-    let shown = shown_columns(&with_tasks);
-    let group = groups(&deployments);
     let _ = write!(out, "| deployment | python | GIL | server | workers |");
-    for &i in &shown {
+    for &i in &table.shown {
         let _ = write!(out, " {} |", COLUMNS[i].title);
     }
     let _ = write!(out, "\n|---|---|---|---|---|");
-    for _ in &shown {
+    for _ in &table.shown {
         let _ = write!(out, "---:|");
     }
     out.push('\n');
@@ -606,40 +1045,26 @@ pub fn summary_md(doc: &Results) -> String {
         let (python, gil) = python_and_gil(runs);
         let (server, shape) = serving_of(runs);
         let _ = write!(out, "| {label} | {python} | {gil} | {server} | {shape} |");
-        for &i in &shown {
-            let c = &COLUMNS[i];
-            let cell = match medians[d][i] {
-                // A run that could not read its task figures leaves the deployment's unknown.
-                _ if task_column(i) && unknown_tasks[d] => "unknown".to_owned(),
-                // Task columns mean nothing for a deployment that ran none.
-                Some(_) if task_column(i) && !with_tasks[d] => "-".to_owned(),
-                Some(v) => {
-                    // Ranked only against deployments of the same interpreter, and only where
-                    // values exist.
-                    let rivals: Vec<f64> = (0..deployments.len())
-                        .filter(|&e| group[e] == group[d])
-                        .filter(|&e| !task_column(i) || (with_tasks[e] && !unknown_tasks[e]))
-                        .filter_map(|e| medians[e][i])
-                        .collect();
-                    let best = match c.higher_better {
-                        Some(true) => rivals.iter().copied().fold(f64::MIN, f64::max),
-                        Some(false) => rivals.iter().copied().fold(f64::MAX, f64::min),
-                        None => f64::NAN,
-                    };
-                    let text = (c.show)(v);
-                    // Best of one is no comparison: a rival whose value is unknown is none.
-                    let alone = rivals.len() < 2;
-                    if !alone && v == best {
-                        format!("**{text}**")
-                    } else {
-                        text
-                    }
+        for &i in &table.shown {
+            let cell = match table.cell(d, i) {
+                Cell::TasksUnknown => "unknown".to_owned(),
+                Cell::NoTasks => "-".to_owned(),
+                Cell::Unknown => UNKNOWN.to_owned(),
+                Cell::Value { median, cv, best } => {
+                    let text = (COLUMNS[i].show)(median);
+                    with_spread(if best { format!("**{text}**") } else { text }, cv)
                 }
-                None => UNKNOWN.to_owned(),
             };
             let _ = write!(out, " {cell} |");
         }
         out.push('\n');
+    }
+    let leads = table.leads(&deployments);
+    if !leads.is_empty() {
+        out.push('\n');
+        for l in leads {
+            let _ = writeln!(out, "- best: {l}");
+        }
     }
     let notes = interpreter_notes(doc);
     if !notes.is_empty() {
@@ -726,13 +1151,13 @@ pub fn bmf(
         let mut m = std::collections::BTreeMap::new();
         for (name, value) in measures {
             let v: Vec<f64> = runs.iter().filter_map(|r| value(r)).collect();
-            if v.is_empty() {
+            let Some(value) = stats::median(&v) else {
                 continue;
-            }
+            };
             m.insert(
                 name,
                 BmfMeasure {
-                    value: median(&v),
+                    value,
                     lower_value: v.iter().copied().fold(f64::MAX, f64::min),
                     upper_value: v.iter().copied().fold(f64::MIN, f64::max),
                 },
@@ -812,10 +1237,220 @@ mod tests {
         let md = summary_md(&doc);
         let p99 = column(&md, "p99 ms");
         assert_eq!(row(&md, "dead")[p99], "—", "{md}");
-        // The best known p99 is bold; an unknown one (0 in version 1) is not.
-        assert_eq!(row(&md, "ok")[p99], "**8.00**", "{md}");
+        // One repetition calls no difference: nothing is bold.
+        assert_eq!(row(&md, "ok")[p99], "8.00", "{md}");
         assert_eq!(row(&md, "good")[p99], "9.00", "{md}");
+        assert!(
+            md.contains("no best is marked: 1 repetition per deployment, 5 needed"),
+            "{md}"
+        );
         assert!(md.contains("dead #1: no request succeeded"), "{md}");
+    }
+
+    /// The shipped fixture (ci_smoke, 3 repetitions), read as `djbench report` reads it.
+    fn fixture() -> Results {
+        crate::results::read(Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../fixtures/results/ci_smoke-3reps-v2.json"
+        )))
+        .unwrap()
+    }
+
+    /// gunicorn_celery's three measured runs of the fixture, cycled to five repetitions of
+    /// `label` with these goodputs: two deployments built from it differ in goodput only.
+    fn five(doc: &Results, label: &str, goodput: [f64; 5]) -> Vec<RunResult> {
+        let template: Vec<&RunResult> = doc
+            .runs
+            .iter()
+            .filter(|r| r.label == "gunicorn_celery")
+            .collect();
+        goodput
+            .iter()
+            .enumerate()
+            .map(|(k, &g)| RunResult {
+                label: label.into(),
+                repetition: k as u32 + 1,
+                throughput_rps: g,
+                ..template[k % template.len()].clone()
+            })
+            .collect()
+    }
+
+    const GOODPUT: [f64; 5] = [600.0, 606.0, 597.0, 603.0, 594.0];
+
+    fn scaled(by: f64) -> [f64; 5] {
+        GOODPUT.map(|g| g * by)
+    }
+
+    fn bold_cells(md: &str) -> Vec<&str> {
+        md.lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| deployment"))
+            .flat_map(|l| l.split('|'))
+            .filter(|c| c.contains("**"))
+            .collect()
+    }
+
+    #[test]
+    fn three_repetitions_mark_no_best_and_say_why() {
+        let doc = fixture();
+        let md = summary_md(&doc);
+        assert!(bold_cells(&md).is_empty(), "{md}");
+        assert!(
+            md.contains(
+                "no best is marked: 3 repetitions per deployment, 5 needed to call a difference"
+            ),
+            "{md}"
+        );
+        assert!(!md.contains("best value per column"), "{md}");
+        let page = html(&doc);
+        assert!(!page.contains("class=\"best\""));
+        assert!(page.contains("No best is marked: 3 repetitions per deployment"));
+        // Every median beside its spread: gunicorn_celery's goodput 576.2, 630.8, 573.4.
+        let col = column(&md, "goodput req/s");
+        assert_eq!(row(&md, "gunicorn_celery")[col], "576 ±5%", "{md}");
+        assert!(md.contains("± the spread across them (coefficient of variation"));
+        assert!(page.contains("\">±5%</span>"));
+    }
+
+    #[test]
+    fn five_repetitions_and_a_clear_lead_bold_the_winner_only() {
+        let doc = fixture();
+        let mut runs = five(&doc, "gunicorn_celery", GOODPUT);
+        runs.extend(five(&doc, "subinterpreters", scaled(1.10)));
+        let doc = Results { runs, ..doc };
+        let md = summary_md(&doc);
+        let col = column(&md, "goodput req/s");
+        assert_eq!(row(&md, "subinterpreters")[col], "**660** ±0.8%", "{md}");
+        assert_eq!(row(&md, "gunicorn_celery")[col], "600 ±0.8%", "{md}");
+        // Everything else is the same runs: no other winner.
+        assert_eq!(bold_cells(&md).len(), 1, "{md}");
+        assert!(md.contains("**bold**: the best of its column"), "{md}");
+        assert!(
+            md.contains("- best: goodput req/s: subinterpreters against gunicorn_celery, +10.0%"),
+            "{md}"
+        );
+        let page = html(&doc);
+        assert_eq!(page.matches("<td class=\"best\">").count(), 1);
+        assert!(page.contains("<td class=\"best\">660<span"));
+    }
+
+    #[test]
+    fn a_significant_one_percent_is_not_a_best() {
+        let doc = fixture();
+        let mut runs = five(&doc, "gunicorn_celery", GOODPUT);
+        runs.extend(five(&doc, "subinterpreters", scaled(1.01)));
+        let doc = Results { runs, ..doc };
+        let md = summary_md(&doc);
+        assert!(bold_cells(&md).is_empty(), "{md}");
+        assert!(md.contains("**bold**: the best of its column"), "{md}");
+        assert!(!html(&doc).contains("class=\"best\""));
+    }
+
+    #[test]
+    fn a_noisy_deployment_is_warned_about_once_with_its_figures() {
+        let mut doc = fixture();
+        // gunicorn_celery's goodput 500, 600, 700: a CV of 100 / 600 = 17%.
+        for (r, g) in doc
+            .runs
+            .iter_mut()
+            .filter(|r| r.label == "gunicorn_celery")
+            .zip([500.0, 600.0, 700.0])
+        {
+            r.throughput_rps = g;
+        }
+        let w = warnings(&doc);
+        let noisy: Vec<&String> = w
+            .iter()
+            .filter(|l| l.starts_with("gunicorn_celery: noisy across repetitions"))
+            .collect();
+        assert_eq!(noisy.len(), 1, "{w:#?}");
+        assert!(
+            noisy[0].starts_with(
+                "gunicorn_celery: noisy across repetitions (CV above 10%): goodput 17%"
+            ),
+            "{}",
+            noisy[0]
+        );
+        assert!(noisy[0].ends_with(": more repetitions or a quieter machine"));
+        // Failure counts are not spread figures: errors are warned about run by run.
+        assert!(!noisy[0].contains("errors"), "{}", noisy[0]);
+        let col = column(&summary_md(&doc), "goodput req/s");
+        assert_eq!(row(&summary_md(&doc), "gunicorn_celery")[col], "600 ±17%");
+        assert!(html(&doc).contains("<span class=\"cv noisy\""));
+    }
+
+    #[test]
+    fn failed_enqueues_of_the_task_load_are_warned_about() {
+        let mut doc = fixture();
+        let mut t = doc.runs[0].load.clone().unwrap();
+        t.requests = 100;
+        t.errors = 7;
+        t.error_kinds.http_5xx = 5;
+        t.error_kinds.timeout = 2;
+        doc.runs[0].task_load = Some(t);
+        let name = doc.runs[0].name();
+        let w = warnings(&doc);
+        let want = format!(
+            "{name}: 7 of 100 /enqueue requests failed (timeout 2, 5xx 5): those tasks were \
+             never enqueued"
+        );
+        assert!(w.contains(&want), "{w:#?}");
+        assert!(summary_md(&doc).contains(&want));
+        let page = html(&doc);
+        assert!(page.contains("<td class=\"small\">7 (timeout 2, 5xx 5)</td>"));
+    }
+
+    #[test]
+    fn an_open_loop_that_fell_behind_is_warned_about() {
+        let mut doc = fixture();
+        let l = doc.runs[0].load.as_mut().unwrap();
+        l.completed_rps = 400.0;
+        l.open_loop = Some(crate::load::OpenLoopReport {
+            intended_rps: 500.0,
+            sent_rps: 450.0,
+            late_sends: 0,
+            lateness_us: None,
+            connections_used: 4,
+            in_flight_at_end: 0,
+            shortfall: 0,
+        });
+        let name = doc.runs[0].name();
+        let w = warnings(&doc);
+        assert!(
+            w.contains(&format!(
+                "{name}: the open loop sent 450.0 of the 500.0 req/s intended: this is not a \
+                 measurement at 500.0 req/s"
+            )),
+            "{w:#?}"
+        );
+        assert!(
+            w.contains(&format!(
+                "{name}: the deployment did not keep up with the offered rate: completed 400.0 \
+                 of 500.0 req/s (of which the generator sent 450.0)"
+            )),
+            "{w:#?}"
+        );
+        // The load's own warnings are printed instead of the sent-rate line.
+        doc.runs[0].load.as_mut().unwrap().warnings = vec!["it could not send".into()];
+        let w = warnings(&doc);
+        assert!(w.contains(&format!("{name}: it could not send")), "{w:#?}");
+        assert!(
+            !w.iter().any(|l| l.contains("the open loop sent")),
+            "{w:#?}"
+        );
+    }
+
+    #[test]
+    fn error_rate_sits_beside_goodput_and_unknown_is_a_dash() {
+        let mut doc = fixture();
+        for r in doc.runs.iter_mut().filter(|r| r.label == "free_threaded") {
+            r.error_rate = None;
+        }
+        let md = summary_md(&doc);
+        let goodput = column(&md, "goodput req/s");
+        assert_eq!(column(&md, "error rate"), goodput + 1, "{md}");
+        assert_eq!(row(&md, "free_threaded")[goodput + 1], "—", "{md}");
+        assert_eq!(row(&md, "gunicorn_celery")[goodput + 1], "0%", "{md}");
     }
 
     #[test]
@@ -833,13 +1468,17 @@ mod tests {
     fn unknown_tasks_show_as_unknown_and_are_warned_about() {
         let mut lost = run("b", 1, 100.0, 9000);
         lost.tasks = None;
+        lost.tasks_unknown = Some("the app's task table answered 500".into());
         let doc = results("", vec![run("a", 1, 100.0, 9000), lost]);
         let md = summary_md(&doc);
         let col = column(&md, "lost tasks");
         assert_eq!(row(&md, "b")[col], "unknown", "{md}");
         assert_eq!(row(&md, "a")[col], "0", "{md}");
         assert!(
-            md.contains("b #1: its background task figures could not be read"),
+            md.contains(
+                "b #1: its background task figures could not be read (the app's task table \
+                 answered 500): tasks are unknown"
+            ),
             "{md}"
         );
         // bmf leaves out what no repetition knows, and the page says "unknown" too.
