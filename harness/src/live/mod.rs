@@ -93,14 +93,15 @@ fn draw_until_done(
             }
             let ctrl_c =
                 k.code == KeyCode::Char('c') && k.modifiers.contains(KeyModifiers::CONTROL);
-            match k.code {
-                // In raw mode Ctrl-C is a key, not a signal: the second one kills at once, as
-                // a second SIGINT does outside the view.
-                _ if ctrl_c => {
-                    if controls.stop.swap(true, Ordering::Relaxed) {
-                        crate::signals::kill_deployments_now("Ctrl-C again");
-                    }
+            // In raw mode Ctrl-C is a key, not a signal: the first stops through teardown, the
+            // second kills at once, as a second SIGINT does outside the view.
+            if ctrl_c {
+                if controls.stop.swap(true, Ordering::Relaxed) {
+                    crate::signals::kill_deployments_now("Ctrl-C again");
                 }
+                continue;
+            }
+            match k.code {
                 KeyCode::Char('q') | KeyCode::Esc | KeyCode::Enter if finished => return Ok(()),
                 KeyCode::Char('q') | KeyCode::Esc => controls.stop.store(true, Ordering::Relaxed),
                 KeyCode::Char('n') if !finished => {
