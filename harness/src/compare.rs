@@ -11,7 +11,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use rand::{Rng, SeedableRng};
 use serde::Serialize;
 
 pub use crate::results::BadResults;
@@ -308,36 +307,6 @@ pub fn median(v: &[f64]) -> f64 {
     } else {
         (s[n / 2 - 1] + s[n / 2]) / 2.0
     }
-}
-
-/// A bootstrap 95% interval of the relative change of medians (candidate / baseline − 1),
-/// resampling each side's repetitions independently; None with fewer than two repetitions on
-/// either side. Seeded: the same files always give the same interval. `compare` no longer
-/// judges with it (it uses `stats`); kept only while report/html.rs still calls it.
-pub fn change_interval(base: &[f64], cand: &[f64]) -> Option<(f64, f64)> {
-    const RESAMPLES: usize = 4000;
-    if base.len() < 2 || cand.len() < 2 {
-        return None;
-    }
-    let mut rng = rand::rngs::SmallRng::seed_from_u64(0x00c0_ffee);
-    let mut draw = |v: &[f64]| -> f64 {
-        let sample: Vec<f64> = (0..v.len())
-            .map(|_| v[rng.random_range(0..v.len())])
-            .collect();
-        median(&sample)
-    };
-    let mut changes: Vec<f64> = (0..RESAMPLES)
-        .filter_map(|_| {
-            let (b, c) = (draw(base), draw(cand));
-            (b != 0.0).then(|| c / b - 1.0)
-        })
-        .collect();
-    if changes.len() < RESAMPLES / 2 {
-        return None;
-    }
-    changes.sort_by(f64::total_cmp);
-    let at = |q: f64| changes[((changes.len() - 1) as f64 * q).round() as usize];
-    Some((at(0.025), at(0.975)))
 }
 
 /// What `compare` decides for one row.
