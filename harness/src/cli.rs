@@ -136,6 +136,28 @@ pub enum Command {
 Load goes only to loopback addresses unless --allow-remote is given.")]
     Load(LoadArgs),
 
+    /// Find the highest open-loop rate a target carries within an SLO: p99 (failures
+    /// included) at most --p99, errors at most --max-error-rate, and at least 95% of the
+    /// offered rate completed inside each trial's window.
+    ///
+    /// The target is a loopback URL, like `load`, or a scenario (file or bare name): then
+    /// each of its deployments is deployed in turn and searched at the scenario's endpoint
+    /// mix, its processes sampled (CPU, ΣPSS) in every trial, with no background tasks; the
+    /// SLO and method come from the scenario's `capacity:` block, and flags override them.
+    /// The search ramps the rate up by doubling from --start until a load fails, then bisects
+    /// between the last passing and the first failing load down to --tolerance. A load at the
+    /// boundary passes when K of N trials pass (--passes K/N); each trial warms up at its
+    /// rate on the running target, then measures --window. It stops early when the first
+    /// load already fails, and when djbench's own generator saturates (neither pass nor
+    /// fail). Every trial is printed and, for a scenario, written to OUT/results.json with
+    /// each deployment's capacity and bounds, and OUT/report.html. Exit 0 when every target
+    /// got a capacity, 1 when one did not (its reason printed), 2 for bad input.
+    #[command(after_help = "Examples:
+  djbench capacity http://127.0.0.1:8000/hello --p99 50ms
+  djbench capacity capacity                    the shipped scenario: the three modes, p99 ≤ 100ms
+  djbench capacity compare_modes --p99 200ms --window 10s --passes 2/3")]
+    Capacity(CapacityArgs),
+
     /// Judge a candidate results.json against a baseline: per deployment and metric, a t-test
     /// of the repetitions (Welch's, or paired for .ci/ab's interleaved run folders) with the
     /// change, its 95% interval and a Holm-adjusted p-value, and each side's spread.
@@ -370,6 +392,120 @@ mod tests {
         assert!(parse_timeout("61m").is_err());
         assert_eq!(parse_rate("1e9"), Ok(1e9));
         assert!(parse_rate("2e9").unwrap_err().contains("at most"));
+        assert!(parse_rate("0").is_err());
+        assert!(parse_duration("-5ms").is_err());
+        assert!(parse_duration("100").is_err());
+        assert_eq!(parse_share("0.5%"), Ok(0.005));
+        assert!(parse_share("-1%").is_err());
+        assert!(parse_tolerance("0%").is_err());
+        assert_eq!(parse_k_of_n("2/3"), Ok((2, 3)));
+        assert!(parse_k_of_n("3/2").is_err());
+        assert!(parse_k_of_n("0/3").is_err());
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct CapacityArgs {
+    /// A loopback URL (http://…), or a scenario file or bare name whose deployments to
+    /// search.
+    #[arg(value_name = "URL|FILE|NAME")]
+    pub target: String,
+
+    /// Highest acceptable 99th-percentile latency, failures included [scenario: capacity.p99,
+    /// default 100ms].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub p99: Option<Duration>,
+
+    /// Highest acceptable share of failed requests, like 1% or 0.1% [scenario:
+    /// capacity.error_rate, default 1%].
+    #[arg(long, value_name = "PCT", value_parser = parse_share)]
+    pub max_error_rate: Option<f64>,
+
+    /// Stop bisecting when the first failing load is within this of the last passing one
+    /// [scenario: capacity.tolerance, default 2%].
+    #[arg(long, value_name = "PCT", value_parser = parse_tolerance)]
+    pub tolerance: Option<f64>,
+
+    /// The first load of the ramp, per second [scenario: capacity.start, default 20].
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    pub start: Option<f64>,
+
+    /// No load above this is offered [scenario: capacity.max_rate, default 100000].
+    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    pub max_rate: Option<f64>,
+
+    /// Each trial's measured window [scenario: capacity.window, default 5s].
+    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    pub window: Option<Duration>,
+
+    /// Load sent at each trial's rate before its window [scenario: capacity.warmup,
+    /// default 1s].
+    #[arg(long, value_name = "D", value_parser = parse_duration_or_zero)]
+    pub warmup: Option<Duration>,
+
+    /// A load at the boundary passes when K of N trials pass, like 2/3 [scenario:
+    /// capacity.passes and capacity.trials, default 2/3].
+    #[arg(long, value_name = "K/N", value_parser = parse_k_of_n)]
+    pub passes: Option<(u32, u32)>,
+
+    /// URL only: the most connections the open loop may open.
+    #[arg(short = 'c', long, value_name = "N", default_value_t = 256,
+          value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub connections: u32,
+
+    /// URL only: Poisson arrivals instead of evenly spaced ones.
+    #[arg(long)]
+    pub poisson: bool,
+
+    /// URL only: a request without a full response by then counts as a timeout error.
+    #[arg(long, value_name = "D", default_value = "5s", value_parser = parse_timeout)]
+    pub timeout: Duration,
+
+    /// Scenario only: the run folder (default: the scenario's output folder, `-capacity`
+    /// appended).
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Print the result (every target's capacity and trials) as JSON.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Allow a URL that is not a loopback address.
+    #[arg(long)]
+    pub allow_remote: bool,
+}
+
+/// A share from 0% to 100% as a fraction: `1%`, `0.5 %`, `1`.
+fn parse_share(s: &str) -> Result<f64, String> {
+    let n = s.trim().trim_end_matches('%').trim();
+    match n.parse::<f64>() {
+        Ok(v) if v.is_finite() && (0.0..=100.0).contains(&v) => Ok(v / 100.0),
+        _ => Err(format!(
+            "expected a percentage from 0% to 100%, like `1%`; got `{s}`"
+        )),
+    }
+}
+
+/// A bisection tolerance: more than 0% and less than 100%.
+fn parse_tolerance(s: &str) -> Result<f64, String> {
+    match parse_share(s) {
+        Ok(v) if v > 0.0 && v < 1.0 => Ok(v),
+        _ => Err(format!(
+            "expected a percentage above 0% and below 100%, like `2%`; got `{s}`"
+        )),
+    }
+}
+
+/// `K/N`: K of N trials, 1 ≤ K ≤ N ≤ 20.
+fn parse_k_of_n(s: &str) -> Result<(u32, u32), String> {
+    let parsed = s
+        .split_once('/')
+        .and_then(|(k, n)| Some((k.trim().parse::<u32>().ok()?, n.trim().parse::<u32>().ok()?)));
+    match parsed {
+        Some((k, n)) if 1 <= k && k <= n && n <= 20 => Ok((k, n)),
+        _ => Err(format!(
+            "expected K/N with 1 ≤ K ≤ N ≤ 20, like `2/3`; got `{s}`"
+        )),
     }
 }
 

@@ -4,6 +4,7 @@
 //! The binary's commands live in `cli` and `commands`; each other module owns one concern.
 
 pub mod atomic;
+pub mod capacity;
 pub mod cli;
 pub mod commands;
 pub mod compare;

@@ -10,6 +10,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::capacity::Capacity;
 use crate::deploy::Serving;
 use crate::deploy::sockets::Listening;
 use crate::load::{Latency, LoadReport, WorkerCount};
@@ -196,6 +197,10 @@ pub struct RunResult {
     /// Its numbers cover the time it had.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cut_short: Option<String>,
+    /// Seconds from starting the deployment to its first ready answer (None: it never
+    /// answered).
+    #[serde(default)]
+    pub ready_seconds: Option<f64>,
 }
 
 impl RunResult {
@@ -222,6 +227,10 @@ pub struct Results {
     pub scenario: ScenarioFile,
     pub plan: Plan,
     pub runs: Vec<RunResult>,
+    /// What `djbench capacity` found, one entry per deployment searched (its run in `runs`
+    /// then holds the deployment's facts, and no load of its own).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capacity: Vec<Capacity>,
 }
 
 impl Results {
@@ -401,6 +410,7 @@ pub(crate) mod testing {
             tasks_unknown: None,
             failure: None,
             cut_short: None,
+            ready_seconds: None,
         }
     }
 
@@ -436,6 +446,7 @@ pub(crate) mod testing {
             scenario: s.file,
             plan,
             runs,
+            capacity: Vec::new(),
         }
     }
 }

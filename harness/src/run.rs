@@ -47,6 +47,10 @@ pub struct RunOutcome {
     /// Ended before its duration from outside (the live view's `n` or `q`, Ctrl-C): how.
     pub cut_short: Option<String>,
     pub survivors: Vec<i32>,
+    /// Seconds from starting the deployment to its first ready answer.
+    pub ready_seconds: Option<f64>,
+    /// A capacity search's answer (`djbench capacity`), in place of a measured run.
+    pub capacity: Option<crate::capacity::Capacity>,
 }
 
 /// Steering a scenario while it runs.
@@ -306,6 +310,39 @@ pub fn execute(
     controls: &Controls,
     events: &mpsc::Sender<Event>,
 ) -> Vec<RunOutcome> {
+    execute_with(s, plan, ready, keep, controls, events, &mut |live, o| {
+        measure_caught(live, o)
+    })
+}
+
+/// A deployment that answers, and what its run is part of: what a `Work` gets.
+pub struct Live<'a> {
+    pub s: &'a Scenario,
+    pub shape: &'a Shape,
+    pub plan: &'a Plan,
+    pub d: &'a Deployment,
+    /// The run's SQLite file (None with PostgreSQL).
+    pub sqlite: Option<&'a std::path::Path>,
+    pub controls: &'a Controls,
+    pub events: &'a mpsc::Sender<Event>,
+}
+
+/// What to do with each deployment once it answers, filling in its outcome; returns whether
+/// it panicked (then no further run starts).
+pub type Work<'w> = dyn FnMut(&Live<'_>, &mut RunOutcome) -> bool + 'w;
+
+/// As `execute`, with `work` in place of the scenario's measured run: each planned run
+/// deploys its mode on a fresh database, hands it to `work` once it answers, tears it down,
+/// and results.json is written after every run.
+pub fn execute_with(
+    s: &Scenario,
+    plan: &Plan,
+    ready: &Ready,
+    keep: bool,
+    controls: &Controls,
+    events: &mpsc::Sender<Event>,
+    work: &mut Work<'_>,
+) -> Vec<RunOutcome> {
     let progress = |m: String| {
         let _ = events.send(Event::Note(m));
     };
@@ -441,12 +478,14 @@ pub fn execute(
                 .map(|i| i.value.deployment.clone()),
         };
         let mut panicked = false;
+        let starting = Instant::now();
         match Deployment::start(&spec) {
             Err(e) => outcome.failure = Some(e.to_string()),
             Ok(mut d) => {
                 match d.wait_ready(Duration::from_secs(90), &controls.stop) {
                     Err(e) => outcome.failure = Some(e.to_string()),
                     Ok(env) => {
+                        outcome.ready_seconds = Some(starting.elapsed().as_secs_f64());
                         outcome.serving = Some(spec.serving());
                         outcome.listening = d.listening();
                         outcome.python = env["python"].as_str().unwrap_or("?").to_owned();
@@ -458,16 +497,16 @@ pub fn execute(
                         });
                         let sqlite = matches!(spec.database, deploy::Database::SqliteTemplate(_))
                             .then(|| spec.run_dir.join("db.sqlite3"));
-                        panicked = measure_caught(
+                        let live = Live {
                             s,
                             shape,
                             plan,
-                            &d,
-                            sqlite.as_deref(),
+                            d: &d,
+                            sqlite: sqlite.as_deref(),
                             controls,
                             events,
-                            &mut outcome,
-                        );
+                        };
+                        panicked = work(&live, &mut outcome);
                     }
                 }
                 outcome.survivors = d.stop().survivors;
@@ -576,6 +615,7 @@ pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
         memory: o.sample.clone(),
         failure: o.failure.clone(),
         cut_short: o.cut_short.clone(),
+        ready_seconds: o.ready_seconds,
     }
 }
 
@@ -595,6 +635,7 @@ pub fn document(s: &Scenario, plan: &Plan, outcomes: &[RunOutcome], complete: bo
         scenario: s.file.clone(),
         plan: plan.clone(),
         runs,
+        capacity: outcomes.iter().filter_map(|o| o.capacity.clone()).collect(),
     }
 }
 
@@ -623,19 +664,26 @@ fn complete(plan: &Plan, outcomes: &[RunOutcome]) -> bool {
 /// `measure`, with a panic in it (a bug of djbench, in any of its threads) caught: the run
 /// fails with the panic's message and the caller still tears the deployment down. Returns
 /// whether it panicked.
-#[allow(clippy::too_many_arguments)]
-fn measure_caught(
-    s: &Scenario,
-    shape: &Shape,
-    plan: &Plan,
-    d: &Deployment,
-    sqlite: Option<&std::path::Path>,
-    controls: &Controls,
-    events: &mpsc::Sender<Event>,
-    o: &mut RunOutcome,
-) -> bool {
+fn measure_caught(live: &Live<'_>, o: &mut RunOutcome) -> bool {
+    caught(o, |o| {
+        measure(
+            live.s,
+            live.shape,
+            live.plan,
+            live.d,
+            live.sqlite,
+            live.controls,
+            live.events,
+            o,
+        )
+    })
+}
+
+/// Runs `f`, catching a panic (a bug of djbench): the outcome fails with the panic's message.
+/// Returns whether it panicked.
+pub fn caught(o: &mut RunOutcome, f: impl FnOnce(&mut RunOutcome)) -> bool {
     let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        measure(s, shape, plan, d, sqlite, controls, events, o);
+        f(o);
         fault("measure");
     }));
     match caught {
@@ -647,35 +695,21 @@ fn measure_caught(
     }
 }
 
-/// The scenario's load on one deployment: its endpoint mix through the generator (closed or
-/// open loop), and beside it the background tasks as an open loop of `/enqueue` requests at
-/// the scenario's rate; then a bounded drain of the task queue.
-#[allow(clippy::too_many_arguments)]
-fn measure(
+/// The scenario's web load (its endpoint mix, model, connections and timeout) against a
+/// deployment at `base_url`.
+pub fn web_load(
     s: &Scenario,
-    shape: &Shape,
-    plan: &Plan,
-    d: &Deployment,
-    sqlite: Option<&std::path::Path>,
+    base_url: &str,
+    warmup: Duration,
+    duration: Duration,
     controls: &Controls,
-    events: &mpsc::Sender<Event>,
-    o: &mut RunOutcome,
-) {
+) -> Result<crate::load::LoadSpec, String> {
     use crate::load::{Endpoint, LoadSpec, Model};
-    use crate::sample::cpu_seconds;
     use crate::scenario::model::LoadModel;
-    use nix::sys::resource::UsageWho;
-    let (began, process_cpu, my_cpu) = (
-        Instant::now(),
-        cpu_seconds(UsageWho::RUSAGE_SELF),
-        cpu_seconds(UsageWho::RUSAGE_THREAD),
-    );
-    let Ok(target) = crate::load::target(&d.base_url, false) else {
-        o.failure = Some(format!("cannot load {}", d.base_url));
-        return;
-    };
+    let target =
+        crate::load::target(base_url, false).map_err(|_| format!("cannot load {base_url}"))?;
     let shape_of_load = s.load();
-    let spec = LoadSpec {
+    Ok(LoadSpec {
         addr: target.addr,
         host: target.host.clone(),
         endpoints: s
@@ -695,8 +729,8 @@ fn measure(
                 max_connections: shape_of_load.connections,
             },
         },
-        warmup: plan.warmup,
-        duration: plan.duration,
+        warmup,
+        duration,
         timeout: s.file.workload.timeout.value.0,
         // The machine's other cores serve the deployment; one generator thread keeps up on
         // loopback (its CPU is reported, and a saturated generator is flagged).
@@ -706,6 +740,76 @@ fn measure(
             hold: Some(controls.hold.clone()),
         },
         name: "web",
+    })
+}
+
+/// A capacity search on a deployment that answers (`djbench capacity`): the scenario's web
+/// mix at open-loop rates the search picks, every trial sampled; no background tasks are
+/// enqueued. Each trial is told as a note.
+pub fn search_capacity(live: &Live<'_>, searched: crate::capacity::Searched, o: &mut RunOutcome) {
+    use crate::capacity::{self, Capacity, TrialShape, Watch};
+    let (warmup, window) = (
+        Duration::from_secs_f64(searched.warmup_seconds),
+        Duration::from_secs_f64(searched.window_seconds),
+    );
+    let load = match web_load(live.s, &live.d.base_url, warmup, window, live.controls) {
+        Ok(l) => l,
+        Err(e) => {
+            o.failure = Some(e);
+            return;
+        }
+    };
+    let shape = TrialShape {
+        load,
+        slo: searched.slo,
+    };
+    let watch = Watch {
+        leaders: live.d.session_roles(),
+        rss_hz: live.s.file.sampling.rss_hz.0,
+        pss_hz: live.s.file.sampling.pss_hz.0,
+    };
+    let began = Instant::now();
+    let found = capacity::search(&searched.method, &mut |rate, phase| {
+        let t = capacity::run_trial(&shape, rate, phase, Some(&watch))?;
+        let _ = live
+            .events
+            .send(Event::Note(format!("{}: {}", o.label, t.describe())));
+        Ok(t)
+    });
+    let mut c = Capacity::of(&o.label, searched, found, began.elapsed().as_secs_f64());
+    c.ready_seconds = o.ready_seconds;
+    let _ = live.events.send(Event::Note(format!("{}: {}", o.label, c.describe())));
+    o.capacity = Some(c);
+}
+
+/// The scenario's load on one deployment: its endpoint mix through the generator (closed or
+/// open loop), and beside it the background tasks as an open loop of `/enqueue` requests at
+/// the scenario's rate; then a bounded drain of the task queue.
+#[allow(clippy::too_many_arguments)]
+fn measure(
+    s: &Scenario,
+    shape: &Shape,
+    plan: &Plan,
+    d: &Deployment,
+    sqlite: Option<&std::path::Path>,
+    controls: &Controls,
+    events: &mpsc::Sender<Event>,
+    o: &mut RunOutcome,
+) {
+    use crate::load::{Endpoint, LoadSpec, Model};
+    use crate::sample::cpu_seconds;
+    use nix::sys::resource::UsageWho;
+    let (began, process_cpu, my_cpu) = (
+        Instant::now(),
+        cpu_seconds(UsageWho::RUSAGE_SELF),
+        cpu_seconds(UsageWho::RUSAGE_THREAD),
+    );
+    let spec = match web_load(s, &d.base_url, plan.warmup, plan.duration, controls) {
+        Ok(spec) => spec,
+        Err(e) => {
+            o.failure = Some(e);
+            return;
+        }
     };
     let tasks = &s.file.tasks;
     let task_spec = tasks

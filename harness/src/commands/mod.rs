@@ -14,6 +14,7 @@ use crate::cli::{Cli, Color, Command, ScenarioArgs};
 use crate::provision::Wants;
 use crate::scenario::{Scenario, ScenarioDirs};
 
+mod capacity;
 mod compare;
 mod list;
 mod load;
@@ -66,6 +67,7 @@ pub fn run(cli: Cli) -> Exit {
         Command::List => list::list(&dirs),
         Command::Schema => schema::schema(),
         Command::Load(args) => load::load_cmd(&args),
+        Command::Capacity(args) => capacity::capacity_cmd(&args, &dirs),
         Command::Compare(args) => compare::compare_cmd(&args),
         Command::Report {
             results,

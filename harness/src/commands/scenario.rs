@@ -58,42 +58,11 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
         watch_tasks: live,
         ..run::Controls::new()
     };
-    let mut ready = match run::provision_for(s, &Ui::detect()) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::BadInput;
-        }
+    let (twinned, ready) = match provisioned(s) {
+        Ok(p) => p,
+        Err(exit) => return exit,
     };
-    // Interpreter parity: the GIL is compared only against its twin.
-    let twinned = run::with_gil_twins(s, &ready.report);
-    let s = match &twinned {
-        Some(t) => {
-            let version = |f| {
-                ready
-                    .report
-                    .interpreters
-                    .iter()
-                    .find(|i| i.flavour == f)
-                    .map_or("?".to_owned(), |i| i.version.clone())
-            };
-            eprintln!(
-                "djbench: the free-threaded CPython ({}) is not the GIL one's version and build \
-                 ({}): each free_threaded deployment also runs on its GIL twin (`gil_twin: auto`)",
-                version(provision::Flavour::FreeThreaded),
-                version(provision::Flavour::Gil)
-            );
-            ready = match run::provision_for(t, &Ui::detect()) {
-                Ok(r) => r,
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    return Exit::BadInput;
-                }
-            };
-            t
-        }
-        None => s,
-    };
+    let s = twinned.as_ref().unwrap_or(s);
     let plan = &Plan::new(s, overrides, SystemTime::now());
     eprintln!(
         "djbench: {} — {} runs into {}",
@@ -225,9 +194,44 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
     exit
 }
 
+/// Provisions what `s` needs and, where the free-threaded CPython is not the GIL one's version
+/// and build, the scenario with each free_threaded deployment's GIL twin added (provisioned
+/// too): interpreter parity, the GIL is compared only against its twin.
+pub(super) fn provisioned(
+    s: &Scenario,
+) -> Result<(Option<Scenario>, crate::run::Ready), Exit> {
+    use crate::run;
+    let mut ready = run::provision_for(s, &Ui::detect()).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::BadInput
+    })?;
+    let twinned = run::with_gil_twins(s, &ready.report);
+    if let Some(t) = &twinned {
+        let version = |f| {
+            ready
+                .report
+                .interpreters
+                .iter()
+                .find(|i| i.flavour == f)
+                .map_or("?".to_owned(), |i| i.version.clone())
+        };
+        eprintln!(
+            "djbench: the free-threaded CPython ({}) is not the GIL one's version and build \
+             ({}): each free_threaded deployment also runs on its GIL twin (`gil_twin: auto`)",
+            version(provision::Flavour::FreeThreaded),
+            version(provision::Flavour::Gil)
+        );
+        ready = run::provision_for(t, &Ui::detect()).map_err(|e| {
+            eprintln!("error: {e}");
+            Exit::BadInput
+        })?;
+    }
+    Ok((twinned, ready))
+}
+
 /// Runs `execute` on a thread of its own while this one shows its events: the live view,
 /// plain lines (live, but no terminal), or just the notes (`scenario` without --live).
-fn watch(
+pub(super) fn watch(
     s: &Scenario,
     live: bool,
     controls: &crate::run::Controls,

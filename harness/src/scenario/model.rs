@@ -69,6 +69,9 @@ pub struct ScenarioFile {
     /// Limits for CI: a run that breaks one exits with status 1.
     #[serde(default)]
     pub thresholds: Thresholds,
+    /// The SLO and the method of `djbench capacity` (not used by `scenario`).
+    #[serde(default)]
+    pub capacity: CapacitySearch,
     /// Where results and reports are written.
     #[serde(default)]
     pub output: Output,
@@ -762,6 +765,93 @@ pub struct Thresholds {
     /// Highest acceptable 99th-percentile task latency, enqueue to finish.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_p99: Option<Duration>,
+}
+
+/// `djbench capacity`: the highest open-loop rate of the workload's endpoint mix each
+/// deployment carries while meeting an SLO (p99, error rate, and at least 95% of the offered
+/// rate completed inside each trial's window). An exponential ramp from `start`, then
+/// bisection to `tolerance`; a load at the boundary passes when `passes` of `trials` trials
+/// pass. Each trial warms up for `warmup` on the running deployment, then measures `window`.
+/// Flags of the same names override these.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapacitySearch {
+    /// Highest acceptable 99th-percentile latency, failures included.
+    #[serde(default = "default_capacity_p99")]
+    #[schemars(with = "Duration")]
+    pub p99: Spanned<Duration>,
+    /// Highest acceptable share of failed requests.
+    #[serde(default = "default_capacity_error_rate")]
+    pub error_rate: Percent,
+    /// Bisection stops when the first failing load is within this of the last passing one.
+    #[serde(default = "default_tolerance")]
+    #[schemars(with = "Percent")]
+    pub tolerance: Spanned<Percent>,
+    /// The first load of the ramp.
+    #[serde(default = "default_capacity_start")]
+    #[schemars(with = "Rate")]
+    pub start: Spanned<Rate>,
+    /// No load above this is offered.
+    #[serde(default = "default_capacity_ceiling")]
+    pub max_rate: Rate,
+    /// Load sent at each trial's rate before its window, not recorded.
+    #[serde(default = "default_capacity_warmup")]
+    pub warmup: Duration,
+    /// Each trial's measured window.
+    #[serde(default = "default_capacity_window")]
+    #[schemars(with = "Duration")]
+    pub window: Spanned<Duration>,
+    /// A load at the boundary passes when this many of `trials` pass.
+    #[serde(default = "default_passes")]
+    #[schemars(with = "Count<1, 20>")]
+    pub passes: Spanned<Count<1, 20>>,
+    /// Trials at most per load at the boundary.
+    #[serde(default = "default_trials")]
+    pub trials: Count<1, 20>,
+}
+
+impl Default for CapacitySearch {
+    fn default() -> Self {
+        Self {
+            p99: default_capacity_p99(),
+            error_rate: default_capacity_error_rate(),
+            tolerance: default_tolerance(),
+            start: default_capacity_start(),
+            max_rate: default_capacity_ceiling(),
+            warmup: default_capacity_warmup(),
+            window: default_capacity_window(),
+            passes: default_passes(),
+            trials: default_trials(),
+        }
+    }
+}
+
+fn default_capacity_p99() -> Spanned<Duration> {
+    unwritten(Duration(std::time::Duration::from_millis(100)))
+}
+fn default_capacity_error_rate() -> Percent {
+    Percent(0.01)
+}
+fn default_tolerance() -> Spanned<Percent> {
+    unwritten(Percent(0.02))
+}
+fn default_capacity_start() -> Spanned<Rate> {
+    unwritten(Rate(20.0))
+}
+fn default_capacity_ceiling() -> Rate {
+    Rate(100_000.0)
+}
+fn default_capacity_warmup() -> Duration {
+    Duration::from_secs(1)
+}
+fn default_capacity_window() -> Spanned<Duration> {
+    unwritten(Duration::from_secs(5))
+}
+fn default_passes() -> Spanned<Count<1, 20>> {
+    unwritten(Count(2))
+}
+fn default_trials() -> Count<1, 20> {
+    Count(3)
 }
 
 /// Where a run writes its files.

@@ -72,6 +72,52 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
         }
     }
 
+    let c = &s.capacity;
+    if c.p99.value.0.is_zero() {
+        err(
+            c.p99.referenced,
+            "`capacity.p99` must be more than 0".into(),
+            Some("a latency bound like 100ms".into()),
+        );
+    }
+    if c.window.value.0.is_zero() {
+        err(
+            c.window.referenced,
+            "`capacity.window` must be more than 0".into(),
+            Some("a trial's measured time, like 5s".into()),
+        );
+    }
+    if c.tolerance.value.0 <= 0.0 || c.tolerance.value.0 >= 1.0 {
+        err(
+            c.tolerance.referenced,
+            format!(
+                "`capacity.tolerance` of {} cannot end a bisection",
+                c.tolerance.value
+            ),
+            Some("more than 0% and less than 100%, like 2%".into()),
+        );
+    }
+    if c.passes.value.0 > c.trials.0 {
+        err(
+            c.passes.referenced,
+            format!(
+                "`capacity.passes` is {} but a load gets at most {} trials",
+                c.passes.value.0, c.trials.0
+            ),
+            Some("passes ≤ trials, like `passes: 2` of `trials: 3`".into()),
+        );
+    }
+    if c.start.value.0 > c.max_rate.0 {
+        err(
+            c.start.referenced,
+            format!(
+                "`capacity.start` ({}) is above `capacity.max_rate` ({})",
+                c.start.value, c.max_rate
+            ),
+            None,
+        );
+    }
+
     if s.modes.is_empty() {
         err(
             Location::UNKNOWN,
