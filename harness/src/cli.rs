@@ -524,7 +524,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "PCT", default_value = "5%", value_parser = parse_percent)]
     pub max_regression: f64,
     /// A metric to judge; repeat for several. Default: throughput, p50, p99, pss, task-p99,
-    /// errors, lost-tasks.
+    /// errors, lost-tasks, and capacity (known only in the results of `djbench capacity`).
     #[arg(long = "metric", value_name = "METRIC", value_enum)]
     pub metrics: Vec<crate::compare::Metric>,
     /// Print the comparison as JSON.

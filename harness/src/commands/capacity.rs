@@ -226,6 +226,14 @@ fn scenario(s: &Scenario, args: &CapacityArgs) -> Exit {
         eprintln!("djbench: interrupted: every deployment was torn down");
         exit = Exit::Failed;
     }
+    let doc = run::document(s, plan, &outcomes, true);
+    for b in crate::compare::thresholds(&doc) {
+        eprintln!(
+            "threshold broken: {} {}: {} (limit {})",
+            b.label, b.threshold, b.measured, b.limit
+        );
+        exit = Exit::Failed;
+    }
     exit
 }
 
