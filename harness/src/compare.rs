@@ -290,7 +290,12 @@ fn load_file(
             folder: folder.clone(),
             figures: metrics
                 .iter()
-                .map(|&m| (m, (m == Metric::Capacity).then_some(c.capacity_rps).flatten()))
+                .map(|&m| {
+                    (
+                        m,
+                        (m == Metric::Capacity).then_some(c.capacity_rps).flatten(),
+                    )
+                })
                 .collect(),
         });
     }
