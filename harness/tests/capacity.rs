@@ -151,3 +151,48 @@ fn bad_slo_in_a_scenario_exits_2_with_line_and_column() {
         assert!(stderr.contains(says), "{yaml}: {stderr}");
     }
 }
+
+/// The shipped `capacity` scenario's path, short: one real deployment (subinterpreters)
+/// searched with one-second trials and a coarse tolerance. Every trial samples the
+/// deployment, results.json carries the capacity with its bounds, and nothing is left
+/// running. The full scenario is `just capacity` (about 2 minutes a deployment).
+#[test]
+fn a_deployment_is_searched_sampled_and_torn_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("capacity_smoke.yaml");
+    std::fs::write(
+        &scenario,
+        "name: capacity_smoke\n\
+         modes: [subinterpreters]\n\
+         workload: {endpoints: [/hello, /db], connections: 64, timeout: 2s}\n\
+         capacity: {p99: 100ms, start: 100/s, tolerance: 50%, warmup: 300ms, window: 1s, \
+         passes: 1, trials: 1}\n\
+         thresholds: {capacity: 50/s}\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = common::djbench()
+        .arg("capacity")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    let doc = djbench::results::read(&out.join("results.json")).unwrap();
+    assert!(doc.complete);
+    let c = &doc.capacity[0];
+    assert_eq!(c.label, "subinterpreters");
+    let (lo, hi) = (c.last_pass_rps.unwrap(), c.first_fail_rps.unwrap());
+    assert_eq!(c.capacity_rps, Some(lo));
+    assert!(lo >= 100.0 && hi > lo && (hi - lo) / lo <= 0.5, "{lo} {hi}");
+    assert!(c.ready_seconds.is_some_and(|s| s > 0.0));
+    assert!(doc.runs[0].ready_seconds.is_some());
+    for t in &c.trials {
+        assert!(t.cpu_cores.is_some_and(|c| c > 0.0), "{t:?}");
+        assert!(t.pss_peak_bytes.is_some_and(|b| b > 10 << 20), "{t:?}");
+    }
+    assert!(stderr.contains("capacity"), "{stderr}");
+    assert!(common::processes_using(&out).is_empty());
+}
