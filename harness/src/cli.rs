@@ -413,39 +413,39 @@ pub struct CapacityArgs {
 
     /// Highest acceptable 99th-percentile latency, failures included [scenario: capacity.p99,
     /// default 100ms].
-    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    #[arg(long, value_name = "D", value_parser = parse_duration, allow_hyphen_values = true)]
     pub p99: Option<Duration>,
 
     /// Highest acceptable share of failed requests, like 1% or 0.1% [scenario:
     /// capacity.error_rate, default 1%].
-    #[arg(long, value_name = "PCT", value_parser = parse_share)]
+    #[arg(long, value_name = "PCT", value_parser = parse_share, allow_hyphen_values = true)]
     pub max_error_rate: Option<f64>,
 
     /// Stop bisecting when the first failing load is within this of the last passing one
     /// [scenario: capacity.tolerance, default 2%].
-    #[arg(long, value_name = "PCT", value_parser = parse_tolerance)]
+    #[arg(long, value_name = "PCT", value_parser = parse_tolerance, allow_hyphen_values = true)]
     pub tolerance: Option<f64>,
 
     /// The first load of the ramp, per second [scenario: capacity.start, default 20].
-    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    #[arg(long, value_name = "R", value_parser = parse_rate, allow_hyphen_values = true)]
     pub start: Option<f64>,
 
     /// No load above this is offered [scenario: capacity.max_rate, default 100000].
-    #[arg(long, value_name = "R", value_parser = parse_rate)]
+    #[arg(long, value_name = "R", value_parser = parse_rate, allow_hyphen_values = true)]
     pub max_rate: Option<f64>,
 
     /// Each trial's measured window [scenario: capacity.window, default 5s].
-    #[arg(long, value_name = "D", value_parser = parse_duration)]
+    #[arg(long, value_name = "D", value_parser = parse_duration, allow_hyphen_values = true)]
     pub window: Option<Duration>,
 
     /// Load sent at each trial's rate before its window [scenario: capacity.warmup,
     /// default 1s].
-    #[arg(long, value_name = "D", value_parser = parse_duration_or_zero)]
+    #[arg(long, value_name = "D", value_parser = parse_duration_or_zero, allow_hyphen_values = true)]
     pub warmup: Option<Duration>,
 
     /// A load at the boundary passes when K of N trials pass, like 2/3 [scenario:
     /// capacity.passes and capacity.trials, default 2/3].
-    #[arg(long, value_name = "K/N", value_parser = parse_k_of_n)]
+    #[arg(long, value_name = "K/N", value_parser = parse_k_of_n, allow_hyphen_values = true)]
     pub passes: Option<(u32, u32)>,
 
     /// URL only: the most connections the open loop may open.
@@ -524,7 +524,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "PCT", default_value = "5%", value_parser = parse_percent)]
     pub max_regression: f64,
     /// A metric to judge; repeat for several. Default: throughput, p50, p99, pss, task-p99,
-    /// errors, lost-tasks.
+    /// errors, lost-tasks, and capacity (known only in the results of `djbench capacity`).
     #[arg(long = "metric", value_name = "METRIC", value_enum)]
     pub metrics: Vec<crate::compare::Metric>,
     /// Print the comparison as JSON.

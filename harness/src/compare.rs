@@ -44,11 +44,15 @@ pub enum Metric {
     Errors,
     /// Tasks enqueued but never finished.
     LostTasks,
+    /// The highest rate carried within the SLO, from `djbench capacity` (higher is better).
+    Capacity,
 }
 
 impl Metric {
     /// What `compare` judges when no --metric is given.
-    pub const DEFAULT: [Metric; 7] = [
+    /// Capacity is known only in the results of `djbench capacity`, and the others only
+    /// outside them: each file is judged on what it holds.
+    pub const DEFAULT: [Metric; 8] = [
         Metric::Throughput,
         Metric::P50,
         Metric::P99,
@@ -56,6 +60,7 @@ impl Metric {
         Metric::TaskP99,
         Metric::Errors,
         Metric::LostTasks,
+        Metric::Capacity,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,11 +76,15 @@ impl Metric {
             Metric::TaskP99 => "task p99",
             Metric::Errors => "errors",
             Metric::LostTasks => "lost tasks",
+            Metric::Capacity => "capacity",
         }
     }
 
     fn higher_is_better(self) -> bool {
-        matches!(self, Metric::Throughput | Metric::TasksPerSecond)
+        matches!(
+            self,
+            Metric::Throughput | Metric::TasksPerSecond | Metric::Capacity
+        )
     }
 
     /// Counts judged by their increase from zero as well as relatively.
@@ -104,13 +113,17 @@ impl Metric {
                 .map(|l| l.p99 as f64),
             Metric::Errors => Some(r.errors as f64),
             Metric::LostTasks => r.tasks.as_ref().map(|t| t.lost as f64),
+            // A search's answer, not a run's figure: see `load_file`.
+            Metric::Capacity => None,
         }
     }
 
     /// The value with its unit, for tables.
     pub fn show(self, v: f64) -> String {
         match self {
-            Metric::Throughput | Metric::TasksPerSecond => format!("{v:.1}/s"),
+            Metric::Throughput | Metric::TasksPerSecond | Metric::Capacity => {
+                format!("{v:.1}/s")
+            }
             Metric::P50 | Metric::P99 | Metric::P999 | Metric::TaskP99 => {
                 format!("{:.2} ms", v / 1000.0)
             }
@@ -270,7 +283,23 @@ fn load_file(
         pairable: None,
     };
     let one_run_each = doc.by_deployment().len() == doc.runs.len();
-    for run in &doc.runs {
+    // The results of `djbench capacity`: one search per deployment, and its runs measured no
+    // load of their own. Only capacity is known; an unknown capacity is kept (and fails).
+    for c in &doc.capacity {
+        loaded.runs.entry(c.label.clone()).or_default().push(Run {
+            folder: folder.clone(),
+            figures: metrics
+                .iter()
+                .map(|&m| {
+                    (
+                        m,
+                        (m == Metric::Capacity).then_some(c.capacity_rps).flatten(),
+                    )
+                })
+                .collect(),
+        });
+    }
+    for run in doc.runs.iter().filter(|_| doc.capacity.is_empty()) {
         if run.failure.is_some() {
             // A run that failed measured nothing comparable; its absence is reported below.
             continue;
@@ -993,6 +1022,7 @@ pub fn limits(t: &Thresholds) -> Vec<(&'static str, String)> {
         t.pss.map(|v| ("pss", v.to_string())),
         t.lost_tasks.map(|v| ("lost_tasks", v.0.to_string())),
         d("task_p99", t.task_p99),
+        t.capacity.map(|v| ("capacity", v.to_string())),
     ]
     .into_iter()
     .flatten()
@@ -1007,6 +1037,26 @@ pub fn limits(t: &Thresholds) -> Vec<(&'static str, String)> {
 pub fn thresholds(doc: &Results) -> Vec<Breach> {
     let t = &doc.scenario.thresholds;
     let mut breaches = Vec::new();
+    if let Some(limit) = t.capacity {
+        for c in &doc.capacity {
+            let measured = match c.capacity_rps {
+                Some(v) if v >= limit.0 => continue,
+                Some(v) => format!("{v:.1}/s"),
+                None => format!("unknown: {}", c.end.describe()),
+            };
+            breaches.push(Breach {
+                label: c.label.clone(),
+                threshold: "capacity",
+                limit: limit.to_string(),
+                measured,
+            });
+        }
+    }
+    // The results of `djbench capacity` measured no load in their runs: only the capacity
+    // limit applies to them.
+    if !doc.capacity.is_empty() {
+        return breaches;
+    }
     // A deployment whose every run failed measured nothing to hold to a limit.
     for (label, runs) in doc
         .by_deployment()

@@ -778,7 +778,9 @@ pub fn search_capacity(live: &Live<'_>, searched: crate::capacity::Searched, o: 
     });
     let mut c = Capacity::of(&o.label, searched, found, began.elapsed().as_secs_f64());
     c.ready_seconds = o.ready_seconds;
-    let _ = live.events.send(Event::Note(format!("{}: {}", o.label, c.describe())));
+    let _ = live
+        .events
+        .send(Event::Note(format!("{}: {}", o.label, c.describe())));
     o.capacity = Some(c);
 }
 

@@ -71,8 +71,14 @@ fn the_search_finds_a_known_capacity_within_5_percent_and_the_curve_shows_the_kn
         .map(p99)
         .collect();
     assert!(!below.is_empty() && !above.is_empty(), "{stderr}");
-    assert!(below.iter().all(|&p| p < 15_000), "below the knee: {below:?}");
-    assert!(above.iter().all(|&p| p > 100_000), "above the knee: {above:?}");
+    assert!(
+        below.iter().all(|&p| p < 15_000),
+        "below the knee: {below:?}"
+    );
+    assert!(
+        above.iter().all(|&p| p > 100_000),
+        "above the knee: {above:?}"
+    );
     for t in &c.trials {
         if t.offered_rps >= 1.2 * CAPACITY {
             assert_eq!(t.verdict, Verdict::Fail);
@@ -138,7 +144,10 @@ fn bad_slo_in_a_scenario_exits_2_with_line_and_column() {
             .unwrap();
         assert_eq!(out.status.code(), Some(2), "{yaml}");
         let stderr = String::from_utf8_lossy(&out.stderr);
-        assert!(stderr.contains(&format!("bad.yaml{at}")), "{yaml}: {stderr}");
+        assert!(
+            stderr.contains(&format!("bad.yaml{at}")),
+            "{yaml}: {stderr}"
+        );
         assert!(stderr.contains(says), "{yaml}: {stderr}");
     }
 }

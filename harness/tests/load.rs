@@ -8,17 +8,14 @@ mod common;
 #[path = "common/server.rs"]
 mod server;
 
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use djbench::load::{self, Endpoint, Latency, LoadReport, LoadSpec, Model};
-use server::spawn_server;
 use http_body_util::Full;
-use hyper::service::service_fn;
-use hyper_util::rt::TokioIo;
+use server::spawn_server;
 
 /// A server answering every request after `delay`; during a stall window it holds every
 /// request until the window ends. `close` makes it close the connection after each answer.

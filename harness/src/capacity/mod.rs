@@ -383,14 +383,14 @@ impl Capacity {
         )
     }
 
-    /// The last passing trial's figures at the capacity: CPU cores and peak ΣPSS, where
-    /// sampled (the median over its passing trials).
+    /// The last passing trial at the capacity: its CPU cores and peak ΣPSS, where sampled,
+    /// are what carrying the capacity cost.
     pub fn at_capacity(&self) -> Option<&Trial> {
         let lo = self.capacity_rps?;
         self.trials
             .iter()
-            .filter(|t| t.offered_rps == lo && t.verdict == Verdict::Pass)
-            .last()
+            .rev()
+            .find(|t| t.offered_rps == lo && t.verdict == Verdict::Pass)
     }
 
     /// Capacity per core the deployment used at it, and per GiB of its peak ΣPSS.

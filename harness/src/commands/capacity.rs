@@ -35,9 +35,7 @@ impl Settings {
 
 impl Settings {
     fn of(c: &CapacitySearch, args: &CapacityArgs) -> Self {
-        let (passes, trials) = args
-            .passes
-            .unwrap_or((c.passes.value.0, c.trials.0));
+        let (passes, trials) = args.passes.unwrap_or((c.passes.value.0, c.trials.0));
         Self {
             slo: Slo {
                 p99_us: args.p99.unwrap_or(c.p99.value.0).as_micros() as u64,
@@ -185,9 +183,15 @@ fn scenario(s: &Scenario, args: &CapacityArgs) -> Exit {
     );
     let controls = run::Controls::new();
     let outcomes = watch(s, false, &controls, |events| {
-        run::execute_with(s, plan, &ready, false, &controls, &events, &mut |live, o| {
-            run::caught(o, |o| run::search_capacity(live, settings.searched(), o))
-        })
+        run::execute_with(
+            s,
+            plan,
+            &ready,
+            false,
+            &controls,
+            &events,
+            &mut |live, o| run::caught(o, |o| run::search_capacity(live, settings.searched(), o)),
+        )
     });
     let found: Vec<Capacity> = outcomes
         .iter()
@@ -224,6 +228,14 @@ fn scenario(s: &Scenario, args: &CapacityArgs) -> Exit {
     }
     if controls.stop.load(std::sync::atomic::Ordering::Relaxed) {
         eprintln!("djbench: interrupted: every deployment was torn down");
+        exit = Exit::Failed;
+    }
+    let doc = run::document(s, plan, &outcomes, true);
+    for b in crate::compare::thresholds(&doc) {
+        eprintln!(
+            "threshold broken: {} {}: {} (limit {})",
+            b.label, b.threshold, b.measured, b.limit
+        );
         exit = Exit::Failed;
     }
     exit

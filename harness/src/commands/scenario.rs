@@ -197,9 +197,7 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
 /// Provisions what `s` needs and, where the free-threaded CPython is not the GIL one's version
 /// and build, the scenario with each free_threaded deployment's GIL twin added (provisioned
 /// too): interpreter parity, the GIL is compared only against its twin.
-pub(super) fn provisioned(
-    s: &Scenario,
-) -> Result<(Option<Scenario>, crate::run::Ready), Exit> {
+pub(super) fn provisioned(s: &Scenario) -> Result<(Option<Scenario>, crate::run::Ready), Exit> {
     use crate::run;
     let mut ready = run::provision_for(s, &Ui::detect()).map_err(|e| {
         eprintln!("error: {e}");

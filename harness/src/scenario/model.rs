@@ -740,7 +740,8 @@ fn default_pss_hz() -> Hertz {
 
 /// Absolute limits, checked on every deployment when a scenario ends (exit 1 when broken):
 /// latencies, ΣPSS and task p99 on the median over repetitions, the error rate over all
-/// requests, lost tasks in the worst repetition. An unset limit is not checked.
+/// requests, lost tasks in the worst repetition; `capacity` when `djbench capacity` ends. An
+/// unset limit is not checked.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Thresholds {
@@ -765,6 +766,10 @@ pub struct Thresholds {
     /// Highest acceptable 99th-percentile task latency, enqueue to finish.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_p99: Option<Duration>,
+    /// Lowest acceptable capacity, checked by `djbench capacity`: a deployment whose capacity
+    /// is below it, or unknown, breaks it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Rate>,
 }
 
 /// `djbench capacity`: the highest open-loop rate of the workload's endpoint mix each
