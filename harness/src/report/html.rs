@@ -282,7 +282,6 @@ fn measured(out: &mut String, doc: &Results) {
     );
 
     // Latency spectrum on a log-percentile axis.
-    type Quantile = fn(&crate::load::Latency) -> u64;
     let quantiles: [(Quantile, f64, &str); 5] = [
         (|l| l.p50, 0.5, "50%"),
         (|l| l.p90, 0.9, "90%"),
@@ -571,8 +570,10 @@ fn measured(out: &mut String, doc: &Results) {
             "The same mode deployed twice: once with the scenario's background tasks, once quiet.",
         );
     }
-
 }
+
+/// One figure of a latency histogram (`|l| l.p99`).
+type Quantile = fn(&crate::load::Latency) -> u64;
 
 /// Each offered rate's median of `value` over its trials, in order of rate; a rate none of whose
 /// trials knows it is left out, and so are trials where djbench's generator saturated (their
@@ -648,7 +649,13 @@ fn capacity(out: &mut String, doc: &Results) {
             .map(|(_, rs)| {
                 let (python, gil) = python_and_gil(rs);
                 let (server, shape) = serving_of(rs);
-                format!("{server} · {shape} · Python {python}, GIL {gil}")
+                let python = format!("Python {python}, GIL {gil}");
+                // "-" is a fact the run did not record: left out rather than shown as a dash.
+                [server, shape, python]
+                    .into_iter()
+                    .filter(|f| f != "-")
+                    .collect::<Vec<_>>()
+                    .join(" · ")
             })
             .unwrap_or_default();
         let _ = write!(
@@ -694,15 +701,13 @@ fn capacity(out: &mut String, doc: &Results) {
     // p99 bold and p50 thin, one colour per deployment.
     let mut series = Vec::new();
     for (d, c) in doc.capacity.iter().enumerate() {
-        let quantiles: [(fn(&crate::load::Latency) -> u64, &str, bool); 2] =
+        let quantiles: [(Quantile, &str, bool); 2] =
             [(|l| l.p99, "p99", false), (|l| l.p50, "p50", true)];
         for (q, name, faint) in quantiles {
             series.push(Series {
                 name: format!("{} {name}", c.label),
                 color: color(d).to_owned(),
-                points: per_rate(&c.trials, |t| {
-                    t.latency_us.map(|l| q(&l) as f64 / 1000.0)
-                }),
+                points: per_rate(&c.trials, |t| t.latency_us.map(|l| q(&l) as f64 / 1000.0)),
                 faint,
             });
         }
@@ -743,11 +748,16 @@ fn capacity(out: &mut String, doc: &Results) {
              vertical line is a deployment's capacity, where its search converged.",
         );
     }
-    let cost: [(&str, &str, fn(&Trial) -> Option<f64>); 2] = [
-        ("CPU against the offered rate", "CPU cores used", |t| t.cpu_cores),
-        ("Peak ΣPSS against the offered rate", "peak ΣPSS, MiB", |t| {
-            t.pss_peak_bytes.map(|b| b as f64 / 1048576.0)
+    type Figure = fn(&Trial) -> Option<f64>;
+    let cost: [(&str, &str, Figure); 2] = [
+        ("CPU against the offered rate", "CPU cores used", |t| {
+            t.cpu_cores
         }),
+        (
+            "Peak ΣPSS against the offered rate",
+            "peak ΣPSS, MiB",
+            |t| t.pss_peak_bytes.map(|b| b as f64 / 1048576.0),
+        ),
     ];
     let charts: Vec<String> = cost
         .iter()
@@ -809,10 +819,9 @@ fn trials(out: &mut String, found: &[Capacity]) {
             let verdict = match t.verdict {
                 Verdict::Pass => "pass".to_owned(),
                 Verdict::Fail => format!("<strong>fail</strong>: {}", esc(&t.reasons.join("; "))),
-                Verdict::Saturated => format!(
-                    "<strong>unusable</strong>: {}",
-                    esc(&t.reasons.join("; "))
-                ),
+                Verdict::Saturated => {
+                    format!("<strong>unusable</strong>: {}", esc(&t.reasons.join("; ")))
+                }
             };
             let _ = write!(
                 out,

@@ -1842,10 +1842,12 @@ mod tests {
                 ),
                 "{page}"
             );
-            assert!(page.contains("gunicorn_sync · - · Python 3.14.0, GIL on"));
+            assert!(
+                page.contains("<span class=\"cv\">gunicorn_sync · Python 3.14.0, GIL on</span>")
+            );
             // Every trial, an unsampled one with unknown CPU and ΣPSS, never 0.
-            let every = &page
-                [page.find("<h3>Every trial</h3>").unwrap()..page.find("<h2>Warnings</h2>").unwrap()];
+            let every = &page[page.find("<h3>Every trial</h3>").unwrap()
+                ..page.find("<h2>Warnings</h2>").unwrap()];
             assert_eq!(every.matches("<tr><td>a</td><td>").count(), 9);
             assert!(page.contains(
                 "<tr><td>b</td><td>again</td><td>50.0</td><td>50.0</td><td>50.0</td>\

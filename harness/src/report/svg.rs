@@ -106,7 +106,11 @@ fn log_ticks(min: f64, max: f64) -> Vec<(f64, String)> {
     let mut t = Vec::new();
     for e in lo..=hi {
         let decimals = (-e).max(0) as usize;
-        let steps: &[f64] = if fine && e < hi { &[1.0, 2.0, 5.0] } else { &[1.0] };
+        let steps: &[f64] = if fine && e < hi {
+            &[1.0, 2.0, 5.0]
+        } else {
+            &[1.0]
+        };
         for m in steps {
             let v = m * 10f64.powi(e);
             t.push((v, format!("{v:.decimals$}")));
@@ -230,7 +234,8 @@ impl Lines {
             .max(x_max)
             .max(1e-9);
         let sx = |x: f64| LEFT + (x - x_min) / (x_top - x_min) * (W - LEFT - RIGHT);
-        let sy = |y: f64| H - BOTTOM - (scale(y) - y_bottom) / (y_top - y_bottom) * (H - TOP - BOTTOM);
+        let sy =
+            |y: f64| H - BOTTOM - (scale(y) - y_bottom) / (y_top - y_bottom) * (H - TOP - BOTTOM);
         y_axis(&mut out, &yt, &sy);
         let xt: Vec<(f64, String)> = self
             .x_ticks
@@ -429,7 +434,10 @@ mod tests {
     #[test]
     fn log_ticks_are_powers_of_ten_with_2_and_5_over_a_short_range() {
         assert_eq!(labels(&log_ticks(1.7, 320.0)), ["1", "10", "100", "1000"]);
-        assert_eq!(labels(&log_ticks(1.0, 100.0)), ["1", "2", "5", "10", "20", "50", "100"]);
+        assert_eq!(
+            labels(&log_ticks(1.0, 100.0)),
+            ["1", "2", "5", "10", "20", "50", "100"]
+        );
         assert_eq!(labels(&log_ticks(0.04, 3.0)), ["0.01", "0.1", "1", "10"]);
         assert_eq!(
             labels(&log_ticks(0.04, 0.9)),
@@ -472,7 +480,10 @@ mod tests {
         let rule = chart.split("class=\"rule y\"").nth(1).unwrap();
         let at = rule.split("y1=\"").nth(1).unwrap();
         let at: f64 = at[..at.find('"').unwrap()].parse().unwrap();
-        assert!((at - (y(points[0]) + y(points[1])) / 2.0).abs() < 0.2, "{chart}");
+        assert!(
+            (at - (y(points[0]) + y(points[1])) / 2.0).abs() < 0.2,
+            "{chart}"
+        );
         assert_eq!(chart.matches("class=\"rule x\"").count(), 1);
         for t in ["1", "10", "100"] {
             assert!(chart.contains(&format!(">{t}</text>")), "{t}: {chart}");
