@@ -2,7 +2,8 @@
 //! never JSON key paths): report.html (html.rs, with SVG charts from svg.rs) and summary.md,
 //! the headline table (one row per deployment, medians over repetitions with their spread, an
 //! unknown figure as "—" and never best) and the warnings, fit for a pull-request comment and
-//! for the terminal; and the bmf and seconds.csv exports. It re-reads what was measured; it
+//! for the terminal; a capacity search's answer (`results::Capacity`) ahead of them, and in
+//! its place when the runs measured no load of their own; and the bmf and seconds.csv exports. It re-reads what was measured; it
 //! never measures, and never changes results.json. It judges nothing itself: which value is
 //! best (one `stats::best` call over the whole table) and how noisy a figure is (`stats::cv`)
 //! come from `stats`, the only module that judges.
@@ -10,6 +11,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::capacity::{Capacity, Searched};
 use crate::load::LoadReport;
 use crate::results::{Results, RunResult};
 use crate::stats::{self, Best, Contest, Direction};
@@ -228,6 +230,159 @@ const COLUMNS: &[Column] = &[
         show: |v| format!("{v:.0}"),
     },
 ];
+
+/// A capacity search's document: deployments searched, and no run with a load of its own (each
+/// run holds its deployment's facts only, its load figures zero or unknown because nothing was
+/// measured). Its headline table, loads and run charts would be a wall of unknowns, so they are
+/// left out. A document of measured runs without a `load` (older tests, hand-built ones) is
+/// not one.
+fn capacity_only(doc: &Results) -> bool {
+    !doc.capacity.is_empty() && doc.runs.iter().all(|r| r.load.is_none())
+}
+
+/// A number in words: up to three decimals, no trailing zeros (50, 0.5, 2.5).
+fn num(v: f64) -> String {
+    let s = format!("{v:.3}");
+    s.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// A rate in req/s with one decimal, or [`UNKNOWN`].
+fn rps(v: Option<f64>) -> String {
+    v.map_or(UNKNOWN.to_owned(), |v| format!("{v:.1}"))
+}
+
+/// The SLO and how it was searched for, in words.
+fn searched_text(s: &Searched) -> String {
+    let m = &s.method;
+    format!(
+        "p99 ≤ {} ms, error rate ≤ {}%, completed ≥ {}% of the offered rate; from {} req/s, \
+         doubling up to at most {} req/s, then bisected until the first failing load is within \
+         {}% of the last passing one; a load near the boundary passes when {} of {} trials \
+         pass; each trial {} s of warm-up, then a {} s window",
+        num(s.slo.p99_us as f64 / 1000.0),
+        num(s.slo.max_error_rate * 100.0),
+        num(s.slo.min_completed * 100.0),
+        num(m.start_rps),
+        num(m.max_rps),
+        num(m.tolerance * 100.0),
+        m.passes,
+        m.trials,
+        num(s.warmup_seconds),
+        num(s.window_seconds),
+    )
+}
+
+/// The SLO of a capacity document: one line when every deployment was searched alike, else one
+/// per deployment.
+fn searched_lines(doc: &Results) -> Vec<String> {
+    let Some(first) = doc.capacity.first() else {
+        return Vec::new();
+    };
+    if doc.capacity.iter().all(|c| c.searched == first.searched) {
+        vec![format!("SLO: {}.", searched_text(&first.searched))]
+    } else {
+        doc.capacity
+            .iter()
+            .map(|c| format!("{}: SLO {}.", c.label, searched_text(&c.searched)))
+            .collect()
+    }
+}
+
+/// One deployment's capacity as both reports show it, every figure a string ([`UNKNOWN`] when
+/// it is not known). The figures "at capacity" are those of `Capacity::at_capacity`'s trial,
+/// so they exist only where the search converged.
+struct CapacityRow {
+    capacity: String,
+    passes: String,
+    fails: String,
+    /// (first failing − last passing) ÷ last passing: how far the capacity may lie above the
+    /// figure given.
+    gap: String,
+    p99_ms: String,
+    cpu: String,
+    pss_mib: String,
+    per_core: String,
+    per_gib: String,
+    trials: String,
+    search_seconds: String,
+    ready_seconds: String,
+    /// How the search ended, or why the deployment was never searched.
+    ended: String,
+}
+
+impl CapacityRow {
+    fn of(c: &Capacity) -> Self {
+        let at = c.at_capacity();
+        let (per_core, per_gib) = c.per_core_and_gib();
+        let gap = match (c.last_pass_rps, c.first_fail_rps) {
+            (Some(p), Some(f)) if p > 0.0 => format!("{:.1}%", (f - p) / p * 100.0),
+            _ => UNKNOWN.to_owned(),
+        };
+        Self {
+            capacity: rps(c.capacity_rps),
+            passes: rps(c.last_pass_rps),
+            fails: rps(c.first_fail_rps),
+            gap,
+            p99_ms: at
+                .and_then(|t| t.latency_us)
+                .map_or(UNKNOWN.to_owned(), |l| ms(l.p99 as f64)),
+            cpu: at
+                .and_then(|t| t.cpu_cores)
+                .map_or(UNKNOWN.to_owned(), |c| format!("{c:.2}")),
+            pss_mib: at
+                .and_then(|t| t.pss_peak_bytes)
+                .map_or(UNKNOWN.to_owned(), |b| mib(b as f64)),
+            per_core: rps(per_core),
+            per_gib: per_gib.map_or(UNKNOWN.to_owned(), |v| format!("{v:.0}")),
+            trials: c.trials.len().to_string(),
+            search_seconds: format!("{:.0}", c.search_seconds),
+            ready_seconds: c
+                .ready_seconds
+                .map_or(UNKNOWN.to_owned(), |s| format!("{s:.1}")),
+            ended: match &c.failure {
+                Some(f) => format!("not searched: {f}"),
+                None => c.end.describe(),
+            },
+        }
+    }
+}
+
+/// summary.md's capacity section: the SLO, then a row per deployment.
+fn capacity_md(out: &mut String, doc: &Results) {
+    out.push_str("## Capacity under the SLO\n\n");
+    for line in searched_lines(doc) {
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "\nCapacity: the last passing load once the search converged ({UNKNOWN} otherwise; the \
+         bounds say what is known); gap: how far above it the first failing load lay. The \
+         figures \"there\" are the last passing trial's at the capacity.\n"
+    );
+    out.push_str(
+        "| deployment | capacity req/s | passes at | fails at | gap | p99 ms there | req/s per \
+         core | req/s per GiB ΣPSS | search |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n",
+    );
+    for c in &doc.capacity {
+        let r = CapacityRow::of(c);
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {}; {} trials in {} s |",
+            c.label.replace('|', "\\|"),
+            r.capacity,
+            r.passes,
+            r.fails,
+            r.gap,
+            r.p99_ms,
+            r.per_core,
+            r.per_gib,
+            r.ended.replace('|', "\\|"),
+            r.trials,
+            r.search_seconds
+        );
+    }
+    out.push('\n');
+}
 
 /// The median over runs of a figure; None when no run knows it.
 fn median_of(runs: &[&RunResult], value: impl Fn(&RunResult) -> Option<f64>) -> Option<f64> {
@@ -647,6 +802,27 @@ pub fn interpreter_notes(doc: &Results) -> Vec<String> {
             if j == i || group[j] != group[i] || gil(twin_runs) != Some(true) {
                 continue;
             }
+            if capacity_only(doc) {
+                // No run measured a load: the pair is compared by what the search found.
+                let of = |l: &str| doc.capacity.iter().find(|c| c.label == l);
+                let ratio = |value: fn(&Capacity) -> Option<f64>| match (
+                    of(label).and_then(value),
+                    of(twin).and_then(value),
+                ) {
+                    (Some(a), Some(b)) if b > 0.0 => format!("{:.2}×", a / b),
+                    _ => "unknown".to_owned(),
+                };
+                notes.push(format!(
+                    "THE GIL ALONE: {label} (no GIL) against {twin} (the same CPython with the \
+                     GIL): capacity under the SLO {}, req/s per core {}, req/s per GiB of ΣPSS {} \
+                     (no GIL ÷ GIL). This pair, not a row of another interpreter, is the \
+                     comparison of the GIL.",
+                    ratio(|c| c.capacity_rps),
+                    ratio(|c| c.per_core_and_gib().0),
+                    ratio(|c| c.per_core_and_gib().1),
+                ));
+                continue;
+            }
             let ratio = |value: fn(&RunResult) -> Option<f64>| match (
                 median_of(runs, value),
                 median_of(twin_runs, value),
@@ -855,6 +1031,10 @@ pub fn warnings(doc: &Results) -> Vec<String> {
     }
     for r in &doc.runs {
         let name = r.name();
+        // A capacity search's run carries its deployment's facts only: no latency or task
+        // figures were ever to be had from it, so their absence is no news (the trials have
+        // them).
+        let searched = r.load.is_none() && !doc.capacity.is_empty();
         if let Some(f) = &r.failure {
             w.push(format!("{name} failed: {f}"));
         }
@@ -887,13 +1067,13 @@ pub fn warnings(doc: &Results) -> Vec<String> {
                 error_kinds(t)
             ));
         }
-        if r.failure.is_none() && r.latency_us.is_none() {
+        if r.failure.is_none() && r.latency_us.is_none() && !searched {
             w.push(format!(
                 "{name}: no request succeeded, so it has no latency (shown as {UNKNOWN})"
             ));
         }
         match &r.tasks {
-            None if r.failure.is_none() => w.push(format!(
+            None if r.failure.is_none() && !searched => w.push(format!(
                 "{name}: its background task figures could not be read{}: tasks are unknown",
                 r.tasks_unknown
                     .as_deref()
@@ -1005,14 +1185,8 @@ pub fn warnings(doc: &Results) -> Vec<String> {
     w
 }
 
-/// summary.md: the headline table and the warnings.
-pub fn summary_md(doc: &Results) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "# djbench: {}\n", doc.name());
-    let description = doc.scenario.description.trim();
-    if !description.is_empty() {
-        let _ = writeln!(out, "{description}\n");
-    }
+/// summary.md's headline table: a row per deployment, medians over its repetitions.
+fn headline_md(out: &mut String, doc: &Results) {
     let deployments = doc.by_deployment();
     let table = Table::of(&deployments);
     let host = &doc.host;
@@ -1065,6 +1239,37 @@ pub fn summary_md(doc: &Results) -> String {
         for l in leads {
             let _ = writeln!(out, "- best: {l}");
         }
+    }
+}
+
+/// summary.md: the capacity found (when searched), the headline table (when the runs measured
+/// a load) and the warnings.
+pub fn summary_md(doc: &Results) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# djbench: {}\n", doc.name());
+    let description = doc.scenario.description.trim();
+    if !description.is_empty() {
+        let _ = writeln!(out, "{description}\n");
+    }
+    if !doc.capacity.is_empty() {
+        capacity_md(&mut out, doc);
+    }
+    let host = &doc.host;
+    if capacity_only(doc) {
+        let _ = writeln!(
+            out,
+            "{UNKNOWN}: unknown. Host: {}, {} cores, kernel {}. djbench {} ({}).",
+            host.cpu,
+            host.cores,
+            host.kernel,
+            doc.djbench.version,
+            doc.djbench
+                .git_revision
+                .as_deref()
+                .unwrap_or("no git revision"),
+        );
+    } else {
+        headline_md(&mut out, doc);
     }
     let notes = interpreter_notes(doc);
     if !notes.is_empty() {
@@ -1462,6 +1667,314 @@ mod tests {
         let md = summary_md(&doc);
         let p99 = column(&md, "p99 ms");
         assert_eq!(row(&md, "a")[p99], "9.00", "{md}");
+    }
+
+    mod capacity {
+        use super::*;
+        use crate::capacity::{End, Method, Phase, Slo, Trial, Verdict};
+        use crate::load::Latency;
+
+        fn searched() -> Searched {
+            Searched {
+                slo: Slo {
+                    p99_us: 50_000,
+                    max_error_rate: 0.01,
+                    min_completed: 0.95,
+                },
+                method: Method {
+                    start_rps: 50.0,
+                    max_rps: 10_000.0,
+                    tolerance: 0.02,
+                    passes: 2,
+                    trials: 3,
+                },
+                warmup_seconds: 1.0,
+                window_seconds: 5.0,
+            }
+        }
+
+        /// A trial at `rate` with this p99 (its p50 a tenth of it), judged against a p99 of
+        /// 50 ms; CPU and ΣPSS as sampled (None: not sampled).
+        fn trial(
+            rate: f64,
+            phase: Phase,
+            p99_ms: f64,
+            cpu: Option<f64>,
+            pss_mib: Option<u64>,
+        ) -> Trial {
+            let p99 = (p99_ms * 1000.0) as u64;
+            let pass = p99 <= 50_000;
+            Trial {
+                offered_rps: rate,
+                phase,
+                sent_rps: Some(rate),
+                completed_rps: rate,
+                goodput_rps: rate,
+                requests: (rate * 5.0) as u64,
+                errors: 0,
+                error_rate: Some(0.0),
+                latency_us: Some(Latency {
+                    min: p99 / 20,
+                    mean: p99 as f64 / 5.0,
+                    p50: p99 / 10,
+                    p90: p99 / 2,
+                    p99,
+                    p999: p99 * 2,
+                    max: p99 * 3,
+                }),
+                cpu_cores: cpu,
+                pss_peak_bytes: pss_mib.map(|m| m << 20),
+                generator_cpu_us_per_request: 20.0,
+                verdict: if pass { Verdict::Pass } else { Verdict::Fail },
+                reasons: if pass {
+                    Vec::new()
+                } else {
+                    vec![format!("p99 {p99_ms:.1} ms > 50.0 ms")]
+                },
+            }
+        }
+
+        /// a converged at 400 req/s (sampled: 1.6 cores and 512 MiB there); b, a URL-like
+        /// target nothing sampled, failed its first load. Their runs hold the deployments'
+        /// facts only, as `djbench capacity` writes them.
+        fn searched_doc() -> Results {
+            use Phase::*;
+            let s = |rate: f64, p99: f64, cpu: f64, mib: u64| {
+                trial(rate, Ramp, p99, Some(cpu), Some(mib))
+            };
+            let a = Capacity {
+                label: "a".into(),
+                searched: searched(),
+                capacity_rps: Some(400.0),
+                last_pass_rps: Some(400.0),
+                first_fail_rps: Some(408.0),
+                end: End::Converged,
+                failure: None,
+                ready_seconds: Some(3.2),
+                search_seconds: 95.0,
+                trials: vec![
+                    s(100.0, 20.0, 0.4, 300),
+                    s(200.0, 30.0, 0.8, 400),
+                    s(400.0, 42.0, 1.6, 512),
+                    s(800.0, 900.0, 1.9, 700),
+                    trial(800.0, Repeat, 700.0, Some(1.9), Some(690)),
+                    trial(600.0, Bisect, 200.0, Some(1.9), Some(650)),
+                    trial(600.0, Repeat, 220.0, Some(1.9), Some(650)),
+                    trial(408.0, Bisect, 60.0, Some(1.7), Some(520)),
+                    trial(408.0, Repeat, 55.0, Some(1.7), Some(520)),
+                ],
+            };
+            let b = Capacity {
+                label: "b".into(),
+                searched: searched(),
+                capacity_rps: None,
+                last_pass_rps: None,
+                first_fail_rps: Some(50.0),
+                end: End::FirstLoadFailed {
+                    reason: "p99 300.0 ms > 50.0 ms".into(),
+                },
+                failure: None,
+                ready_seconds: None,
+                search_seconds: 12.0,
+                trials: vec![
+                    trial(50.0, Ramp, 300.0, None, None),
+                    trial(50.0, Repeat, 310.0, None, None),
+                ],
+            };
+            let facts = |label: &str| RunResult {
+                requests: 0,
+                throughput_rps: 0.0,
+                error_rate: None,
+                latency_us: None,
+                pss_bytes: None,
+                rss_bytes: None,
+                cpu: None,
+                tasks: None,
+                ..run(label, 1, 0.0, 0)
+            };
+            Results {
+                capacity: vec![a, b],
+                ..results("", vec![facts("a"), facts("b")])
+            }
+        }
+
+        fn charts(page: &str) -> Vec<&str> {
+            page.split("<svg class=\"chart\"")
+                .skip(1)
+                .map(|s| &s[..s.find("</svg>").unwrap()])
+                .collect()
+        }
+
+        fn headings(page: &str) -> Vec<&str> {
+            page.split("<h2>")
+                .skip(1)
+                .map(|s| &s[..s.find("</h2>").unwrap()])
+                .collect()
+        }
+
+        #[test]
+        fn the_page_shows_each_capacity_or_why_there_is_none_and_no_empty_run_table() {
+            let doc = searched_doc();
+            let page = html(&doc);
+            assert_eq!(
+                headings(&page),
+                [
+                    "Capacity under the SLO",
+                    "Warnings",
+                    "Environment",
+                    "The scenario as run"
+                ],
+            );
+            assert!(
+                page.contains(
+                    "<td><strong>400.0</strong></td><td>400.0</td><td>408.0</td><td>2.0%</td>\
+                     <td>42.00</td><td>1.60</td><td>512</td><td>250.0</td><td>800</td><td>9</td>\
+                     <td>95</td><td>3.2</td><td style=\"text-align:left\" class=\"small\">converged</td>"
+                ),
+                "{page}"
+            );
+            assert!(
+                page.contains(
+                    "<td><strong>—</strong></td><td>—</td><td>50.0</td><td>—</td><td>—</td>\
+                     <td>—</td><td>—</td><td>—</td><td>—</td><td>2</td><td>12</td><td>—</td>\
+                     <td style=\"text-align:left\" class=\"small\">the first load already \
+                     failed: p99 300.0 ms &gt; 50.0 ms</td>"
+                ),
+                "{page}"
+            );
+            assert!(
+                page.contains("<span class=\"cv\">gunicorn_sync · Python 3.14.0, GIL on</span>")
+            );
+            // Every trial, an unsampled one with unknown CPU and ΣPSS, never 0.
+            let every = &page[page.find("<h3>Every trial</h3>").unwrap()
+                ..page.find("<h2>Warnings</h2>").unwrap()];
+            assert_eq!(every.matches("<tr><td>a</td><td>").count(), 9);
+            assert!(page.contains(
+                "<tr><td>b</td><td>again</td><td>50.0</td><td>50.0</td><td>50.0</td>\
+                 <td>50.0</td><td>31.00</td><td>155.00</td><td>310.00</td><td>620.00</td>\
+                 <td>0.00%</td><td>—</td><td>—</td><td style=\"text-align:left\" \
+                 class=\"small\"><strong>fail</strong>: p99 310.0 ms &gt; 50.0 ms</td></tr>"
+            ));
+            assert!(page.contains(
+                "SLO: p99 ≤ 50 ms, error rate ≤ 1%, completed ≥ 95% of the offered rate; from \
+                 50 req/s, doubling up to at most 10000 req/s"
+            ));
+            // The capacity runs measured nothing of their own: nothing to warn about.
+            assert!(warnings(&doc).is_empty(), "{:#?}", warnings(&doc));
+            assert!(!page.contains("0 failed requests"));
+        }
+
+        #[test]
+        fn latency_is_charted_on_a_log_axis_with_the_slo_and_each_capacity() {
+            let page = html(&searched_doc());
+            let charts = charts(&page);
+            assert_eq!(charts.len(), 3, "latency, CPU, ΣPSS");
+            let latency = charts[0];
+            assert!(latency.contains("latency, ms (log scale)"));
+            // p50 from 2 ms to p99 at 900 ms: the decades 1 to 1000.
+            for t in ["1", "10", "100", "1000"] {
+                assert!(
+                    latency.contains(&format!("text-anchor=\"end\">{t}</text>")),
+                    "{t}: {latency}"
+                );
+            }
+            assert_eq!(latency.matches("class=\"rule y\"").count(), 1);
+            assert!(latency.contains(">SLO: p99 ≤ 50 ms</text>"));
+            // One mark per converged search: a's, in a's colour; b has none.
+            assert_eq!(latency.matches("class=\"rule x\"").count(), 1);
+            assert!(latency.contains(&format!(
+                "stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"6 5\"><title>a: 400.0 req/s",
+                PALETTE[0]
+            )));
+            // p50 and p99 of both, each rate once (800 and 600 were tried twice).
+            assert_eq!(latency.matches("<polyline").count(), 4);
+            assert!(latency.contains("<title>b p99</title>"));
+            let a_p99 = latency.split("<title>a p99</title>").next().unwrap();
+            let points = a_p99.rsplit("points=\"").next().unwrap();
+            assert_eq!(points[..points.find('"').unwrap()].split(' ').count(), 6);
+            // b was not sampled: no CPU or ΣPSS line of it, not a line at 0.
+            for cost in &charts[1..] {
+                assert!(cost.contains("<title>a</title>"));
+                assert!(!cost.contains("<title>b</title>"), "{cost}");
+            }
+        }
+
+        #[test]
+        fn the_summary_gives_each_capacity_and_its_bounds_before_any_run_table() {
+            let md = summary_md(&searched_doc());
+            assert!(md.contains("## Capacity under the SLO"), "{md}");
+            assert!(
+                md.contains(
+                    "| a | 400.0 | 400.0 | 408.0 | 2.0% | 42.00 | 250.0 | 800 | converged; 9 \
+                     trials in 95 s |"
+                ),
+                "{md}"
+            );
+            assert!(
+                md.contains(
+                    "| b | — | — | 50.0 | — | — | — | — | the first load already failed: p99 \
+                     300.0 ms > 50.0 ms; 2 trials in 12 s |"
+                ),
+                "{md}"
+            );
+            assert!(!md.contains("| deployment | python |"), "{md}");
+            assert!(!md.contains("Medians over"), "{md}");
+            assert!(!md.contains("## Warnings"), "{md}");
+        }
+
+        #[test]
+        fn the_gil_alone_is_compared_by_capacity_when_no_load_was_measured() {
+            let mut doc = searched_doc();
+            doc.runs[1].interpreter.gil_enabled = Some(false);
+            let notes = interpreter_notes(&doc);
+            assert_eq!(notes.len(), 1, "{notes:#?}");
+            // b found no capacity: the ratio is unknown, not 0.
+            assert!(
+                notes[0].starts_with(
+                    "THE GIL ALONE: b (no GIL) against a (the same CPython with the GIL): \
+                     capacity under the SLO unknown, req/s per core unknown"
+                ),
+                "{}",
+                notes[0]
+            );
+        }
+
+        #[test]
+        fn a_report_of_measured_runs_has_no_capacity_section() {
+            let doc = fixture();
+            let page = html(&doc);
+            assert_eq!(
+                headings(&page),
+                [
+                    "The answer",
+                    "Is the comparison fair?",
+                    "The load, run by run",
+                    "Charts",
+                    "Warnings",
+                    "Environment",
+                    "The scenario as run"
+                ],
+            );
+            assert_eq!(charts(&page).len(), 8);
+            assert!(!page.contains("class=\"rule"));
+            let md = summary_md(&doc);
+            assert!(!md.contains("Capacity"), "{md}");
+            assert!(md.contains("| deployment | python | GIL | server | workers |"));
+            // Searched and measured in one document: the capacity first, then the runs.
+            let both = Results {
+                capacity: searched_doc().capacity,
+                ..fixture()
+            };
+            let page = html(&both);
+            let h = headings(&page);
+            assert_eq!(h[..2], ["Capacity under the SLO", "The answer"], "{h:?}");
+            let md = summary_md(&both);
+            let (capacity, table) = (
+                md.find("## Capacity").unwrap(),
+                md.find("| deployment | python |").unwrap(),
+            );
+            assert!(capacity < table, "{md}");
+        }
     }
 
     #[test]

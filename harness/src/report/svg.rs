@@ -1,5 +1,5 @@
 //! Inline SVG charts for report.html: lines (optionally stacked, optionally on a log-percentile
-//! axis) and grouped bars. Written by hand because plotters needs a font backend and system
+//! x axis or a log y axis, with dashed reference lines) and grouped bars. Written by hand because plotters needs a font backend and system
 //! fonts to lay out text, and these charts are a few lines and bars whose text the browser
 //! lays out itself. No scripts, no external references: the page works offline and prints.
 
@@ -28,6 +28,7 @@ pub struct Series {
     pub faint: bool,
 }
 
+#[derive(Default)]
 pub struct Lines {
     pub x_label: String,
     pub y_label: String,
@@ -36,6 +37,24 @@ pub struct Lines {
     pub x_ticks: Option<Vec<(f64, String)>>,
     /// Series stack on each other (areas), in order.
     pub stacked: bool,
+    /// y on a log₁₀ axis, for figures spanning orders of magnitude (latency from below a bound
+    /// to a timeout); a point at or below 0 cannot be placed and is left out. Not with
+    /// `stacked`.
+    pub log_y: bool,
+    /// Dashed horizontal lines across the plot (a bound such as an SLO's).
+    pub y_rules: Vec<Rule>,
+    /// Dashed vertical lines (a mark on x such as a deployment's capacity).
+    pub x_rules: Vec<Rule>,
+    /// Every point gets a dot, however many: each is a measurement, not a second of a series.
+    pub dots: bool,
+}
+
+/// A dashed reference line at `at` on its axis, named on the chart.
+#[derive(Clone)]
+pub struct Rule {
+    pub at: f64,
+    pub label: String,
+    pub color: String,
 }
 
 pub struct Bars {
@@ -68,6 +87,34 @@ fn ticks(max: f64, n: usize) -> Vec<f64> {
     let mut t = vec![0.0];
     while t[t.len() - 1] < max * (1.0 - 1e-9) {
         t.push(t.len() as f64 * step);
+    }
+    t
+}
+
+/// Log-axis ticks: each power of ten from the one at or below `min` to the one at or above
+/// `max`, with 2 and 5 between them when that spans at most two decades (two or three ticks
+/// would say little). Labelled with as many decimals as the tick needs (0.05, 1, 200).
+fn log_ticks(min: f64, max: f64) -> Vec<(f64, String)> {
+    if !(min > 0.0 && max.is_finite() && max >= min) {
+        return vec![(1.0, "1".into()), (10.0, "10".into())];
+    }
+    // The small tolerance keeps an exact power (100.0 whose log10 is 2.0000000000000004) a
+    // tick of its own rather than the start of the next decade.
+    let lo = (min.log10() + 1e-9).floor() as i32;
+    let hi = ((max.log10() - 1e-9).ceil() as i32).max(lo + 1);
+    let fine = hi - lo <= 2;
+    let mut t = Vec::new();
+    for e in lo..=hi {
+        let decimals = (-e).max(0) as usize;
+        let steps: &[f64] = if fine && e < hi {
+            &[1.0, 2.0, 5.0]
+        } else {
+            &[1.0]
+        };
+        for m in steps {
+            let v = m * 10f64.powi(e);
+            t.push((v, format!("{v:.decimals$}")));
+        }
     }
     t
 }
@@ -115,9 +162,9 @@ fn x_axis(out: &mut String) {
     );
 }
 
-fn y_axis(out: &mut String, y_ticks: &[f64], sy: &dyn Fn(f64) -> f64) {
-    for &t in y_ticks {
-        let y = sy(t);
+fn y_axis(out: &mut String, y_ticks: &[(f64, String)], sy: &dyn Fn(f64) -> f64) {
+    for (t, text) in y_ticks {
+        let y = sy(*t);
         let _ = write!(
             out,
             "<line class=\"grid\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\"/>\
@@ -125,7 +172,7 @@ fn y_axis(out: &mut String, y_ticks: &[f64], sy: &dyn Fn(f64) -> f64) {
             W - RIGHT,
             LEFT - 8.0,
             y + 5.0,
-            label(t)
+            esc(text)
         );
     }
 }
@@ -134,12 +181,14 @@ impl Lines {
     pub fn render(&self, title: &str) -> String {
         let mut out = String::new();
         frame(&mut out, title, &self.x_label, &self.y_label);
+        let log = self.log_y && !self.stacked;
         // Stacked: each series' y is the running sum at the same x.
         let mut drawn: Vec<Vec<(f64, f64, f64)>> = Vec::new();
         for (i, s) in self.series.iter().enumerate() {
             let pts = s
                 .points
                 .iter()
+                .filter(|p| !log || p.1 > 0.0)
                 .map(|&(x, y)| {
                     let base = if self.stacked && i > 0 {
                         drawn[i - 1]
@@ -155,11 +204,28 @@ impl Lines {
             drawn.push(pts);
         }
         let all = drawn.iter().flatten();
-        let x_max = all.clone().map(|p| p.0).fold(0.0, f64::max);
-        let x_min = all.clone().map(|p| p.0).fold(f64::MAX, f64::min).min(0.0);
-        let y_max = all.map(|p| p.2).fold(0.0, f64::max);
-        let yt = ticks(y_max, 5);
-        let y_top = *yt.last().unwrap_or(&1.0);
+        let xs = all
+            .clone()
+            .map(|p| p.0)
+            .chain(self.x_rules.iter().map(|r| r.at));
+        let x_max = xs.clone().fold(0.0, f64::max);
+        let x_min = xs.fold(f64::MAX, f64::min).min(0.0);
+        let ys = all.map(|p| p.2).chain(
+            self.y_rules
+                .iter()
+                .map(|r| r.at)
+                .filter(|&y| !log || y > 0.0),
+        );
+        let y_max = ys.clone().fold(0.0, f64::max);
+        let yt: Vec<(f64, String)> = if log {
+            log_ticks(ys.fold(f64::MAX, f64::min), y_max)
+        } else {
+            ticks(y_max, 5).into_iter().map(|t| (t, label(t))).collect()
+        };
+        // On the axis's own scale: log₁₀ of the value on a log axis.
+        let scale = |y: f64| if log { y.log10() } else { y };
+        let y_bottom = scale(yt.first().map_or(0.0, |t| t.0));
+        let y_top = scale(yt.last().map_or(1.0, |t| t.0));
         let x_top = self
             .x_ticks
             .as_ref()
@@ -168,7 +234,8 @@ impl Lines {
             .max(x_max)
             .max(1e-9);
         let sx = |x: f64| LEFT + (x - x_min) / (x_top - x_min) * (W - LEFT - RIGHT);
-        let sy = |y: f64| H - BOTTOM - y / y_top * (H - TOP - BOTTOM);
+        let sy =
+            |y: f64| H - BOTTOM - (scale(y) - y_bottom) / (y_top - y_bottom) * (H - TOP - BOTTOM);
         y_axis(&mut out, &yt, &sy);
         let xt: Vec<(f64, String)> = self
             .x_ticks
@@ -188,6 +255,7 @@ impl Lines {
             );
         }
         x_axis(&mut out);
+        rules(&mut out, &self.y_rules, &self.x_rules, &sx, &sy);
         for (s, pts) in self.series.iter().zip(&drawn) {
             if pts.is_empty() {
                 continue;
@@ -221,7 +289,7 @@ impl Lines {
                     line.join(" "),
                     esc(&s.name)
                 );
-                if pts.len() <= 12 {
+                if self.dots || pts.len() <= 12 {
                     for p in pts {
                         let _ = write!(
                             out,
@@ -239,6 +307,50 @@ impl Lines {
     }
 }
 
+/// The reference lines, dashed, each named at its end: a horizontal one at the right, a
+/// vertical one at the top (staggered, so that close marks do not overprint each other).
+fn rules(
+    out: &mut String,
+    y_rules: &[Rule],
+    x_rules: &[Rule],
+    sx: &dyn Fn(f64) -> f64,
+    sy: &dyn Fn(f64) -> f64,
+) {
+    for r in y_rules {
+        let y = sy(r.at);
+        if !y.is_finite() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "<line class=\"rule y\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"10 6\"><title>{}</title></line>\
+             <text class=\"tick\" x=\"{}\" y=\"{:.1}\" text-anchor=\"end\">{}</text>",
+            W - RIGHT,
+            r.color,
+            esc(&r.label),
+            W - RIGHT - 6.0,
+            y - 8.0,
+            esc(&r.label)
+        );
+    }
+    for (i, r) in x_rules.iter().enumerate() {
+        let x = sx(r.at);
+        let right = x > LEFT + (W - LEFT - RIGHT) * 0.7;
+        let _ = write!(
+            out,
+            "<line class=\"rule x\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{TOP}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"2\" stroke-dasharray=\"6 5\"><title>{}</title></line>\
+             <text class=\"tick\" x=\"{:.1}\" y=\"{:.1}\" text-anchor=\"{}\">{}</text>",
+            H - BOTTOM,
+            r.color,
+            esc(&r.label),
+            if right { x - 6.0 } else { x + 6.0 },
+            TOP + 16.0 + 20.0 * i as f64,
+            if right { "end" } else { "start" },
+            esc(&r.label)
+        );
+    }
+}
+
 impl Bars {
     pub fn render(&self, title: &str) -> String {
         let mut out = String::new();
@@ -251,7 +363,8 @@ impl Bars {
         let yt = ticks(y_max, 5);
         let y_top = *yt.last().unwrap_or(&1.0);
         let sy = |y: f64| H - BOTTOM - y / y_top * (H - TOP - BOTTOM);
-        y_axis(&mut out, &yt, &sy);
+        let labelled: Vec<(f64, String)> = yt.iter().map(|&t| (t, label(t))).collect();
+        y_axis(&mut out, &labelled, &sy);
         let groups = self.groups.len().max(1) as f64;
         let group_w = (W - LEFT - RIGHT) / groups;
         let n = self.series.len().max(1) as f64;
@@ -312,5 +425,68 @@ mod tests {
         assert_eq!(ticks(0.0, 5), vec![0.0, 1.0]);
         let t = ticks(437.0, 5);
         assert!(t.last().unwrap() >= &437.0 && t[1] == 100.0, "{t:?}");
+    }
+
+    fn labels(t: &[(f64, String)]) -> Vec<&str> {
+        t.iter().map(|x| x.1.as_str()).collect()
+    }
+
+    #[test]
+    fn log_ticks_are_powers_of_ten_with_2_and_5_over_a_short_range() {
+        assert_eq!(labels(&log_ticks(1.7, 320.0)), ["1", "10", "100", "1000"]);
+        assert_eq!(
+            labels(&log_ticks(1.0, 100.0)),
+            ["1", "2", "5", "10", "20", "50", "100"]
+        );
+        assert_eq!(labels(&log_ticks(0.04, 3.0)), ["0.01", "0.1", "1", "10"]);
+        assert_eq!(
+            labels(&log_ticks(0.04, 0.9)),
+            ["0.01", "0.02", "0.05", "0.1", "0.2", "0.5", "1"]
+        );
+        assert_eq!(labels(&log_ticks(7.0, 7.0)), ["1", "2", "5", "10"]);
+    }
+
+    #[test]
+    fn a_log_axis_places_each_decade_evenly_and_leaves_out_what_it_cannot_place() {
+        let chart = Lines {
+            x_label: "offered".into(),
+            y_label: "ms".into(),
+            series: vec![Series {
+                name: "a".into(),
+                color: PALETTE[0].into(),
+                points: vec![(1.0, 1.0), (2.0, 0.0), (3.0, 100.0)],
+                faint: false,
+            }],
+            log_y: true,
+            y_rules: vec![Rule {
+                at: 10.0,
+                label: "bound".into(),
+                color: "#000".into(),
+            }],
+            x_rules: vec![Rule {
+                at: 2.0,
+                label: "mark".into(),
+                color: "#000".into(),
+            }],
+            ..Lines::default()
+        }
+        .render("t");
+        // The point at 0 is left out: two points remain.
+        let points = chart.split("points=\"").nth(1).unwrap();
+        let points: Vec<&str> = points[..points.find('"').unwrap()].split(' ').collect();
+        assert_eq!(points.len(), 2, "{chart}");
+        let y = |p: &str| p.split(',').nth(1).unwrap().parse::<f64>().unwrap();
+        // 1, 10 and 100 ms: the bound at 10 lies halfway between the points, in pixels.
+        let rule = chart.split("class=\"rule y\"").nth(1).unwrap();
+        let at = rule.split("y1=\"").nth(1).unwrap();
+        let at: f64 = at[..at.find('"').unwrap()].parse().unwrap();
+        assert!(
+            (at - (y(points[0]) + y(points[1])) / 2.0).abs() < 0.2,
+            "{chart}"
+        );
+        assert_eq!(chart.matches("class=\"rule x\"").count(), 1);
+        for t in ["1", "10", "100"] {
+            assert!(chart.contains(&format!(">{t}</text>")), "{t}: {chart}");
+        }
     }
 }
