@@ -144,6 +144,7 @@ pub fn html(doc: &Results) -> String {
 
     fairness(&mut out, doc);
     loads(&mut out, doc);
+    out.push_str(&super::scaling::html(doc));
 
     out.push_str("<h2>Charts</h2>");
     out.push_str(&legend(&names));
