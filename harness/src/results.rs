@@ -15,9 +15,9 @@ use crate::deploy::Serving;
 use crate::deploy::sockets::Listening;
 use crate::load::{Latency, LoadReport, WorkerCount};
 use crate::provision::host::Host;
-use crate::sample::{HarnessCpu, PeakMean, SampleReport};
+use crate::sample::{HarnessCpu, Idle, PeakMean, SampleReport};
 use crate::scenario::Plan;
-use crate::scenario::model::{ScenarioFile, WorkerUnit};
+use crate::scenario::model::{ScenarioFile, SweepPoint, WorkerUnit};
 
 /// 2: unknown figures are null instead of 0 (`latency_us`, `tasks`, memory, `cpu`), and
 /// `error_rate` is new. A version-1 file is refused, not converted: its zeros cannot be told
@@ -201,6 +201,13 @@ pub struct RunResult {
     /// answered).
     #[serde(default)]
     pub ready_seconds: Option<f64>,
+    /// The deployment's CPU and ΣPSS over the quiet window before its load; None when unknown
+    /// or when the scenario has none (`sampling.idle: 0s`).
+    #[serde(default)]
+    pub idle: Option<Idle>,
+    /// Which point of the scenario's `sweep:` this run is (absent without one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sweep: Option<SweepPoint>,
 }
 
 impl RunResult {
@@ -411,6 +418,8 @@ pub(crate) mod testing {
             failure: None,
             cut_short: None,
             ready_seconds: None,
+            idle: None,
+            sweep: None,
         }
     }
 

@@ -49,6 +49,8 @@ pub struct RunOutcome {
     pub survivors: Vec<i32>,
     /// Seconds from starting the deployment to its first ready answer.
     pub ready_seconds: Option<f64>,
+    /// Its CPU and ΣPSS over the quiet window before the load (None: unknown or none).
+    pub idle: Option<crate::sample::Idle>,
     /// A capacity search's answer (`djbench capacity`), in place of a measured run.
     pub capacity: Option<crate::capacity::Capacity>,
 }
@@ -200,6 +202,10 @@ pub fn with_gil_twins(s: &Scenario, report: &Report) -> Option<Scenario> {
             let mut twin = d.clone();
             twin.label = Some(crate::scenario::model::unwritten(label));
             twin.python = crate::scenario::model::unwritten(Python::GilTwin);
+            // A swept deployment's twins make a series of their own.
+            if let Some(point) = &mut twin.sweep {
+                point.base = format!("{}_gil_twin", point.base);
+            }
             modes.push(crate::scenario::model::unwritten(
                 crate::scenario::model::Entry(twin),
             ));
@@ -616,6 +622,8 @@ pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
         failure: o.failure.clone(),
         cut_short: o.cut_short.clone(),
         ready_seconds: o.ready_seconds,
+        idle: o.idle,
+        sweep: None,
     }
 }
 
@@ -625,7 +633,13 @@ pub fn document(s: &Scenario, plan: &Plan, outcomes: &[RunOutcome], complete: bo
     let runs = outcomes
         .iter()
         .zip(&plan.runs)
-        .map(|(o, r)| run_result(r.index, deployments[r.deployment].mode.name(), o))
+        .map(|(o, r)| {
+            let d = deployments[r.deployment];
+            RunResult {
+                sweep: d.sweep.clone(),
+                ..run_result(r.index, d.mode.name(), o)
+            }
+        })
         .collect();
     Results {
         schema_version: SCHEMA_VERSION,
@@ -801,6 +815,7 @@ fn measure(
     use crate::load::{Endpoint, LoadSpec, Model};
     use crate::sample::cpu_seconds;
     use nix::sys::resource::UsageWho;
+    o.idle = quiet(s, plan, d, controls, events);
     let (began, process_cpu, my_cpu) = (
         Instant::now(),
         cpu_seconds(UsageWho::RUSAGE_SELF),
@@ -929,6 +944,33 @@ fn measure(
     ));
 }
 
+/// The deployment at rest before its load (`plan.idle`, none when 0): nothing is sent while
+/// the sampler watches it; a stop ends the window early, and its figures cover the time it had.
+fn quiet(
+    s: &Scenario,
+    plan: &Plan,
+    d: &Deployment,
+    controls: &Controls,
+    events: &mpsc::Sender<Event>,
+) -> Option<crate::sample::Idle> {
+    if plan.idle.is_zero() {
+        return None;
+    }
+    let _ = events.send(Event::Note(format!(
+        "{} quiet before the load: its idle CPU and ΣPSS",
+        humantime::format_duration(plan.idle)
+    )));
+    let began = Instant::now();
+    let (rss_hz, pss_hz) = (s.file.sampling.rss_hz.0, s.file.sampling.pss_hz.0);
+    let sampler = crate::sample::Sampler::start(d.session_roles(), rss_hz, pss_hz, began);
+    while began.elapsed() < plan.idle && !controls.stopped() {
+        let left = plan.idle.saturating_sub(began.elapsed());
+        std::thread::sleep(left.min(Duration::from_millis(100)));
+    }
+    let seconds = began.elapsed().as_secs_f64();
+    crate::sample::Idle::of(seconds, &sampler.finish().ok()?)
+}
+
 /// The app's task counts once a second until `watching` clears, read from its SQLite file
 /// through a read-only connection: a request to the app would be one more client of the
 /// server under test, whose workers are few (one cheroot thread per web subinterpreter in
@@ -1030,5 +1072,38 @@ mod tests {
         // Not asked for: nothing added.
         let never = scenario("name: t\nmodes: [free_threaded]\n");
         assert!(with_gil_twins(&never, &differ).is_none());
+    }
+
+    #[test]
+    fn a_swept_free_threaded_deployment_gets_a_twin_at_every_point() {
+        let s = scenario(
+            "name: t\ngil_twin: auto\nmodes: [subinterpreters, free_threaded]\nsweep: {web: [1, 4]}\n",
+        );
+        let differ = report(
+            ("3.14.10", "'--enable-shared'"),
+            ("3.13.15", "'--disable-gil'"),
+        );
+        let t = with_gil_twins(&s, &differ).expect("twins");
+        let points: Vec<(&str, String, u32)> = t
+            .deployments()
+            .map(|d| {
+                let p = d.sweep.as_ref().expect("every deployment is a point");
+                (d.label(), p.base.clone(), p.value)
+            })
+            .collect();
+        let want = [
+            ("subinterpreters_web1", "subinterpreters", 1),
+            ("subinterpreters_web4", "subinterpreters", 4),
+            ("free_threaded_web1", "free_threaded", 1),
+            ("free_threaded_web1_gil_twin", "free_threaded_gil_twin", 1),
+            ("free_threaded_web4", "free_threaded", 4),
+            ("free_threaded_web4_gil_twin", "free_threaded_gil_twin", 4),
+        ];
+        assert_eq!(points, want.map(|(l, b, v)| (l, b.to_owned(), v)).to_vec());
+        let twin = t.deployments().nth(5).unwrap();
+        assert_eq!(
+            (twin.python.value.clone(), twin.web_workers.get()),
+            (Python::GilTwin, 4)
+        );
     }
 }

@@ -64,6 +64,30 @@ pub struct SampleReport {
     pub sampler_cpu_share: f64,
 }
 
+/// The deployment at rest: its CPU and ΣPSS over a quiet window before its load, while
+/// nothing was sent to it (`sampling.idle`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Idle {
+    /// How long the window lasted.
+    pub seconds: f64,
+    /// Cores the whole deployment used on average over it.
+    pub cpu_cores: f64,
+    /// The highest ΣPSS sampled in it.
+    pub pss_peak_bytes: u64,
+}
+
+impl Idle {
+    /// From the sampler's report of the window; None when it took too few samples to know
+    /// (CPU is a difference of two samples, ΣPSS needs one): unknown, never 0.
+    pub fn of(seconds: f64, r: &SampleReport) -> Option<Self> {
+        (r.rss_samples >= 2 && r.pss_samples >= 1).then_some(Self {
+            seconds,
+            cpu_cores: r.cpu_cores_total,
+            pss_peak_bytes: r.pss.total.peak_bytes,
+        })
+    }
+}
+
 /// What the sampler saw at one PSS sample (~1 s), for a live view.
 #[derive(Debug, Clone, Default)]
 pub struct Glance {
@@ -489,5 +513,28 @@ mod tests {
         let sampler = Sampler::start(Vec::new(), 0.0, 1.0, Instant::now());
         let e = sampler.finish().unwrap_err();
         assert!(e.starts_with("the sampler panicked: "), "{e}");
+    }
+
+    #[test]
+    fn an_idle_window_with_too_few_samples_is_unknown() {
+        let mut r = SampleReport {
+            cpu_cores_total: 0.25,
+            rss_samples: 1,
+            pss_samples: 1,
+            ..Default::default()
+        };
+        r.pss.total.peak_bytes = 64 << 20;
+        assert_eq!(Idle::of(3.0, &r), None);
+        r.rss_samples = 30;
+        assert_eq!(
+            Idle::of(3.0, &r),
+            Some(Idle {
+                seconds: 3.0,
+                cpu_cores: 0.25,
+                pss_peak_bytes: 64 << 20
+            })
+        );
+        r.pss_samples = 0;
+        assert_eq!(Idle::of(3.0, &r), None);
     }
 }

@@ -1,7 +1,8 @@
 //! The statistics every verdict of djbench rests on: medians and spread over repetitions, a test
 //! of a difference between two sets of repetitions with its p-value and 95% interval, Holm's
 //! correction over a family of such tests, how many repetitions a call needs, and which
-//! deployment (if any) is "best". Pure functions over `&[f64]` (one value per repetition); no
+//! deployment (if any) is "best"; and a least-squares line ([`linear_fit`]) for a sweep's cost
+//! per worker. Pure functions over `&[f64]` (one value per repetition); no
 //! I/O, no results model, no metric names: `compare` and `report` own those and must not judge
 //! with anything but this module.
 //!
@@ -93,6 +94,48 @@ pub fn cv(v: &[f64]) -> Option<f64> {
 /// Whether `v`'s spread deserves a warning ([`CV_WARN`]).
 pub fn too_noisy(v: &[f64]) -> bool {
     cv(v).is_some_and(|c| c > CV_WARN)
+}
+
+/// A straight line through points by least squares: y ≈ `intercept` + `slope` × x.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Fit {
+    pub intercept: f64,
+    pub slope: f64,
+    /// The share of y's variance the line explains (1: every point on it); None when y does
+    /// not vary, so there is nothing to explain.
+    pub r2: Option<f64>,
+    /// Points fitted.
+    pub n: usize,
+}
+
+/// The least-squares line through `(xs[i], ys[i])`; None when the lists differ in length, a
+/// value is not finite, or fewer than two distinct x leave the slope undetermined.
+pub fn linear_fit(xs: &[f64], ys: &[f64]) -> Option<Fit> {
+    if xs.len() != ys.len() || xs.iter().chain(ys).any(|v| !v.is_finite()) {
+        return None;
+    }
+    let (mx, my) = (mean(xs)?, mean(ys)?);
+    // Centred sums: no cancellation when x and y sit far from 0 (bytes in the hundreds of MiB).
+    let sxx: f64 = xs.iter().map(|x| (x - mx).powi(2)).sum();
+    let sxy: f64 = xs.iter().zip(ys).map(|(x, y)| (x - mx) * (y - my)).sum();
+    let syy: f64 = ys.iter().map(|y| (y - my).powi(2)).sum();
+    // Two x that differ only by rounding are one x.
+    if sxx <= f64::EPSILON * mx.abs().max(1.0).powi(2) * xs.len() as f64 {
+        return None;
+    }
+    let slope = sxy / sxx;
+    let intercept = my - slope * mx;
+    let residual: f64 = xs
+        .iter()
+        .zip(ys)
+        .map(|(x, y)| (y - intercept - slope * x).powi(2))
+        .sum();
+    Some(Fit {
+        intercept,
+        slope,
+        r2: (syy > 0.0).then(|| (1.0 - residual / syy).clamp(0.0, 1.0)),
+        n: xs.len(),
+    })
 }
 
 /// The scale a test ran on.
@@ -674,6 +717,49 @@ mod tests {
 
     fn close(a: f64, b: f64, tol: f64) -> bool {
         (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn a_line_is_fitted_exactly() {
+        // ΣPSS = 120 MiB + 35 MiB per worker.
+        let xs = [1.0, 2.0, 4.0, 8.0];
+        let ys: Vec<f64> = xs.iter().map(|x| 120.0 + 35.0 * x).collect();
+        let f = linear_fit(&xs, &ys).unwrap();
+        assert!(close(f.slope, 35.0, 1e-9), "{f:?}");
+        assert!(close(f.intercept, 120.0, 1e-9), "{f:?}");
+        assert!(close(f.r2.unwrap(), 1.0, 1e-12), "{f:?}");
+        assert_eq!(f.n, 4);
+        // Bytes far from 0 fit as well: 300 MiB + 1.5 MiB per worker.
+        let ys: Vec<f64> = xs.iter().map(|x| 314572800.0 + 1572864.0 * x).collect();
+        let f = linear_fit(&xs, &ys).unwrap();
+        assert!(close(f.slope, 1572864.0, 1e-6), "{f:?}");
+        assert!(close(f.intercept, 314572800.0, 1e-3), "{f:?}");
+    }
+
+    #[test]
+    fn a_noisy_line_has_its_known_least_squares_answer() {
+        // By hand: x̄ 2.5, ȳ 3.75, Sxy 3.5, Sxx 5, Syy 4.75: slope 0.7, intercept 2,
+        // R² = 0.7 × 3.5 / 4.75.
+        let f = linear_fit(&[1.0, 2.0, 3.0, 4.0], &[2.0, 4.0, 5.0, 4.0]).unwrap();
+        assert!(close(f.slope, 0.7, 1e-12), "{f:?}");
+        assert!(close(f.intercept, 2.0, 1e-12), "{f:?}");
+        assert!(close(f.r2.unwrap(), 2.45 / 4.75, 1e-12), "{f:?}");
+        // Repetitions at the same x: a line through their means, R² below 1.
+        let f = linear_fit(&[1.0, 1.0, 3.0, 3.0], &[9.0, 11.0, 19.0, 21.0]).unwrap();
+        assert!(close(f.slope, 5.0, 1e-12) && close(f.intercept, 5.0, 1e-12));
+        assert!(close(f.r2.unwrap(), 100.0 / 104.0, 1e-12), "{f:?}");
+    }
+
+    #[test]
+    fn no_line_without_two_distinct_x() {
+        assert_eq!(linear_fit(&[], &[]), None);
+        assert_eq!(linear_fit(&[4.0], &[100.0]), None);
+        assert_eq!(linear_fit(&[4.0, 4.0, 4.0], &[100.0, 110.0, 90.0]), None);
+        assert_eq!(linear_fit(&[1.0, 2.0], &[1.0]), None);
+        assert_eq!(linear_fit(&[1.0, f64::NAN], &[1.0, 2.0]), None);
+        // A flat line fits, but explains no variance: none to explain.
+        let f = linear_fit(&[1.0, 2.0, 4.0], &[7.0, 7.0, 7.0]).unwrap();
+        assert_eq!((f.slope, f.intercept, f.r2), (0.0, 7.0, None));
     }
 
     #[test]

@@ -33,6 +33,7 @@ fn every_shipped_scenario_is_valid() {
         "talk_demo",
         "ci_smoke",
         "compare_modes_postgres",
+        "scaling",
     ] {
         assert!(
             names.iter().any(|n| n == want),
@@ -125,6 +126,30 @@ const INVALID: &[(&str, u64, u64, &str)] = &[
         3,
         12,
         "`timeout` of 2h is too long: at most 1h",
+    ),
+    (
+        "sweep_two_parameters",
+        4,
+        17,
+        "`sweep` varies one parameter, but names both `web_workers` and `task_workers`",
+    ),
+    (
+        "sweep_repeated_value",
+        3,
+        26,
+        "`sweep.web_workers` lists 2 twice (first at line 3)",
+    ),
+    (
+        "sweep_out_of_range",
+        4,
+        20,
+        "512 is out of range: expected a whole number from 1 to 256",
+    ),
+    (
+        "sweep_threads_free_threaded",
+        6,
+        7,
+        "`threads` does not apply to free_threaded",
     ),
 ];
 
@@ -265,8 +290,9 @@ fn the_dry_run_plan_interleaves_modes_and_applies_overrides() {
     assert_eq!(order, vec![(1, 0), (1, 1), (1, 2), (2, 2), (2, 1), (2, 0)]);
     assert_eq!(doc["plan"]["duration"], 10.0);
     assert_eq!(doc["plan"]["out"], "/tmp/x");
-    // 6 runs × (5 s warm-up + 10 s measured)
-    assert_eq!(doc["load_seconds"], 90.0);
+    // 6 runs × (3 s quiet + 5 s warm-up + 10 s measured)
+    assert_eq!(doc["plan"]["idle"], 3.0);
+    assert_eq!(doc["load_seconds"], 108.0);
 }
 
 #[test]
@@ -278,9 +304,48 @@ fn the_dry_run_table_shows_every_run_and_the_wall_time() {
         .stdout(predicate::str::contains("free_threaded_with_gil"))
         .stdout(predicate::str::contains("gil_twin"))
         .stdout(predicate::str::contains(
-            "Wall time  at least 2m 20s of load over 5 runs",
+            "Wall time  at least 2m 35s of load over 5 runs",
         ))
         .stdout(predicate::str::contains("Dry run: nothing was deployed."));
+}
+
+#[test]
+fn a_sweep_plans_every_deployment_once_per_value() {
+    let out = djbench()
+        .args(["scenario", "scaling", "--dry-run", "--json"])
+        .assert()
+        .success();
+    let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let modes = doc["scenario"]["modes"].as_array().unwrap();
+    let shape: Vec<(&str, u64)> = modes
+        .iter()
+        .map(|m| {
+            (
+                m["label"].as_str().unwrap(),
+                m["web_workers"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(shape.len(), 12);
+    assert_eq!(shape[0], ("gunicorn_celery_web1", 1));
+    assert_eq!(shape[3], ("gunicorn_celery_web8", 8));
+    assert_eq!(shape[6], ("subinterpreters_web4", 4));
+    assert_eq!(shape[11], ("free_threaded_web8", 8));
+    assert_eq!(doc["plan"]["runs"].as_array().unwrap().len(), 12);
+    // Under the quarter hour the scenario promises, before start-ups.
+    assert!(
+        doc["load_seconds"].as_f64().unwrap() < 600.0,
+        "{}",
+        doc["load_seconds"]
+    );
+    djbench()
+        .args(["scenario", "scaling", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "web_workers 1, 2, 4, 8: every deployment once per value (LABEL_webN)",
+        ))
+        .stdout(predicate::str::contains("free_threaded_web8"));
 }
 
 #[test]

@@ -360,7 +360,15 @@ fn print_plan(s: &Scenario, plan: &Plan) {
         (
             "Per run",
             format!(
-                "{} warm-up, then {} measured",
+                "{}{} warm-up, then {} measured",
+                if plan.idle.is_zero() {
+                    String::new()
+                } else {
+                    format!(
+                        "{} quiet (idle cost), ",
+                        humantime::format_duration(plan.idle)
+                    )
+                },
                 humantime::format_duration(plan.warmup),
                 humantime::format_duration(plan.duration)
             ),
@@ -391,6 +399,22 @@ fn print_plan(s: &Scenario, plan: &Plan) {
             "auto: where the free-threaded CPython is not the GIL one's version and build, each \
              free_threaded deployment also runs on its GIL twin (known after provisioning)"
                 .into(),
+        ));
+    }
+    if let Some(list) = f
+        .sweep
+        .as_ref()
+        .and_then(|s| s.value.given().into_iter().next())
+    {
+        let values: Vec<String> = list.values.iter().map(|(v, _)| v.to_string()).collect();
+        facts.push((
+            "Sweep",
+            format!(
+                "{} {}: every deployment once per value (LABEL_{}N)",
+                list.parameter,
+                values.join(", "),
+                list.parameter.suffix()
+            ),
         ));
     }
     if let Some(iso) = &f.isolation {

@@ -17,6 +17,7 @@ use crate::results::{Results, RunResult};
 use crate::stats::{self, Best, Contest, Direction};
 
 mod html;
+mod scaling;
 mod svg;
 
 pub use html::html;
@@ -1278,6 +1279,7 @@ pub fn summary_md(doc: &Results) -> String {
             let _ = writeln!(out, "- {n}");
         }
     }
+    out.push_str(&scaling::markdown(doc));
     let set = crate::compare::limits(&doc.scenario.thresholds);
     if !set.is_empty() {
         out.push_str("\n## Thresholds\n\n");

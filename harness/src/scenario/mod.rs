@@ -5,6 +5,7 @@ mod diagnostic;
 mod locate;
 pub mod model;
 mod plan;
+mod sweep;
 pub mod units;
 mod validate;
 
@@ -125,7 +126,7 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Scenario, Invalid> {
     if problems.is_empty() {
         Ok(Scenario {
             path: path.to_owned(),
-            file,
+            file: sweep::expanded(file),
         })
     } else {
         Err(Invalid {

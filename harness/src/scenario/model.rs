@@ -47,6 +47,12 @@ pub struct ScenarioFile {
     /// `LABEL_gil_twin`), so the GIL is compared only against its twin. `never`: do not.
     #[serde(default)]
     pub gil_twin: GilTwin,
+    /// Optional: one worker count swept across values. Every deployment runs once per value
+    /// (labelled `LABEL_webN`, `LABEL_threadsN` or `LABEL_tasksN`), and the report draws
+    /// goodput, ΣPSS, start-up time and idle cost against it, per mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Sweep>")]
+    pub sweep: Option<Spanned<Sweep>>,
     /// Optional CPU placement: djbench (generator, sampler) on some CPUs and every process of
     /// the deployment on others, by affinity. On a 2-core machine that leaves the deployment
     /// one core, which cannot show parallelism: use it to keep the harness out of the way of a
@@ -86,6 +92,124 @@ fn default_modes() -> Vec<Spanned<Entry<Deployment>>> {
         .iter()
         .map(|&mode| unwritten(Entry(Deployment::of(mode))))
         .collect()
+}
+
+/// One deployment parameter across values: exactly one of the keys, a list of 1 to 16 distinct
+/// whole numbers in that parameter's range. Each value replaces the deployment's own.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Sweep {
+    /// Web workers (1–256): processes, subinterpreters or threads, by mode. `web` is accepted
+    /// for it.
+    #[serde(default, alias = "web", skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<Count<1, 256>>>")]
+    pub web_workers: Option<Spanned<Vec<Spanned<Count<1, 256>>>>>,
+    /// Threads per web worker (1–1024), for servers that have them; not for free_threaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<Count<1, 1024>>>")]
+    pub threads: Option<Spanned<Vec<Spanned<Count<1, 1024>>>>>,
+    /// Task workers (1–256): celery children, subinterpreters or threads, by mode.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Vec<Count<1, 256>>>")]
+    pub task_workers: Option<Spanned<Vec<Spanned<Count<1, 256>>>>>,
+}
+
+/// A list of a sweep as written: where it is, and each value with where it is.
+pub struct SweptValues {
+    pub parameter: SweepParameter,
+    pub at: Location,
+    pub values: Vec<(u32, Location)>,
+}
+
+impl Sweep {
+    /// The parameters the sweep names, in the order of the keys above.
+    pub fn given(&self) -> Vec<SweptValues> {
+        fn of<const A: u32, const B: u32>(
+            parameter: SweepParameter,
+            list: &Option<Spanned<Vec<Spanned<Count<A, B>>>>>,
+        ) -> Option<SweptValues> {
+            list.as_ref().map(|l| SweptValues {
+                parameter,
+                at: l.referenced,
+                values: l
+                    .value
+                    .iter()
+                    .map(|v| (v.value.get(), v.referenced))
+                    .collect(),
+            })
+        }
+        [
+            of(SweepParameter::WebWorkers, &self.web_workers),
+            of(SweepParameter::Threads, &self.threads),
+            of(SweepParameter::TaskWorkers, &self.task_workers),
+        ]
+        .into_iter()
+        .flatten()
+        .collect()
+    }
+}
+
+/// The deployment parameter a sweep varies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SweepParameter {
+    WebWorkers,
+    Threads,
+    TaskWorkers,
+}
+
+impl SweepParameter {
+    /// The key, as a scenario writes it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            SweepParameter::WebWorkers => "web_workers",
+            SweepParameter::Threads => "threads",
+            SweepParameter::TaskWorkers => "task_workers",
+        }
+    }
+
+    /// What a label gets before the value: `free_threaded_web4`.
+    pub const fn suffix(self) -> &'static str {
+        match self {
+            SweepParameter::WebWorkers => "web",
+            SweepParameter::Threads => "threads",
+            SweepParameter::TaskWorkers => "tasks",
+        }
+    }
+
+    /// The largest value the parameter takes (the smallest is 1).
+    pub const fn max(self) -> u32 {
+        match self {
+            SweepParameter::WebWorkers | SweepParameter::TaskWorkers => 256,
+            SweepParameter::Threads => 1024,
+        }
+    }
+
+    /// What one more of it adds in `mode`: a process, a subinterpreter or a thread.
+    pub const fn unit(self, mode: Mode) -> &'static str {
+        match (self, mode) {
+            (SweepParameter::Threads, _) => "a thread in every web worker",
+            (_, Mode::FreeThreaded) => "a thread",
+            (_, Mode::Subinterpreters) => "a subinterpreter",
+            (SweepParameter::WebWorkers, Mode::GunicornCelery) => "a process",
+            (SweepParameter::TaskWorkers, Mode::GunicornCelery) => "a process (celery child)",
+        }
+    }
+}
+
+impl fmt::Display for SweepParameter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Which point of a sweep a deployment is: set by the expansion, recorded on every run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    /// The deployment's label before the expansion: the series this point belongs to.
+    pub base: String,
+    pub parameter: SweepParameter,
+    pub value: u32,
 }
 
 /// Disjoint CPU sets for djbench and for the deployment (CPU numbers as the kernel counts
@@ -402,6 +526,9 @@ pub struct Deployment {
     /// false on a copy of a deployment to see web latency without background work.
     #[serde(default = "yes")]
     pub background_tasks: bool,
+    /// Set by a `sweep:` expansion, never written: which point of the sweep this is.
+    #[serde(skip)]
+    pub sweep: Option<SweepPoint>,
 }
 
 fn default_web_workers() -> Count<1, 256> {
@@ -438,6 +565,7 @@ impl Deployment {
             server: default_server(),
             python: default_python(),
             background_tasks: true,
+            sweep: None,
         }
     }
 
@@ -720,6 +848,10 @@ pub struct Sampling {
     /// PSS and USS (smaps_rollup) samples per second; costlier to read.
     #[serde(default = "default_pss_hz")]
     pub pss_hz: Hertz,
+    /// A quiet window before each run's warm-up: nothing is sent while the deployment's CPU and
+    /// ΣPSS are sampled (its idle cost). `0s`: none.
+    #[serde(default = "default_idle")]
+    pub idle: Duration,
 }
 
 impl Default for Sampling {
@@ -727,8 +859,13 @@ impl Default for Sampling {
         Self {
             rss_hz: default_rss_hz(),
             pss_hz: default_pss_hz(),
+            idle: default_idle(),
         }
     }
+}
+
+fn default_idle() -> Duration {
+    Duration::from_secs(3)
 }
 
 fn default_rss_hz() -> Hertz {

@@ -38,6 +38,9 @@ pub struct PlannedRun {
 pub struct Plan {
     pub runs: Vec<PlannedRun>,
     pub repetitions: u32,
+    /// The quiet window before each run's warm-up (`sampling.idle`); 0: none.
+    #[serde(default, with = "humantime_serde_secs")]
+    pub idle: Duration,
     #[serde(with = "humantime_serde_secs")]
     pub warmup: Duration,
     #[serde(with = "humantime_serde_secs")]
@@ -100,6 +103,7 @@ impl Plan {
         Self {
             runs,
             repetitions,
+            idle: scenario.file.sampling.idle.0,
             warmup: w.warmup.0,
             duration: overrides.duration.unwrap_or(w.duration.value.0),
             drain_bound: if tasks_run {
@@ -111,9 +115,10 @@ impl Plan {
         }
     }
 
-    /// Load time over all runs (warm-up plus measured): a floor on the wall time.
+    /// Load time over all runs (the quiet window, warm-up and measured): a floor on the wall
+    /// time.
     pub fn load_time(&self) -> Duration {
-        (self.warmup + self.duration) * self.runs.len() as u32
+        (self.idle + self.warmup + self.duration) * self.runs.len() as u32
     }
 
     /// The floor plus every run's task-drain bound: a ceiling for the load and drain phases.
@@ -194,7 +199,7 @@ mod tests {
 
     #[test]
     fn overrides_win_and_the_timestamp_is_filled_in() {
-        let s = scenario("name: t\nworkload: {duration: 10s, warmup: 2s}\n");
+        let s = scenario("name: t\nworkload: {duration: 10s, warmup: 2s}\nsampling: {idle: 0s}\n");
         let o = Overrides {
             duration: Some(Duration::from_secs(4)),
             repetitions: Some(1),
@@ -204,6 +209,16 @@ mod tests {
         assert_eq!(plan.runs.len(), 3);
         assert_eq!(plan.load_time(), Duration::from_secs(3 * 6));
         assert_eq!(plan.out, PathBuf::from("reports/t-19700101T000000Z"));
+    }
+
+    #[test]
+    fn the_quiet_window_counts_in_the_wall_time() {
+        let s = scenario(
+            "name: t\nmodes: [free_threaded]\nworkload: {duration: 10s, warmup: 2s, repetitions: 2}\n",
+        );
+        let plan = Plan::new(&s, &Overrides::default(), SystemTime::UNIX_EPOCH);
+        assert_eq!(plan.idle, Duration::from_secs(3));
+        assert_eq!(plan.load_time(), Duration::from_secs(2 * (3 + 2 + 10)));
     }
 
     #[test]

@@ -125,8 +125,11 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
             Some("list at least one of gunicorn_celery, subinterpreters, free_threaded".into()),
         );
     }
+    super::sweep::check(s, &mut err);
+    // With a sweep, every deployment as it will run: a swept value is checked where written.
+    let swept = super::sweep::expand(s);
     let mut labels: HashMap<&str, Location> = HashMap::new();
-    for entry in &s.modes {
+    for entry in swept.as_deref().unwrap_or(s.modes.as_slice()) {
         let d = &entry.value.0;
         let at = d.label.as_ref().map_or(entry.referenced, |l| l.referenced);
         if let Some(first) = labels.insert(d.label(), at) {
