@@ -415,8 +415,8 @@ fn help_lists_only_the_commands_that_exist() {
     assert_eq!(
         listed,
         [
-            "scenario", "demo", "validate", "list", "setup", "doctor", "load", "compare", "report",
-            "schema", "help"
+            "scenario", "demo", "validate", "list", "setup", "doctor", "load", "capacity",
+            "compare", "report", "schema", "help"
         ],
         "{stdout}"
     );

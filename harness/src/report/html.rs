@@ -240,6 +240,7 @@ fn measured(out: &mut String, doc: &Results) {
 
     fairness(out, doc);
     loads(out, doc);
+    out.push_str(&super::scaling::html(doc));
 
     out.push_str("<h2>Charts</h2>");
     out.push_str(&legend(&names));

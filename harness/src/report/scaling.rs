@@ -352,7 +352,9 @@ pub fn html(doc: &Results) -> String {
                     .map(|&n| (f64::from(n), n.to_string()))
                     .collect(),
             ),
-            stacked: false,
+            // A sweep has a handful of points: each is a deployment measured, so each gets a dot.
+            dots: true,
+            ..Lines::default()
         };
         let _ = write!(
             out,
