@@ -511,3 +511,77 @@ fn a_file_of_an_older_djbench_is_refused_with_what_to_do() {
     }
     assert!(!dir.path().join("summary.md").exists());
 }
+
+fn capacity_fixture(n: u32) -> Results {
+    let path = root().join(format!("fixtures/results/capacity-run{n}.json"));
+    djbench::results::read(&path).unwrap()
+}
+
+/// Five repetitions of a capacity run as .ci/ab writes them, each capacity scaled by
+/// `factor` and a little noise.
+fn capacity_folders(dir: &std::path::Path, doc: &Results, factor: f64) {
+    for (rep, noise) in (1..=5u32).zip([1.0, 0.99, 1.01, 1.005, 0.995]) {
+        let mut one = doc.clone();
+        for c in &mut one.capacity {
+            c.capacity_rps = c.capacity_rps.map(|v| v * factor * noise);
+        }
+        let sub = dir.join(format!("{rep:02}"));
+        std::fs::create_dir_all(&sub).unwrap();
+        std::fs::write(sub.join("results.json"), serde_json::to_vec(&one).unwrap()).unwrap();
+    }
+}
+
+#[test]
+fn compare_judges_capacity_and_nothing_a_capacity_run_did_not_measure() {
+    // Two real runs, one search each: capacity is shown, nothing called.
+    let (a, b) = (capacity_fixture(1), capacity_fixture(2));
+    let (code, stdout, stderr) = run_compare(&typed(&a), &typed(&b), &[]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let row = row_of(&stdout, "gunicorn_celery", "capacity");
+    assert!(row.contains("1120.0/s") && row.contains("1020.0/s"), "{row}");
+    assert!(!stdout.contains("p99"), "only capacity is known: {stdout}");
+
+    // Five a side, the candidate's capacity 15% lower: a regression, tested as pairs.
+    let dir = tempfile::tempdir().unwrap();
+    capacity_folders(&dir.path().join("base"), &a, 1.0);
+    capacity_folders(&dir.path().join("head"), &a, 0.85);
+    let out = djbench()
+        .arg("compare")
+        .arg(dir.path().join("base"))
+        .arg(dir.path().join("head"))
+        .args(["--metric", "capacity", "--max-regression", "5%"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    for label in ["gunicorn_celery", "subinterpreters", "free_threaded"] {
+        assert!(row_of(&stdout, label, "capacity").contains("REGRESSED"), "{stdout}");
+    }
+
+    // A search that did not converge in the candidate: its capacity is unknown, and fails.
+    let mut unknown = b.clone();
+    unknown.capacity[1].capacity_rps = None;
+    let (code, stdout, _) = run_compare(&typed(&a), &typed(&unknown), &[]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        row_of(&stdout, "subinterpreters", "capacity").contains("REGRESSED"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_capacity_threshold_holds_only_above_it_and_never_when_unknown() {
+    let mut doc = capacity_fixture(1);
+    doc.scenario.thresholds.capacity = Some(djbench::scenario::units::Rate(1000.0));
+    doc.capacity[0].capacity_rps = None;
+    let broken = djbench::compare::thresholds(&doc);
+    let labels: Vec<&str> = broken.iter().map(|b| b.label.as_str()).collect();
+    // gunicorn_celery unknown, both free-threaded deployments below 1000; subinterpreters
+    // (1200) holds.
+    assert_eq!(
+        labels,
+        ["gunicorn_celery", "free_threaded", "free_threaded_gil_twin"]
+    );
+    assert!(broken[0].measured.starts_with("unknown"), "{:?}", broken[0]);
+    assert!(broken.iter().all(|b| b.threshold == "capacity"));
+}
