@@ -538,7 +538,10 @@ fn compare_judges_capacity_and_nothing_a_capacity_run_did_not_measure() {
     let (code, stdout, stderr) = run_compare(&typed(&a), &typed(&b), &[]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let row = row_of(&stdout, "gunicorn_celery", "capacity");
-    assert!(row.contains("1120.0/s") && row.contains("1020.0/s"), "{row}");
+    assert!(
+        row.contains("1120.0/s") && row.contains("1020.0/s"),
+        "{row}"
+    );
     assert!(!stdout.contains("p99"), "only capacity is known: {stdout}");
 
     // Five a side, the candidate's capacity 15% lower: a regression, tested as pairs.
@@ -555,7 +558,10 @@ fn compare_judges_capacity_and_nothing_a_capacity_run_did_not_measure() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{stdout}");
     for label in ["gunicorn_celery", "subinterpreters", "free_threaded"] {
-        assert!(row_of(&stdout, label, "capacity").contains("REGRESSED"), "{stdout}");
+        assert!(
+            row_of(&stdout, label, "capacity").contains("REGRESSED"),
+            "{stdout}"
+        );
     }
 
     // A search that did not converge in the candidate: its capacity is unknown, and fails.

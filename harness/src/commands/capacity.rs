@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use anstream::{eprintln, println};
 
 use super::scenario::{provisioned, watch};
-use super::{Exit, load, print_json, print_table, table};
+use super::{Exit, load, print_json, print_table, run_problems, table};
 use crate::capacity::{self, Capacity, MIN_COMPLETED, Method, Searched, Slo, TrialShape};
 use crate::cli::CapacityArgs;
 use crate::scenario::model::CapacitySearch;
@@ -213,21 +213,7 @@ fn scenario(s: &Scenario, args: &CapacityArgs) -> Exit {
         );
     }
     let mut exit = verdict(&found);
-    for o in &outcomes {
-        if let Some(f) = &o.failure {
-            eprintln!("error: {}: {f}", o.label);
-            exit = Exit::Failed;
-        }
-        if !o.survivors.is_empty() {
-            eprintln!(
-                "error: {}: processes survived teardown: {:?}",
-                o.label, o.survivors
-            );
-            exit = Exit::Failed;
-        }
-    }
-    if controls.stop.load(std::sync::atomic::Ordering::Relaxed) {
-        eprintln!("djbench: interrupted: every deployment was torn down");
+    if run_problems(&outcomes, &controls.stop) == Exit::Failed {
         exit = Exit::Failed;
     }
     let doc = run::document(s, plan, &outcomes, true);

@@ -104,6 +104,31 @@ fn load(given: &str, dirs: &ScenarioDirs) -> Result<Scenario, Exit> {
     })
 }
 
+/// Tells each run that failed or left processes behind, and an interruption; Failed when any.
+fn run_problems(outcomes: &[crate::run::RunOutcome], stop: &std::sync::atomic::AtomicBool) -> Exit {
+    let mut exit = Exit::Ok;
+    for o in outcomes {
+        if let Some(f) = &o.failure {
+            eprintln!("error: {} #{}: {f}", o.label, o.repetition);
+            exit = Exit::Failed;
+        }
+        if !o.survivors.is_empty() {
+            eprintln!(
+                "error: {}: processes survived teardown: {:?}",
+                o.label, o.survivors
+            );
+            exit = Exit::Failed;
+        }
+    }
+    if stop.load(std::sync::atomic::Ordering::Relaxed) {
+        eprintln!(
+            "djbench: interrupted: the runs above are incomplete; every deployment was torn down"
+        );
+        exit = Exit::Failed;
+    }
+    exit
+}
+
 fn plural(n: usize, noun: &str) -> String {
     if n == 1 {
         format!("1 {noun}")

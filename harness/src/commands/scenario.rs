@@ -7,7 +7,7 @@ use std::io::Write as _;
 
 use std::time::SystemTime;
 
-use super::{Exit, load, print_json, print_table, table};
+use super::{Exit, load, print_json, print_table, run_problems, table};
 use crate::cli::ScenarioArgs;
 use crate::provision::{self, Ui};
 use crate::scenario::{Overrides, Plan, Scenario, ScenarioDirs};
@@ -161,26 +161,7 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
         plan.out.join("results.json").display(),
         plan.out.join("summary.md").display()
     );
-    let mut exit = Exit::Ok;
-    for o in &outcomes {
-        if let Some(f) = &o.failure {
-            eprintln!("error: {} #{}: {f}", o.label, o.repetition);
-            exit = Exit::Failed;
-        }
-        if !o.survivors.is_empty() {
-            eprintln!(
-                "error: {}: processes survived teardown: {:?}",
-                o.label, o.survivors
-            );
-            exit = Exit::Failed;
-        }
-    }
-    if controls.stop.load(std::sync::atomic::Ordering::Relaxed) {
-        eprintln!(
-            "djbench: interrupted: the runs above are incomplete; every deployment was torn down"
-        );
-        exit = Exit::Failed;
-    }
+    let mut exit = run_problems(&outcomes, &controls.stop);
     let breaches = crate::compare::thresholds(&doc);
     for b in &breaches {
         eprintln!(
