@@ -550,7 +550,7 @@ struct AppEnv {
 }
 
 /// One run's entry of results.json, from what the run observed.
-pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
+pub fn run_result(index: usize, d: &Shape, o: &RunOutcome) -> RunResult {
     // An env the app did not give (the run failed first) records as unknown throughout.
     let env: AppEnv = serde_json::from_value(o.env.clone()).unwrap_or_default();
     let load = o.load.as_ref();
@@ -559,7 +559,7 @@ pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
         index,
         repetition: o.repetition,
         label: o.label.clone(),
-        mode: mode.to_owned(),
+        mode: d.mode.name().to_owned(),
         server: env.server,
         server_version: env.server_version,
         serving: o.serving.clone(),
@@ -588,12 +588,14 @@ pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
         // Failures count in the histogram at the time they were given up, but a run where
         // every request failed has no latency worth showing: it is unknown, never best.
         latency_us: load.filter(|l| l.ok > 0).and_then(|l| l.latency_us),
-        pss_bytes: mem.filter(|m| m.pss_samples > 0).map(|m| m.pss.total),
+        pss_bytes: mem.and_then(|m| m.pss_known()),
         rss_bytes: mem.filter(|m| m.rss_samples > 0).map(|m| m.rss.total),
         uss_bytes: mem.filter(|m| m.pss_samples > 0).map(|m| m.uss.total),
-        cpu: mem.filter(|m| m.rss_samples > 0).map(|m| Cpu {
-            cores: m.cpu_cores_total,
-            by_role: m.cpu_cores.clone(),
+        cpu: mem.and_then(|m| {
+            Some(Cpu {
+                cores: m.cpu_known()?,
+                by_role: m.cpu_cores.clone(),
+            })
         }),
         tasks: match &o.tasks {
             Some(Ok(f)) => {
@@ -623,7 +625,7 @@ pub fn run_result(index: usize, mode: &str, o: &RunOutcome) -> RunResult {
         cut_short: o.cut_short.clone(),
         ready_seconds: o.ready_seconds,
         idle: o.idle,
-        sweep: None,
+        sweep: d.sweep.clone(),
     }
 }
 
@@ -633,13 +635,7 @@ pub fn document(s: &Scenario, plan: &Plan, outcomes: &[RunOutcome], complete: bo
     let runs = outcomes
         .iter()
         .zip(&plan.runs)
-        .map(|(o, r)| {
-            let d = deployments[r.deployment];
-            RunResult {
-                sweep: d.sweep.clone(),
-                ..run_result(r.index, d.mode.name(), o)
-            }
-        })
+        .map(|(o, r)| run_result(r.index, deployments[r.deployment], o))
         .collect();
     Results {
         schema_version: SCHEMA_VERSION,

@@ -64,6 +64,19 @@ pub struct SampleReport {
     pub sampler_cpu_share: f64,
 }
 
+impl SampleReport {
+    /// Cores the deployment used over the window; None with fewer than two RSS samples: CPU is
+    /// a difference between samples, and one sample would read as 0 cores.
+    pub fn cpu_known(&self) -> Option<f64> {
+        (self.rss_samples >= 2).then_some(self.cpu_cores_total)
+    }
+
+    /// Peak ΣPSS over the window; None without a PSS sample.
+    pub fn pss_known(&self) -> Option<PeakMean> {
+        (self.pss_samples >= 1).then_some(self.pss.total)
+    }
+}
+
 /// The deployment at rest: its CPU and ΣPSS over a quiet window before its load, while
 /// nothing was sent to it (`sampling.idle`).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -80,10 +93,10 @@ impl Idle {
     /// From the sampler's report of the window; None when it took too few samples to know
     /// (CPU is a difference of two samples, ΣPSS needs one): unknown, never 0.
     pub fn of(seconds: f64, r: &SampleReport) -> Option<Self> {
-        (r.rss_samples >= 2 && r.pss_samples >= 1).then_some(Self {
+        Some(Self {
             seconds,
-            cpu_cores: r.cpu_cores_total,
-            pss_peak_bytes: r.pss.total.peak_bytes,
+            cpu_cores: r.cpu_known()?,
+            pss_peak_bytes: r.pss_known()?.peak_bytes,
         })
     }
 }
@@ -524,6 +537,8 @@ mod tests {
             ..Default::default()
         };
         r.pss.total.peak_bytes = 64 << 20;
+        // One RSS sample: CPU would read 0 cores, so it is unknown.
+        assert_eq!(r.cpu_known(), None);
         assert_eq!(Idle::of(3.0, &r), None);
         r.rss_samples = 30;
         assert_eq!(

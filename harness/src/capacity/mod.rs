@@ -264,8 +264,8 @@ pub fn run_trial(
     let report = load::run(&spec).map_err(|e| e.to_string());
     let observed = match sampler.map(Sampler::finish) {
         Some(Ok(m)) => Observed {
-            cpu_cores: (m.rss_samples > 0).then_some(m.cpu_cores_total),
-            pss_peak_bytes: (m.pss_samples > 0).then_some(m.pss.total.peak_bytes),
+            cpu_cores: m.cpu_known(),
+            pss_peak_bytes: m.pss_known().map(|p| p.peak_bytes),
         },
         // A sampler that panicked leaves memory and CPU unknown, never 0.
         Some(Err(_)) | None => Observed::default(),
