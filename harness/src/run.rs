@@ -585,9 +585,7 @@ pub fn run_result(index: usize, d: &Shape, o: &RunOutcome) -> RunResult {
         errors: load.map_or(0, |l| l.errors),
         error_rate: load.and_then(|l| l.error_rate),
         throughput_rps: load.map_or(0.0, |l| l.throughput_rps),
-        // Failures count in the histogram at the time they were given up, but a run where
-        // every request failed has no latency worth showing: it is unknown, never best.
-        latency_us: load.filter(|l| l.ok > 0).and_then(|l| l.latency_us),
+        latency_us: load.and_then(|l| l.latency_shown()),
         pss_bytes: mem.and_then(|m| m.pss_known()),
         rss_bytes: mem.filter(|m| m.rss_samples > 0).map(|m| m.rss.total),
         uss_bytes: mem.filter(|m| m.pss_samples > 0).map(|m| m.uss.total),

@@ -196,3 +196,24 @@ fn a_deployment_is_searched_sampled_and_torn_down() {
     assert!(stderr.contains("capacity"), "{stderr}");
     assert!(common::processes_using(&out).is_empty());
 }
+
+#[test]
+fn a_target_that_only_fails_has_no_latency_to_show_and_no_capacity() {
+    // Nothing listens on port 9: every request is refused at once, in well under a millisecond.
+    let out = common::djbench()
+        .args(["capacity", "http://127.0.0.1:9/x", "--json"])
+        .args(["--start", "50", "--warmup", "0s", "--window", "1s"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let c: Capacity = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c.capacity_rps, None);
+    let t = &c.trials[0];
+    assert_eq!(t.verdict, Verdict::Fail);
+    assert_eq!(t.error_rate, Some(1.0));
+    assert_eq!(t.goodput_rps, 0.0);
+    assert_eq!(
+        t.latency_us, None,
+        "a refused connection is not a fast answer"
+    );
+}

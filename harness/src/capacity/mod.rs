@@ -72,7 +72,8 @@ pub struct Trial {
     pub errors: u64,
     /// None without requests.
     pub error_rate: Option<f64>,
-    /// Every request of the window, failures included; None when there was none.
+    /// Every request of the window, failures included; None when none succeeded (a trial
+    /// that only failed has no latency to show; its verdict still judged the failures').
     pub latency_us: Option<Latency>,
     /// CPU cores the deployment used over the window; None when nothing sampled it (a URL).
     pub cpu_cores: Option<f64>,
@@ -289,7 +290,7 @@ pub fn trial_of(slo: &Slo, rate: f64, phase: Phase, r: &LoadReport, o: Observed)
         requests: r.requests,
         errors: r.errors,
         error_rate: r.error_rate,
-        latency_us: r.latency_us,
+        latency_us: r.latency_shown(),
         cpu_cores: o.cpu_cores,
         pss_peak_bytes: o.pss_peak_bytes,
         generator_cpu_us_per_request: r.generator.cpu_us_per_request,

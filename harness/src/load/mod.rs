@@ -266,6 +266,15 @@ pub struct LoadReport {
     pub warnings: Vec<String>,
 }
 
+impl LoadReport {
+    /// The latency to show beside other figures: None when no request succeeded, so a load
+    /// that only failed (refused connections answer fast) is unknown, never best. Judging
+    /// against a bound reads `latency_us`, where the failures count.
+    pub fn latency_shown(&self) -> Option<Latency> {
+        self.latency_us.filter(|_| self.ok > 0)
+    }
+}
+
 fn is_zero(v: &f64) -> bool {
     *v == 0.0
 }
