@@ -102,6 +102,24 @@ pub enum Command {
     /// List the shipped scenarios with the question each answers, and the deployment modes.
     List,
 
+    /// Can your Django project run in each mode, and which packages stand in the way?
+    ///
+    /// Installs the project's requirements into throwaway virtualenvs of the 3.14 GIL build
+    /// and the free-threaded build (your own environment is never touched; cached by
+    /// requirements hash). Then, per distribution and per mode: does it import in a plain
+    /// process (gunicorn_celery), in an isolated own-GIL subinterpreter (subinterpreters; the
+    /// interpreter's own ImportError), and on the free-threaded build with the GIL kept off
+    /// (naming the module that turned it back on; never hidden by -X gil=0)? Was it installed
+    /// from a wheel, built from source, or did it fail? Does the app import it? Last, it sets
+    /// the project's Django up as each mode would: django.setup(), the URLconf and its views,
+    /// the WSGI application. Exit 0 when every mode can run the project, 1 when one cannot
+    /// (which, and why), 2 for bad input.
+    #[command(after_help = "Examples:
+  djbench check                                the project in the current directory
+  djbench check ~/src/shop --settings shop.settings.production
+  djbench check . --json > check.json")]
+    Check(CheckArgs),
+
     /// Get every interpreter, virtualenv and service the modes need, into djbench's cache.
     ///
     /// Only what is missing is done; a second run does nothing. Interpreters are found in this
@@ -263,6 +281,27 @@ pub struct DemoArgs {
     /// Measured time per run, like 20s (overrides `workload.duration`).
     #[arg(long, value_name = "D", value_parser = parse_duration)]
     pub duration: Option<Duration>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The Django project's directory, holding requirements.txt (or pyproject.toml) and a
+    /// manage.py that names the settings module.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: std::path::PathBuf,
+
+    /// The settings module, like mysite.settings [default: the one manage.py sets].
+    #[arg(long, value_name = "MODULE")]
+    pub settings: Option<String>,
+
+    /// The requirements file, or a pyproject.toml [default: PATH/requirements.txt, else
+    /// PATH/pyproject.toml].
+    #[arg(long, value_name = "FILE")]
+    pub requirements: Option<std::path::PathBuf>,
+
+    /// Print the whole report as JSON (its fields: README, "Your own project").
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -443,8 +482,8 @@ pub struct CapacityArgs {
     #[arg(long, value_name = "D", value_parser = parse_duration_or_zero, allow_hyphen_values = true)]
     pub warmup: Option<Duration>,
 
-    /// A load at the boundary passes when K of N trials pass, like 2/3 [scenario:
-    /// capacity.passes and capacity.trials, default 2/3].
+    /// A load at the boundary passes when K of N trials pass, like 3/5 [scenario:
+    /// capacity.passes and capacity.trials, default 3/5].
     #[arg(long, value_name = "K/N", value_parser = parse_k_of_n, allow_hyphen_values = true)]
     pub passes: Option<(u32, u32)>,
 

@@ -415,7 +415,7 @@ fn help_lists_only_the_commands_that_exist() {
     assert_eq!(
         listed,
         [
-            "scenario", "demo", "validate", "list", "setup", "doctor", "load", "capacity",
+            "scenario", "demo", "validate", "list", "check", "setup", "doctor", "load", "capacity",
             "compare", "report", "schema", "help"
         ],
         "{stdout}"

@@ -15,6 +15,7 @@ use crate::provision::Wants;
 use crate::scenario::{Scenario, ScenarioDirs};
 
 mod capacity;
+mod check;
 mod compare;
 mod list;
 mod load;
@@ -74,6 +75,7 @@ pub fn run(cli: Cli) -> Exit {
             out,
             exports,
         } => report::report_cmd(&results, out.as_deref(), &exports),
+        Command::Check(args) => check::check_cmd(&args),
         Command::Setup(args) => setup::setup(&args),
         Command::Doctor {
             json,

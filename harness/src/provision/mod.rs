@@ -204,35 +204,7 @@ pub fn setup(lookup: &Lookup, wants: Wants, ui: &Ui) -> Result<Report, Provision
         )));
     }
     for flavour in flavours(wants, lookup) {
-        let mut res = python::resolve(flavour, lookup);
-        if res.explicit_refused {
-            let r = &res.rejected[0];
-            return Err(ProvisionError::new(
-                format!("${} = {} was refused", flavour.env_var(), r.path.display()),
-                r.reason.clone(),
-            )
-            .with_fix(format!(
-                "point ${} at a {flavour} interpreter, or unset it",
-                flavour.env_var()
-            )));
-        }
-        if res.chosen.is_none() {
-            match flavour {
-                Flavour::Gil => sysroot::provision(cache, ui)?,
-                Flavour::FreeThreaded | Flavour::GilTwin => build::provision(cache, ui, flavour)?,
-            };
-            res = python::resolve(flavour, lookup);
-        }
-        let interp = res.chosen.ok_or_else(|| {
-            ProvisionError::new(
-                format!("no {flavour} interpreter"),
-                res.rejected
-                    .iter()
-                    .map(|r| format!("{}: {}", r.path.display(), r.reason))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let interp = interpreter(lookup, flavour, ui)?;
         venv::ensure(cache, ui, &interp)?;
     }
     services::ensure_redis(cache, ui)?;
@@ -240,4 +212,43 @@ pub fn setup(lookup: &Lookup, wants: Wants, ui: &Ui) -> Result<Report, Provision
         services::ensure_postgres(cache, ui)?;
     }
     Ok(doctor(lookup, wants))
+}
+
+/// The interpreter of `flavour`: found, or provisioned into the cache when there is none.
+/// The caller holds the cache lock.
+pub fn interpreter(
+    lookup: &Lookup,
+    flavour: Flavour,
+    ui: &Ui,
+) -> Result<python::Interpreter, ProvisionError> {
+    let cache = &lookup.cache;
+    let mut res = python::resolve(flavour, lookup);
+    if res.explicit_refused {
+        let r = &res.rejected[0];
+        return Err(ProvisionError::new(
+            format!("${} = {} was refused", flavour.env_var(), r.path.display()),
+            r.reason.clone(),
+        )
+        .with_fix(format!(
+            "point ${} at a {flavour} interpreter, or unset it",
+            flavour.env_var()
+        )));
+    }
+    if res.chosen.is_none() {
+        match flavour {
+            Flavour::Gil => sysroot::provision(cache, ui)?,
+            Flavour::FreeThreaded | Flavour::GilTwin => build::provision(cache, ui, flavour)?,
+        };
+        res = python::resolve(flavour, lookup);
+    }
+    res.chosen.ok_or_else(|| {
+        ProvisionError::new(
+            format!("no {flavour} interpreter"),
+            res.rejected
+                .iter()
+                .map(|r| format!("{}: {}", r.path.display(), r.reason))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+    })
 }

@@ -76,13 +76,24 @@ fn log_tail(log: &Path, lines: usize) -> Vec<String> {
 pub struct Ui {
     live: bool,
     quiet: bool,
+    /// What each line starts with: the command doing the steps.
+    tag: &'static str,
 }
 
 impl Ui {
     /// A spinner on a terminal (not under CI); plain lines otherwise.
     pub fn detect() -> Self {
         let live = std::io::stderr().is_terminal() && std::env::var_os("CI").is_none();
-        Self { live, quiet: false }
+        Self {
+            live,
+            quiet: false,
+            tag: "setup",
+        }
+    }
+
+    /// The same, its lines starting with `tag:` (a command other than setup).
+    pub fn tagged(self, tag: &'static str) -> Self {
+        Self { tag, ..self }
     }
 
     /// Says nothing (tests, `doctor`).
@@ -90,12 +101,13 @@ impl Ui {
         Self {
             live: false,
             quiet: true,
+            tag: "setup",
         }
     }
 
     pub fn note(&self, text: &str) {
         if !self.quiet {
-            eprintln!("setup: {text}");
+            eprintln!("{}: {text}", self.tag);
         }
     }
 
@@ -117,7 +129,7 @@ impl Ui {
             Some(bar)
         } else {
             if !self.quiet {
-                eprintln!("setup: {title} …");
+                eprintln!("{}: {title} …", self.tag);
             }
             None
         };
@@ -132,7 +144,7 @@ impl Ui {
             bar.finish_and_clear();
         }
         if !self.quiet {
-            eprintln!("setup: {line}");
+            eprintln!("{}: {line}", self.tag);
         }
         result
     }
