@@ -158,3 +158,32 @@ fn bad_project_input_exits_2_naming_the_path_or_the_flag() {
     let out = check(&["fixtures/gilforcer/.."]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// fixtures/projects/bookshop (pure-Python requirements, settings from the environment, a
+/// login page, django.tasks) runs in every mode: exit 0, every package loads everywhere.
+#[test]
+fn a_project_every_mode_can_run_passes() {
+    let out = check(&["fixtures/projects/bookshop", "--json"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    let r: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r.settings, "config.settings");
+    assert!(r.modes.iter().all(|m| m.can_run && m.reason.is_none()));
+    let names: Vec<&str> = r.packages.iter().map(|p| p.name.as_str()).collect();
+    for name in ["django", "dj-database-url"] {
+        assert!(names.contains(&name), "{names:?}");
+    }
+    for p in &r.packages {
+        for v in [&p.gunicorn_celery, &p.subinterpreters, &p.free_threaded] {
+            assert_eq!(v, &Verdict::Loads, "{}", p.name);
+        }
+    }
+    assert_eq!(
+        r.packages
+            .iter()
+            .find(|p| p.name == "dj-database-url")
+            .unwrap()
+            .imported_by_app,
+        Some(true)
+    );
+}
