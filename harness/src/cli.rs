@@ -487,6 +487,12 @@ pub struct CapacityArgs {
     #[arg(long, value_name = "K/N", value_parser = parse_k_of_n, allow_hyphen_values = true)]
     pub passes: Option<(u32, u32)>,
 
+    /// The share of the machine's cores other programs and the hypervisor may take during a
+    /// trial before it is run again; 100% turns the check off [scenario:
+    /// capacity.max_interference, default 5%].
+    #[arg(long, value_name = "PCT", value_parser = parse_share, allow_hyphen_values = true)]
+    pub max_interference: Option<f64>,
+
     /// URL only: the most connections the open loop may open.
     #[arg(short = 'c', long, value_name = "N", default_value_t = 256,
           value_parser = clap::value_parser!(u32).range(1..=10_000))]

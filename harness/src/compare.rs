@@ -164,6 +164,9 @@ pub struct Loaded {
     pub runs: BTreeMap<String, Vec<Run>>,
     /// label → interpreter versions seen.
     pub pythons: BTreeMap<String, Vec<String>>,
+    /// label → the machine's calibration speed around each capacity search (units/s), with
+    /// the djbench build that measured it.
+    pub speeds: BTreeMap<String, Vec<(crate::host::Build, f64)>>,
     /// The run folders' names, sorted, when `path` is a folder of numbered run folders (`01`,
     /// `02`, …) each holding a results.json with one run per deployment: what `.ci/ab` writes,
     /// the same name on both sides being a pair that ran next to each other. None otherwise.
@@ -244,6 +247,9 @@ pub fn load(path: &Path, metrics: &[Metric]) -> Result<Loaded, BadResults> {
                 for (label, runs) in one.runs {
                     all.runs.entry(label).or_default().extend(runs);
                 }
+                for (label, v) in one.speeds {
+                    all.speeds.entry(label).or_default().extend(v);
+                }
                 for (label, pys) in one.pythons {
                     let seen = all.pythons.entry(label).or_default();
                     for py in pys {
@@ -280,12 +286,17 @@ fn load_file(
         scenario: doc.name().to_owned(),
         runs: BTreeMap::new(),
         pythons: BTreeMap::new(),
+        speeds: BTreeMap::new(),
         pairable: None,
     };
     let one_run_each = doc.by_deployment().len() == doc.runs.len();
     // The results of `djbench capacity`: one search per deployment, and its runs measured no
     // load of their own. Only capacity is known; an unknown capacity is kept (and fails).
     for c in &doc.capacity {
+        if let Some(cal) = &c.calibration {
+            let v = loaded.speeds.entry(c.label.clone()).or_default();
+            v.push((cal.before.build, cal.units_per_second()));
+        }
         loaded.runs.entry(c.label.clone()).or_default().push(Run {
             folder: folder.clone(),
             figures: metrics
@@ -438,6 +449,38 @@ fn constant(a: &[f64], b: &[f64]) -> bool {
         .is_none_or(|first| all.all(|x| x.to_bits() == first.to_bits()))
 }
 
+/// A note when baseline and candidate ran on machines of different speed: their median
+/// calibration speeds more than `host::MAX_DRIFT` apart, or measured by different builds of
+/// djbench (whose units differ).
+fn speed_note(
+    label: &str,
+    base: &[(crate::host::Build, f64)],
+    cand: &[(crate::host::Build, f64)],
+) -> Option<String> {
+    let build = base.first().or(cand.first())?.0;
+    if base.is_empty() || cand.is_empty() {
+        return None;
+    }
+    if base.iter().chain(cand).any(|&(other, _)| other != build) {
+        return Some(format!(
+            "`{label}`: the machine's speed was calibrated by different builds of djbench \
+             (debug and release), whose units differ: whether it ran at the same speed for both \
+             is unknown"
+        ));
+    }
+    let units = |v: &[(crate::host::Build, f64)]| v.iter().map(|x| x.1).collect::<Vec<_>>();
+    let (b, c) = (median(&units(base)), median(&units(cand)));
+    let gap = crate::host::relative_gap(b, c);
+    (gap > crate::host::MAX_DRIFT).then(|| {
+        format!(
+            "`{label}`: the machine ran djbench's calibration workload at {b:.0} units/s for \
+             the baseline and {c:.0} for the candidate ({:.0}% apart): capacities measured on \
+             machines of different speed differ for that alone",
+            gap * 100.0
+        )
+    })
+}
+
 /// Compares every deployment of the baseline with the candidate's runs of the same label.
 pub fn compare(
     base: &Loaded,
@@ -502,6 +545,11 @@ pub fn compare(
     }
     let mut pending: Vec<Pending> = Vec::new();
     for label in base.runs.keys() {
+        if let (Some(b), Some(c)) = (base.speeds.get(label), cand.speeds.get(label))
+            && let Some(note) = speed_note(label, b, c)
+        {
+            notes.push(note);
+        }
         if base.pythons.get(label) != cand.pythons.get(label) {
             notes.push(format!(
                 "`{label}`: different interpreters ({} against {})",
@@ -716,6 +764,26 @@ pub fn compare(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn machines_of_different_speed_or_measured_by_different_builds_are_noted() {
+        use crate::host::Build::{Debug, Release};
+        let note = |b: &[(crate::host::Build, f64)], c: &[(crate::host::Build, f64)]| {
+            speed_note("x", b, c)
+        };
+        assert_eq!(
+            note(&[(Release, 100.0), (Release, 104.0)], &[(Release, 95.0)]),
+            None
+        );
+        let slower = note(&[(Release, 100.0)], &[(Release, 80.0)]).unwrap();
+        assert!(
+            slower.contains("at 100 units/s for the baseline and 80 for the candidate (20% apart)"),
+            "{slower}"
+        );
+        let builds = note(&[(Release, 100.0)], &[(Debug, 100.0)]).unwrap();
+        assert!(builds.contains("different builds"), "{builds}");
+        assert_eq!(note(&[], &[(Release, 80.0)]), None);
+    }
 
     use crate::results::testing::{all_failed, results, run};
     use crate::results::{Results, RunResult};

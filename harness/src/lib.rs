@@ -10,6 +10,7 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod deploy;
+pub mod host;
 pub mod limits;
 pub mod live;
 pub mod load;

@@ -751,6 +751,9 @@ pub fn web_load(
     })
 }
 
+/// How long the machine's speed is measured on either side of a capacity search.
+const CALIBRATION: Duration = Duration::from_secs(2);
+
 /// A capacity search on a deployment that answers (`djbench capacity`): the scenario's web
 /// mix at open-loop rates the search picks, every trial sampled; no background tasks are
 /// enqueued. Each trial is told as a note.
@@ -770,12 +773,18 @@ pub fn search_capacity(live: &Live<'_>, searched: crate::capacity::Searched, o: 
     let shape = TrialShape {
         load,
         slo: searched.slo,
+        max_interference: searched.max_interference,
     };
     let watch = Watch {
         leaders: live.d.session_roles(),
         rss_hz: live.s.file.sampling.rss_hz.0,
         pss_hz: live.s.file.sampling.pss_hz.0,
     };
+    // The machine's speed on either side of the search: a search whose machine slowed down
+    // (or sped up) measured two machines, and one whose speed differs from another run's
+    // cannot be compared with it.
+    let calibrate = || crate::host::calibrate(CALIBRATION);
+    let before = calibrate();
     let began = Instant::now();
     let found = capacity::search(&searched.method, &mut |rate, phase| {
         let t = capacity::run_trial(&shape, rate, phase, Some(&watch))?;
@@ -786,6 +795,21 @@ pub fn search_capacity(live: &Live<'_>, searched: crate::capacity::Searched, o: 
     });
     let mut c = Capacity::of(&o.label, searched, found, began.elapsed().as_secs_f64());
     c.ready_seconds = o.ready_seconds;
+    let calibration = crate::host::Calibration {
+        before,
+        after: calibrate(),
+    };
+    if calibration.drift() > crate::host::MAX_DRIFT {
+        let _ = live.events.send(Event::Note(format!(
+            "{}: warning: the machine's speed moved {:.0}% during the search ({:.0} → {:.0} \
+             calibration units/s): its capacity was measured on two machines",
+            o.label,
+            calibration.drift() * 100.0,
+            calibration.before.units_per_second,
+            calibration.after.units_per_second,
+        )));
+    }
+    c.calibration = Some(calibration);
     let _ = live
         .events
         .send(Event::Note(format!("{}: {}", o.label, c.describe())));

@@ -152,6 +152,69 @@ fn bad_slo_in_a_scenario_exits_2_with_line_and_column() {
     }
 }
 
+/// Another program takes a core while a deployment is searched: every trial measured a
+/// busier machine, so none is judged; each is run again, and after three in a row the search
+/// ends saying why, with the figures the SLO alone would have given kept on record.
+#[test]
+fn a_search_beside_a_busy_program_is_disturbed_not_judged() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("busy.yaml");
+    std::fs::write(
+        &scenario,
+        "name: busy\n\
+         modes: [subinterpreters]\n\
+         workload: {endpoints: [/hello], connections: 16, timeout: 2s}\n\
+         capacity: {start: 50/s, warmup: 200ms, window: 1s, passes: 1, trials: 1}\n",
+    )
+    .unwrap();
+    // Orphaned at once and adopted by init: a program outside djbench's process tree.
+    let spinner = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "sh -c 'while :; do :; done' >/dev/null 2>&1 & echo $!",
+        ])
+        .output()
+        .unwrap();
+    let spinner: i32 = String::from_utf8_lossy(&spinner.stdout)
+        .trim()
+        .parse()
+        .unwrap();
+    let out = dir.path().join("out");
+    let run = common::djbench()
+        .arg("capacity")
+        .arg(&scenario)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    let _ = std::process::Command::new("kill")
+        .args(["-9", &spinner.to_string()])
+        .status();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(1), "{stderr}");
+    let doc = djbench::results::read(&out.join("results.json")).unwrap();
+    let c = &doc.capacity[0];
+    assert_eq!(c.capacity_rps, None);
+    assert!(
+        matches!(c.end, djbench::capacity::End::Disturbed { offered_rps, .. } if offered_rps == 50.0),
+        "{:?}",
+        c.end
+    );
+    assert_eq!(c.trials.len(), 3, "{stderr}");
+    for t in &c.trials {
+        assert_eq!(t.verdict, Verdict::Disturbed);
+        let i = t.interference.unwrap();
+        assert!(i.others_cores > 0.5, "{i:?}");
+        assert!(t.reasons[0].contains("other programs used"), "{t:?}");
+        assert!(
+            t.reasons[1].starts_with("the SLO alone would have"),
+            "{t:?}"
+        );
+    }
+    assert!(stderr.contains("were disturbed"), "{stderr}");
+    assert!(common::processes_using(&out).is_empty());
+}
+
 /// The shipped `capacity` scenario's path, short: one real deployment (subinterpreters)
 /// searched with one-second trials and a coarse tolerance. Every trial samples the
 /// deployment, results.json carries the capacity with its bounds, and nothing is left
@@ -166,7 +229,7 @@ fn a_deployment_is_searched_sampled_and_torn_down() {
          modes: [subinterpreters]\n\
          workload: {endpoints: [/hello, /db], connections: 64, timeout: 2s}\n\
          capacity: {p99: 100ms, start: 100/s, tolerance: 50%, warmup: 300ms, window: 1s, \
-         passes: 1, trials: 1}\n\
+         passes: 1, trials: 1, max_interference: 100%}\n\
          thresholds: {capacity: 50/s}\n",
     )
     .unwrap();

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::deploy::Role;
+use crate::host::{self, Calibration, Interference};
 use crate::load::{self, Latency, LoadReport, LoadSpec, Model};
 use crate::sample::Sampler;
 
@@ -55,6 +56,10 @@ pub enum Verdict {
     /// djbench's generator used all of its CPU: the trial measured djbench, not the target.
     /// Neither pass nor fail.
     Saturated,
+    /// Other programs or the hypervisor took more than `Searched::max_interference` of the
+    /// machine's cores during the window: the trial measured a different machine. Neither pass nor
+    /// fail; the search runs it again.
+    Disturbed,
 }
 
 /// One trial: a load offered for a window after its own warm-up, and what came of it.
@@ -81,6 +86,10 @@ pub struct Trial {
     pub pss_peak_bytes: Option<u64>,
     /// The generator's CPU per request, warm-up included.
     pub generator_cpu_us_per_request: f64,
+    /// What the hypervisor and other programs took from the machine over the window; None
+    /// when /proc could not be read (and in results written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interference: Option<Interference>,
     pub verdict: Verdict,
     /// Why it failed (every SLO bound it broke), or why it was unusable; empty on a pass.
     pub reasons: Vec<String>,
@@ -98,6 +107,7 @@ impl Trial {
             Verdict::Pass => "pass".to_owned(),
             Verdict::Fail => format!("FAIL ({})", self.reasons.join("; ")),
             Verdict::Saturated => format!("UNUSABLE ({})", self.reasons.join("; ")),
+            Verdict::Disturbed => format!("DISTURBED ({})", self.reasons.join("; ")),
         };
         let latency = self.latency_us.map_or("p99 —".to_owned(), |l| {
             format!("p50 {} p99 {}", ms(l.p50), ms(l.p99))
@@ -134,6 +144,7 @@ impl Trial {
             cpu_cores: None,
             pss_peak_bytes: None,
             generator_cpu_us_per_request: 0.0,
+            interference: None,
             verdict: if pass { Verdict::Pass } else { Verdict::Fail },
             reasons: if pass {
                 Vec::new()
@@ -199,6 +210,8 @@ pub struct TrialShape {
     /// The load as the target gets it; its model's rate is replaced by each trial's.
     pub load: LoadSpec,
     pub slo: Slo,
+    /// `Searched::max_interference`.
+    pub max_interference: f64,
 }
 
 /// The deployment's processes to sample over each trial's window.
@@ -262,7 +275,9 @@ pub fn run_trial(
             Instant::now() + spec.warmup,
         )
     });
+    let (machine, window_over) = host::Watch::start(Instant::now() + spec.warmup);
     let report = load::run(&spec).map_err(|e| e.to_string());
+    let interference = machine.finish(window_over);
     let observed = match sampler.map(Sampler::finish) {
         Some(Ok(m)) => Observed {
             cpu_cores: m.cpu_known(),
@@ -275,7 +290,24 @@ pub fn run_trial(
     if report.stopped_early || stopped() {
         return Err("stopped".into());
     }
-    Ok(trial_of(&shape.slo, rate, phase, &report, observed))
+    let mut t = trial_of(&shape.slo, rate, phase, &report, observed);
+    t.interference = interference;
+    if t.verdict != Verdict::Saturated
+        && let Some(why) =
+            interference.and_then(|i| i.disturbed(watch.is_some(), shape.max_interference))
+    {
+        let slo = if t.verdict == Verdict::Pass {
+            "the SLO alone would have passed it".to_owned()
+        } else {
+            format!(
+                "the SLO alone would have failed it: {}",
+                t.reasons.join("; ")
+            )
+        };
+        t.verdict = Verdict::Disturbed;
+        t.reasons = vec![why, slo];
+    }
+    Ok(t)
 }
 
 /// A trial's record from its load report and what was sampled.
@@ -294,6 +326,7 @@ pub fn trial_of(slo: &Slo, rate: f64, phase: Phase, r: &LoadReport, o: Observed)
         cpu_cores: o.cpu_cores,
         pss_peak_bytes: o.pss_peak_bytes,
         generator_cpu_us_per_request: r.generator.cpu_us_per_request,
+        interference: None,
         verdict,
         reasons,
     }
@@ -306,6 +339,15 @@ pub struct Searched {
     pub method: Method,
     pub warmup_seconds: f64,
     pub window_seconds: f64,
+    /// The share of the machine's cores other programs or the hypervisor may take over a
+    /// trial's window before the trial is disturbed and run again; 1 turns the check off.
+    #[serde(default = "default_max_interference")]
+    pub max_interference: f64,
+}
+
+/// Results written before the bound was recorded were judged without it.
+fn default_max_interference() -> f64 {
+    1.0
 }
 
 /// One target's capacity: the search's answer, with the SLO and method it was found under.
@@ -326,6 +368,11 @@ pub struct Capacity {
     /// Seconds from the deployment's start to ready (None for a URL).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_seconds: Option<f64>,
+    /// The machine's speed on a fixed workload just before and just after the search (None
+    /// for a URL, whose server may share the cores in ways djbench cannot see, and in older
+    /// results): capacities found on machines of different speed are not comparable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<Calibration>,
     /// Wall time of the search.
     pub search_seconds: f64,
     pub trials: Vec<Trial>,
@@ -342,6 +389,7 @@ impl Capacity {
             end: found.end,
             failure: None,
             ready_seconds: None,
+            calibration: None,
             search_seconds,
             trials: found.trials,
         }

@@ -36,6 +36,9 @@ pub enum End {
     /// A trial's generator used all of its CPU: from there on its numbers would measure
     /// djbench, so the search stopped; the capacity is at least the last passing load.
     GeneratorSaturated { offered_rps: f64 },
+    /// `MAX_DISTURBED` trials of one load in a row were disturbed by other programs or the
+    /// hypervisor: the machine was not djbench's to measure on; the bounds are what was found.
+    Disturbed { offered_rps: f64, reason: String },
     /// Stopped from outside (Ctrl-C) or a trial could not be run: the bounds are what was
     /// found so far.
     Interrupted { reason: String },
@@ -50,6 +53,12 @@ impl End {
             End::ReachedCeiling => "every load up to the ceiling passed".into(),
             End::GeneratorSaturated { offered_rps } => format!(
                 "djbench's load generator saturated at {offered_rps:.0} req/s: its numbers would measure itself"
+            ),
+            End::Disturbed {
+                offered_rps,
+                reason,
+            } => format!(
+                "{MAX_DISTURBED} trials in a row at {offered_rps:.0} req/s were disturbed: {reason}"
             ),
             End::Interrupted { reason } => format!("interrupted: {reason}"),
         }
@@ -95,17 +104,22 @@ impl Found {
 /// (interrupted, or the trial could not be run).
 pub type RunTrial<'a> = dyn FnMut(f64, Phase) -> Result<Trial, String> + 'a;
 
+/// Disturbed trials of one load in a row after which the search gives up on the machine.
+pub const MAX_DISTURBED: u32 = 3;
+
 /// A load's verdict from its trials.
 enum Load {
     Pass,
     Fail(String),
     Saturated,
+    Disturbed(String),
     Stopped(String),
 }
 
-/// Runs trials at `rate` until its verdict is known: at most `n`, stopping as soon as `k`
-/// passed or more than `n − k` failed. With `once`, one passing trial is enough (a ramp load
-/// far below the boundary); a failure still gets the full k of n.
+/// Runs trials at `rate` until its verdict is known: at most `n` judged ones, stopping as soon
+/// as `k` passed or more than `n − k` failed. With `once`, one passing trial is enough (a ramp
+/// load far below the boundary); a failure still gets the full k of n. A disturbed trial is
+/// run again and counts for neither side, up to `MAX_DISTURBED` in a row.
 fn judge_load(
     rate: f64,
     phase: Phase,
@@ -115,24 +129,35 @@ fn judge_load(
     trials: &mut Vec<Trial>,
 ) -> Load {
     let (k, n) = (m.passes, m.trials);
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut disturbed) = (0, 0, 0);
     let mut last_reason = String::new();
-    for i in 0..n {
-        let phase = if i == 0 { phase } else { Phase::Repeat };
+    let mut first = true;
+    while passed + failed < n {
+        let phase = if first { phase } else { Phase::Repeat };
+        first = false;
         let t = match trial(rate, phase) {
             Ok(t) => t,
             Err(e) => return Load::Stopped(e),
         };
         let verdict = t.verdict;
+        let reason = t.reasons.join("; ");
         if verdict == Verdict::Fail {
-            last_reason = t.reasons.join("; ");
+            last_reason = reason.clone();
         }
         trials.push(t);
         match verdict {
             Verdict::Saturated => return Load::Saturated,
+            Verdict::Disturbed => {
+                disturbed += 1;
+                if disturbed >= MAX_DISTURBED {
+                    return Load::Disturbed(reason);
+                }
+                continue;
+            }
             Verdict::Pass => passed += 1,
             Verdict::Fail => failed += 1,
         }
+        disturbed = 0;
         if passed >= k || (once && passed == 1) {
             return Load::Pass;
         }
@@ -176,6 +201,13 @@ pub fn search(m: &Method, trial: &mut RunTrial<'_>) -> Found {
                 let end = End::GeneratorSaturated { offered_rps: rate };
                 return done(lo, hi, end, trials);
             }
+            Load::Disturbed(reason) => {
+                let end = End::Disturbed {
+                    offered_rps: rate,
+                    reason,
+                };
+                return done(lo, hi, end, trials);
+            }
             Load::Stopped(reason) => return done(lo, hi, End::Interrupted { reason }, trials),
         }
     }
@@ -190,6 +222,13 @@ pub fn search(m: &Method, trial: &mut RunTrial<'_>) -> Found {
             Load::Fail(_) => hi = Some(mid),
             Load::Saturated => {
                 let end = End::GeneratorSaturated { offered_rps: mid };
+                return done(lo, hi, end, trials);
+            }
+            Load::Disturbed(reason) => {
+                let end = End::Disturbed {
+                    offered_rps: mid,
+                    reason,
+                };
                 return done(lo, hi, end, trials);
             }
             Load::Stopped(reason) => return done(lo, hi, End::Interrupted { reason }, trials),
@@ -278,6 +317,49 @@ mod tests {
         assert_eq!(f.capacity_rps(), None);
         assert_eq!(f.last_pass_rps, Some(80.0));
         assert_eq!(f.first_fail_rps, None);
+    }
+
+    #[test]
+    fn a_disturbed_trial_is_run_again_and_counts_for_neither_side() {
+        // Every other trial is disturbed: the search still converges on the same capacity,
+        // with the disturbed trials on record beside the judged ones.
+        let mut inner = server(200.0, false);
+        let mut n = 0;
+        let f = search(&method(), &mut |rate, phase| {
+            n += 1;
+            let mut t = inner(rate, phase)?;
+            if n % 2 == 0 {
+                t.verdict = Verdict::Disturbed;
+            }
+            Ok(t)
+        });
+        assert_eq!(f.end, End::Converged);
+        let lo = f.last_pass_rps.unwrap();
+        assert!(lo > 196.0 && lo <= 200.0, "{lo}");
+        let disturbed = f.trials.iter().filter(|t| t.verdict == Verdict::Disturbed);
+        assert!(disturbed.count() * 2 >= f.trials.len() - 1);
+    }
+
+    #[test]
+    fn a_machine_that_stays_busy_ends_the_search_with_the_bounds_so_far() {
+        let f = search(&method(), &mut |rate, phase| {
+            let mut t = Trial::judged_for_test(rate, phase, true);
+            if rate > 50.0 {
+                t.verdict = Verdict::Disturbed;
+                t.reasons = vec!["other programs used 1.20 cores".into()];
+            }
+            Ok(t)
+        });
+        assert_eq!(
+            f.end,
+            End::Disturbed {
+                offered_rps: 80.0,
+                reason: "other programs used 1.20 cores".into()
+            }
+        );
+        assert_eq!(f.capacity_rps(), None);
+        assert_eq!(f.last_pass_rps, Some(40.0));
+        assert_eq!(f.trials.len() as u32, 3 + MAX_DISTURBED);
     }
 
     #[test]

@@ -20,6 +20,7 @@ struct Settings {
     method: Method,
     warmup: Duration,
     window: Duration,
+    max_interference: f64,
 }
 
 impl Settings {
@@ -29,6 +30,7 @@ impl Settings {
             method: self.method,
             warmup_seconds: self.warmup.as_secs_f64(),
             window_seconds: self.window.as_secs_f64(),
+            max_interference: self.max_interference,
         }
     }
 }
@@ -51,6 +53,7 @@ impl Settings {
             },
             warmup: args.warmup.unwrap_or(c.warmup.0),
             window: args.window.unwrap_or(c.window.value.0),
+            max_interference: args.max_interference.unwrap_or(c.max_interference.0),
         }
     }
 
@@ -59,7 +62,7 @@ impl Settings {
         format!(
             "SLO p99 ≤ {} ms, errors ≤ {}%, completed ≥ {:.0}% of offered; ramp ×2 from {} req/s \
              (at most {}), bisect to {}%, {} of {} trials at the boundary; each trial {} of \
-             warm-up, then {}",
+             warm-up, then {}; a trial is run again when others take more than {}% of the cores",
             self.slo.p99_us as f64 / 1000.0,
             self.slo.max_error_rate * 100.0,
             self.slo.min_completed * 100.0,
@@ -70,6 +73,7 @@ impl Settings {
             m.trials,
             humantime::format_duration(self.warmup),
             humantime::format_duration(self.window),
+            self.max_interference * 100.0,
         )
     }
 }
@@ -126,6 +130,7 @@ fn url(args: &CapacityArgs) -> Exit {
             name: "load",
         },
         slo: settings.slo,
+        max_interference: settings.max_interference,
     };
     eprintln!("djbench capacity {}: {}", args.target, settings.describe());
     let began = std::time::Instant::now();
@@ -323,6 +328,7 @@ fn trials_table(c: &Capacity) -> comfy_table::Table {
                 capacity::Verdict::Pass => "pass".into(),
                 capacity::Verdict::Fail => format!("fail: {}", x.reasons.join("; ")),
                 capacity::Verdict::Saturated => format!("unusable: {}", x.reasons.join("; ")),
+                capacity::Verdict::Disturbed => format!("disturbed: {}", x.reasons.join("; ")),
             },
         ]);
     }

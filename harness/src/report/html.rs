@@ -578,9 +578,13 @@ type Quantile = fn(&crate::load::Latency) -> u64;
 
 /// Each offered rate's median of `value` over its trials, in order of rate; a rate none of whose
 /// trials knows it is left out, and so are trials where djbench's generator saturated (their
-/// figures measure djbench, not the deployment).
+/// figures measure djbench, not the deployment) or other programs disturbed the machine.
 fn per_rate(trials: &[Trial], value: impl Fn(&Trial) -> Option<f64>) -> Vec<(f64, f64)> {
-    let usable = || trials.iter().filter(|t| t.verdict != Verdict::Saturated);
+    let usable = || {
+        trials
+            .iter()
+            .filter(|t| matches!(t.verdict, Verdict::Pass | Verdict::Fail))
+    };
     let mut rates: Vec<f64> = usable().map(|t| t.offered_rps).collect();
     rates.sort_by(f64::total_cmp);
     rates.dedup();
@@ -637,8 +641,8 @@ fn capacity(out: &mut String, doc: &Results) {
         "<div class=\"wide\"><table><tr><th>deployment</th><th>capacity req/s</th>\
          <th>passes at</th><th>fails at</th><th>gap</th><th>p99 ms at capacity</th>\
          <th>CPU cores</th><th>ΣPSS peak MiB</th><th>req/s per core</th>\
-         <th>req/s per GiB ΣPSS</th><th>trials</th><th>search s</th><th>ready s</th>\
-         <th>search ended</th></tr>",
+         <th>req/s per GiB ΣPSS</th><th>trials</th><th>machine speed</th><th>search s</th>\
+         <th>ready s</th><th>search ended</th></tr>",
     );
     let deployments = doc.by_deployment();
     for (d, c) in doc.capacity.iter().enumerate() {
@@ -664,7 +668,7 @@ fn capacity(out: &mut String, doc: &Results) {
             "<tr><td><i style=\"display:inline-block;width:14px;height:14px;background:{};margin-right:8px\"></i>{}\
              <span class=\"cv\">{}</span></td><td><strong>{}</strong></td><td>{}</td><td>{}</td><td>{}</td>\
              <td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
-             <td style=\"text-align:left\" class=\"small\">{}</td></tr>",
+             <td>{}</td><td style=\"text-align:left\" class=\"small\">{}</td></tr>",
             color(d),
             esc(&c.label),
             esc(&facts),
@@ -678,6 +682,7 @@ fn capacity(out: &mut String, doc: &Results) {
             r.per_core,
             r.per_gib,
             r.trials,
+            r.machine,
             r.search_seconds,
             r.ready_seconds,
             esc(&r.ended),
@@ -689,8 +694,20 @@ fn capacity(out: &mut String, doc: &Results) {
          converged ({UNKNOWN} otherwise: the search ended says why, and the bounds say what is \
          known); gap: how far above it the first failing load lay, so the capacity lies between \
          the two. The figures at capacity are the last passing trial's there; CPU and ΣPSS are \
-         the whole deployment's over the trial's window ({UNKNOWN}: not sampled).</p>"
+         the whole deployment's over the trial's window ({UNKNOWN}: not sampled). Machine \
+         speed: djbench's fixed calibration workload on every core, in units/s, around each \
+         search (the mean of before and after, and how far it moved); a trial during which other \
+         programs or the hypervisor took more than 5% of the machine is disturbed and run \
+         again.</p>"
     );
+    let warnings = super::machine_warnings(doc);
+    if !warnings.is_empty() {
+        out.push_str("<ul class=\"warn\">");
+        for w in warnings {
+            let _ = write!(out, "<li>{}</li>", esc(&w));
+        }
+        out.push_str("</ul>");
+    }
 
     let names: Vec<(String, String)> = doc
         .capacity
@@ -745,7 +762,7 @@ fn capacity(out: &mut String, doc: &Results) {
             "p99 (thick) and p50 (thin) of every request of a trial's window, failures \
              included; each point is the median over the trials at that offered rate (a load \
              near the boundary is tried more than once), trials where djbench's generator \
-             saturated left out. The dashed horizontal line is the SLO's p99 bound; each dashed \
+             saturated or other programs disturbed the machine left out. The dashed horizontal line is the SLO's p99 bound; each dashed \
              vertical line is a deployment's capacity, where its search converged.",
         );
     }
@@ -823,6 +840,9 @@ fn trials(out: &mut String, found: &[Capacity]) {
                 Verdict::Saturated => {
                     format!("<strong>unusable</strong>: {}", esc(&t.reasons.join("; ")))
                 }
+                Verdict::Disturbed => {
+                    format!("<strong>disturbed</strong>: {}", esc(&t.reasons.join("; ")))
+                }
             };
             let _ = write!(
                 out,
@@ -852,7 +872,9 @@ fn trials(out: &mut String, found: &[Capacity]) {
          second of it; completed: every response or failure that finished inside it; goodput: \
          the 2xx/3xx among them. Latency is every request of the window, failures included \
          (at the time they were given up). A verdict names every SLO bound the trial broke; \
-         unusable: djbench's generator saturated, neither pass nor fail.</p>",
+         unusable: djbench's generator saturated, neither pass nor fail; disturbed: other \
+         programs or the hypervisor took more than 5% of the machine, neither pass nor fail, \
+         and the load was tried again.</p>",
     );
 }
 

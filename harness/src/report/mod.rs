@@ -259,7 +259,7 @@ fn searched_text(s: &Searched) -> String {
         "p99 ≤ {} ms, error rate ≤ {}%, completed ≥ {}% of the offered rate; from {} req/s, \
          doubling up to at most {} req/s, then bisected until the first failing load is within \
          {}% of the last passing one; a load near the boundary passes when {} of {} trials \
-         pass; each trial {} s of warm-up, then a {} s window",
+         pass; each trial {} s of warm-up, then a {} s window{}",
         num(s.slo.p99_us as f64 / 1000.0),
         num(s.slo.max_error_rate * 100.0),
         num(s.slo.min_completed * 100.0),
@@ -270,6 +270,15 @@ fn searched_text(s: &Searched) -> String {
         m.trials,
         num(s.warmup_seconds),
         num(s.window_seconds),
+        if s.max_interference < 1.0 {
+            format!(
+                ", run again when other programs or the hypervisor took more than {}% of the \
+                 machine's cores",
+                num(s.max_interference * 100.0)
+            )
+        } else {
+            String::new()
+        },
     )
 }
 
@@ -304,7 +313,10 @@ struct CapacityRow {
     pss_mib: String,
     per_core: String,
     per_gib: String,
+    /// The trials, with how many of them other programs disturbed.
     trials: String,
+    /// The machine's calibration speed around the search, and how far it moved.
+    machine: String,
     search_seconds: String,
     ready_seconds: String,
     /// How the search ended, or why the deployment was never searched.
@@ -335,7 +347,22 @@ impl CapacityRow {
                 .map_or(UNKNOWN.to_owned(), |b| mib(b as f64)),
             per_core: rps(per_core),
             per_gib: per_gib.map_or(UNKNOWN.to_owned(), |v| format!("{v:.0}")),
-            trials: c.trials.len().to_string(),
+            trials: match c
+                .trials
+                .iter()
+                .filter(|t| t.verdict == crate::capacity::Verdict::Disturbed)
+                .count()
+            {
+                0 => c.trials.len().to_string(),
+                d => format!("{} ({d} disturbed)", c.trials.len()),
+            },
+            machine: c.calibration.map_or(UNKNOWN.to_owned(), |k| {
+                format!(
+                    "{:.0} (moved {:.0}%)",
+                    k.units_per_second(),
+                    k.drift() * 100.0
+                )
+            }),
             search_seconds: format!("{:.0}", c.search_seconds),
             ready_seconds: c
                 .ready_seconds
@@ -346,6 +373,52 @@ impl CapacityRow {
             },
         }
     }
+}
+
+/// Warnings about the machine the capacities were measured on: a search during which its
+/// speed moved, and deployments searched on machines of different speed (their rows then
+/// differ by more than their labels).
+fn machine_warnings(doc: &Results) -> Vec<String> {
+    use crate::host::{MAX_DRIFT, relative_gap};
+    let mut out = Vec::new();
+    let speeds: Vec<(&str, f64)> = doc
+        .capacity
+        .iter()
+        .filter_map(|c| {
+            c.calibration
+                .map(|k| (c.label.as_str(), k.units_per_second()))
+        })
+        .collect();
+    for c in &doc.capacity {
+        if let Some(k) = c.calibration
+            && k.drift() > MAX_DRIFT
+        {
+            out.push(format!(
+                "{}: the machine's speed moved {:.0}% during its search ({:.0} → {:.0} \
+                 calibration units/s).",
+                c.label,
+                k.drift() * 100.0,
+                k.before.units_per_second,
+                k.after.units_per_second
+            ));
+        }
+    }
+    let slowest = speeds.iter().min_by(|a, b| a.1.total_cmp(&b.1));
+    let fastest = speeds.iter().max_by(|a, b| a.1.total_cmp(&b.1));
+    if let (Some(lo), Some(hi)) = (slowest, fastest)
+        && relative_gap(lo.1, hi.1) > MAX_DRIFT
+    {
+        out.push(format!(
+            "The machine ran {:.0}% slower for {} ({:.0} units/s) than for {} ({:.0}): these \
+             capacities were measured on machines of different speed.",
+            relative_gap(lo.1, hi.1) * 100.0,
+            lo.0,
+            lo.1,
+            hi.0,
+            hi.1
+        ));
+    }
+    out
 }
 
 /// summary.md's capacity section: the SLO, then a row per deployment.
@@ -362,13 +435,14 @@ fn capacity_md(out: &mut String, doc: &Results) {
     );
     out.push_str(
         "| deployment | capacity req/s | passes at | fails at | gap | p99 ms there | req/s per \
-         core | req/s per GiB ΣPSS | search |\n|---|---:|---:|---:|---:|---:|---:|---:|---|\n",
+         core | req/s per GiB ΣPSS | machine speed | search |\n\
+         |---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n",
     );
     for c in &doc.capacity {
         let r = CapacityRow::of(c);
         let _ = writeln!(
             out,
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {}; {} trials in {} s |",
+            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {}; {} trials in {} s |",
             c.label.replace('|', "\\|"),
             r.capacity,
             r.passes,
@@ -377,10 +451,21 @@ fn capacity_md(out: &mut String, doc: &Results) {
             r.p99_ms,
             r.per_core,
             r.per_gib,
+            r.machine,
             r.ended.replace('|', "\\|"),
             r.trials,
             r.search_seconds
         );
+    }
+    let _ = writeln!(
+        out,
+        "\nMachine speed: djbench's fixed calibration workload on every core, in units/s, \
+         around each search (the mean of before and after, and how far it moved); other \
+         programs' CPU and the hypervisor's steal are measured in every trial, and a trial \
+         they disturbed is run again."
+    );
+    for w in machine_warnings(doc) {
+        let _ = writeln!(out, "\n**Warning:** {w}");
     }
     out.push('\n');
 }
@@ -1692,6 +1777,7 @@ mod tests {
                 },
                 warmup_seconds: 1.0,
                 window_seconds: 5.0,
+                max_interference: 1.0,
             }
         }
 
@@ -1727,6 +1813,7 @@ mod tests {
                 cpu_cores: cpu,
                 pss_peak_bytes: pss_mib.map(|m| m << 20),
                 generator_cpu_us_per_request: 20.0,
+                interference: None,
                 verdict: if pass { Verdict::Pass } else { Verdict::Fail },
                 reasons: if pass {
                     Vec::new()
@@ -1734,6 +1821,41 @@ mod tests {
                     vec![format!("p99 {p99_ms:.1} ms > 50.0 ms")]
                 },
             }
+        }
+
+        fn calibration(before: f64, after: f64) -> crate::host::Calibration {
+            let speed = |units_per_second| crate::host::Speed {
+                units_per_second,
+                threads: 2,
+                seconds: 2.0,
+                build: crate::host::Build::Release,
+            };
+            crate::host::Calibration {
+                before: speed(before),
+                after: speed(after),
+            }
+        }
+
+        #[test]
+        fn machines_of_different_speed_are_warned_about_and_a_steady_one_is_not() {
+            let mut doc = searched_doc();
+            assert_eq!(machine_warnings(&doc), Vec::<String>::new());
+            let md = summary_md(&doc);
+            assert!(md.contains("| 990 (moved 2%) |"), "{md}");
+            // b searched on a machine 30% slower, whose speed moved 20% during its search.
+            doc.capacity[1].calibration = Some(calibration(770.0, 616.0));
+            let w = machine_warnings(&doc);
+            assert_eq!(w.len(), 2, "{w:?}");
+            assert!(
+                w[0].starts_with("b: the machine's speed moved 20%"),
+                "{w:?}"
+            );
+            assert!(
+                w[1].starts_with("The machine ran 30% slower for b (693 units/s) than for a (990)"),
+                "{w:?}"
+            );
+            assert!(summary_md(&doc).contains("**Warning:** The machine ran 30% slower"));
+            assert!(html(&doc).contains("<li>The machine ran 30% slower for b"));
         }
 
         /// a converged at 400 req/s (sampled: 1.6 cores and 512 MiB there); b, a URL-like
@@ -1753,6 +1875,7 @@ mod tests {
                 end: End::Converged,
                 failure: None,
                 ready_seconds: Some(3.2),
+                calibration: Some(calibration(1000.0, 980.0)),
                 search_seconds: 95.0,
                 trials: vec![
                     s(100.0, 20.0, 0.4, 300),
@@ -1777,6 +1900,7 @@ mod tests {
                 },
                 failure: None,
                 ready_seconds: None,
+                calibration: None,
                 search_seconds: 12.0,
                 trials: vec![
                     trial(50.0, Ramp, 300.0, None, None),
@@ -1831,14 +1955,14 @@ mod tests {
                 page.contains(
                     "<td><strong>400.0</strong></td><td>400.0</td><td>408.0</td><td>2.0%</td>\
                      <td>42.00</td><td>1.60</td><td>512</td><td>250.0</td><td>800</td><td>9</td>\
-                     <td>95</td><td>3.2</td><td style=\"text-align:left\" class=\"small\">converged</td>"
+                     <td>990 (moved 2%)</td><td>95</td><td>3.2</td><td style=\"text-align:left\" class=\"small\">converged</td>"
                 ),
                 "{page}"
             );
             assert!(
                 page.contains(
                     "<td><strong>—</strong></td><td>—</td><td>50.0</td><td>—</td><td>—</td>\
-                     <td>—</td><td>—</td><td>—</td><td>—</td><td>2</td><td>12</td><td>—</td>\
+                     <td>—</td><td>—</td><td>—</td><td>—</td><td>2</td><td>—</td><td>12</td><td>—</td>\
                      <td style=\"text-align:left\" class=\"small\">the first load already \
                      failed: p99 300.0 ms &gt; 50.0 ms</td>"
                 ),
@@ -1907,14 +2031,14 @@ mod tests {
             assert!(md.contains("## Capacity under the SLO"), "{md}");
             assert!(
                 md.contains(
-                    "| a | 400.0 | 400.0 | 408.0 | 2.0% | 42.00 | 250.0 | 800 | converged; 9 \
+                    "| a | 400.0 | 400.0 | 408.0 | 2.0% | 42.00 | 250.0 | 800 | 990 (moved 2%) | converged; 9 \
                      trials in 95 s |"
                 ),
                 "{md}"
             );
             assert!(
                 md.contains(
-                    "| b | — | — | 50.0 | — | — | — | — | the first load already failed: p99 \
+                    "| b | — | — | 50.0 | — | — | — | — | — | the first load already failed: p99 \
                      300.0 ms > 50.0 ms; 2 trials in 12 s |"
                 ),
                 "{md}"

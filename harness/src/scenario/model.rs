@@ -950,6 +950,11 @@ pub struct CapacitySearch {
     /// Trials at most per load at the boundary.
     #[serde(default = "default_trials")]
     pub trials: Count<1, 20>,
+    /// The share of the machine's cores other programs (and the hypervisor, by stealing)
+    /// may take during a trial's window: above it the trial measured a busier machine, counts
+    /// for neither side and is run again. 100% turns the check off.
+    #[serde(default = "default_max_interference")]
+    pub max_interference: Percent,
 }
 
 impl Default for CapacitySearch {
@@ -964,6 +969,7 @@ impl Default for CapacitySearch {
             window: default_capacity_window(),
             passes: default_passes(),
             trials: default_trials(),
+            max_interference: default_max_interference(),
         }
     }
 }
@@ -996,6 +1002,9 @@ fn default_passes() -> Spanned<Count<1, 20>> {
 }
 fn default_trials() -> Count<1, 20> {
     Count(5)
+}
+fn default_max_interference() -> Percent {
+    Percent(crate::host::MAX_INTERFERENCE_SHARE)
 }
 
 /// Where a run writes its files.
