@@ -24,7 +24,7 @@ ab base head scenario="ci_smoke" repetitions="5":
 balance out="reports/balance-latest":
     cargo run --release -- scenario balance --out {{out}} && python3 .ci/balance_check.py {{out}}/results.json
 
-# Capacity under the SLO (p99 ≤ 100 ms) of each mode at the main job's mix: about 3 to 4 minutes
+# Capacity under the SLO (p99 ≤ 100 ms) of each mode at the main job's mix: 2.5 to 4 minutes
 # a deployment (issue acceptance: run it twice, the capacities agree within 10%).
 capacity scenario="capacity":
     cargo run --release -- capacity {{scenario}}
