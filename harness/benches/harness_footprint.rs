@@ -109,10 +109,7 @@ fn main() {
         ]
         .iter()
         .zip([4.0, 3.0, 2.0, 1.0])
-        .map(|(p, w)| Endpoint {
-            path: (*p).into(),
-            weight: w,
-        })
+        .map(|(p, w)| Endpoint::get(*p, w))
         .collect(),
         model: Model::Closed { connections: 32 },
         warmup: Duration::from_secs(5),

@@ -1,12 +1,12 @@
 //! What the load generator spends per request in user space, without the kernel: building a
-//! request, one keep-alive exchange through hyper (encode, parse an nginx-sized response,
+//! request from its endpoint's prepared parts, one keep-alive exchange through hyper (encode, parse an nginx-sized response,
 //! drop its body) over an in-memory pipe, and recording the result. `cargo bench --bench
 //! hot_path`; figures in harness/benches/README.md.
 
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use djbench::load::hot;
+use djbench::load::{Body, Endpoint, hot};
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -47,14 +47,27 @@ async fn answer(mut io: tokio::io::DuplexStream, canned: Vec<u8>) {
 }
 
 fn benches(c: &mut Criterion) {
-    let path: hyper::Uri = "/index.html".parse().unwrap();
-    let host = hyper::header::HeaderValue::from_static("127.0.0.1:8080");
+    let get = hot::Prepared::new(&Endpoint::get("/index.html", 1.0), "127.0.0.1:8080");
+    let post = hot::Prepared::new(
+        &Endpoint {
+            method: hyper::Method::POST,
+            headers: vec![("X-Request-Id".into(), "bench".into())],
+            body: Some(Body {
+                content_type: "application/json".into(),
+                bytes: r#"{"title":"Dune","quantity":2}"#.into(),
+            }),
+            expect: Some(201),
+            ..Endpoint::get("/api/orders", 1.0)
+        },
+        "127.0.0.1:8080",
+    );
 
     let mut g = c.benchmark_group("generator");
     g.throughput(Throughput::Elements(1));
 
-    g.bench_function("build request", |b| {
-        b.iter(|| hot::build_request(&path, &host))
+    g.bench_function("build request", |b| b.iter(|| get.request()));
+    g.bench_function("build request (POST, JSON body, a header)", |b| {
+        b.iter(|| post.request())
     });
 
     g.bench_function("exchange over a pipe (encode, parse, body)", |b| {
@@ -72,7 +85,7 @@ fn benches(c: &mut Criterion) {
                     .expect("a handshake over a pipe");
                 let start = Instant::now();
                 for _ in 0..iters {
-                    let status = conn.exchange(hot::build_request(&path, &host)).await;
+                    let status = conn.exchange(get.request()).await;
                     assert_eq!(status, Some(200));
                 }
                 start.elapsed()

@@ -1,6 +1,7 @@
 //! The largest durations and rates djbench accepts, from a flag or a scenario file: beyond them
-//! a value is a typo, refused with exit 2. A leaf: the command line, the scenario model and the
-//! load generator all read it, and it reads nothing of theirs.
+//! a value is a typo, refused with exit 2; and the request headers an endpoint may not set. A
+//! leaf: the command line, the scenario model and the load generator all read it, and it reads
+//! nothing of theirs.
 
 use std::time::Duration;
 
@@ -16,3 +17,7 @@ pub const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
 /// nanosecond. Beyond it the gap between sends is below the clock's resolution and the schedule
 /// would never advance; far below it the generator already reports a shortfall.
 pub const MAX_RATE: f64 = 1e9;
+
+/// Headers that frame a request's body, which djbench sets from the body it sends: one an
+/// endpoint set would disagree with it and desynchronise the keep-alive connection.
+pub const FRAMING_HEADERS: [&str; 2] = ["content-length", "transfer-encoding"];

@@ -703,6 +703,26 @@ pub fn caught(o: &mut RunOutcome, f: impl FnOnce(&mut RunOutcome)) -> bool {
     }
 }
 
+/// A scenario's endpoint as the generator sends it.
+pub fn endpoint(e: &crate::scenario::model::Endpoint) -> crate::load::Endpoint {
+    crate::load::Endpoint {
+        path: e.path.clone(),
+        weight: e.weight.0,
+        method: e.method.http(),
+        headers: e
+            .headers
+            .0
+            .iter()
+            .map(|(name, value)| (name.value.clone(), value.value.clone()))
+            .collect(),
+        body: e.body().map(|(content_type, bytes)| crate::load::Body {
+            content_type: content_type.to_owned(),
+            bytes: bytes.into(),
+        }),
+        expect: e.status.map(|s| s.get() as u16),
+    }
+}
+
 /// The scenario's web load (its endpoint mix, model, connections and timeout) against a
 /// deployment at `base_url`.
 pub fn web_load(
@@ -712,7 +732,7 @@ pub fn web_load(
     duration: Duration,
     controls: &Controls,
 ) -> Result<crate::load::LoadSpec, String> {
-    use crate::load::{Endpoint, LoadSpec, Model};
+    use crate::load::{LoadSpec, Model};
     use crate::scenario::model::LoadModel;
     let target =
         crate::load::target(base_url, false).map_err(|_| format!("cannot load {base_url}"))?;
@@ -720,13 +740,7 @@ pub fn web_load(
     Ok(LoadSpec {
         addr: target.addr,
         host: target.host.clone(),
-        endpoints: s
-            .endpoints()
-            .map(|e| Endpoint {
-                path: e.path.clone(),
-                weight: e.weight.0,
-            })
-            .collect(),
+        endpoints: s.endpoints().map(endpoint).collect(),
         model: match shape_of_load.model {
             LoadModel::Closed => Model::Closed {
                 connections: shape_of_load.connections,
@@ -851,14 +865,14 @@ fn measure(
         .rate
         .filter(|_| shape.background_tasks)
         .map(|rate| LoadSpec {
-            endpoints: vec![Endpoint {
-                path: format!(
+            endpoints: vec![Endpoint::get(
+                format!(
                     "/enqueue?kind={}&n={}",
                     format!("{:?}", tasks.kind).to_lowercase(),
                     tasks.size()
                 ),
-                weight: 1.0,
-            }],
+                1.0,
+            )],
             model: Model::Open {
                 rate: rate.0,
                 poisson: false,

@@ -92,6 +92,26 @@ const INVALID: &[(&str, u64, u64, &str)] = &[
     ),
     ("zero_weight", 5, 15, "weight must be more than 0, got 0"),
     ("endpoint_url", 4, 7, "must start with `/`"),
+    (
+        "json_and_form",
+        7,
+        13,
+        "`json` and `form` are both set: an endpoint sends one body",
+    ),
+    (
+        "body_on_get",
+        6,
+        9,
+        "a GET request sends no body, but this endpoint has `json`",
+    ),
+    (
+        "status_out_of_range",
+        6,
+        15,
+        "42 is out of range: expected a whole number from 100 to 599",
+    ),
+    ("bad_method", 5, 15, "unknown value `post`"),
+    ("bad_header", 7, 9, "`Bad Name` is not a header name"),
     ("bad_threshold", 3, 15, "write a percentage with its % sign"),
     (
         "future_version",
@@ -307,6 +327,28 @@ fn the_dry_run_table_shows_every_run_and_the_wall_time() {
             "Wall time  at least 2m 35s of load over 5 runs",
         ))
         .stdout(predicate::str::contains("Dry run: nothing was deployed."));
+}
+
+/// A GET is named by its path as before; any other method by method and path.
+#[test]
+fn the_dry_run_names_endpoints_by_method_and_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("writes.yaml");
+    std::fs::write(
+        &file,
+        "name: writes\nworkload:\n  endpoints:\n    - /hello\n    - {path: /api/orders/, \
+         method: POST, json: {book: 1}, status: 201, weight: 3}\n",
+    )
+    .unwrap();
+    djbench()
+        .arg("scenario")
+        .arg(&file)
+        .arg("--dry-run")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "Endpoints  /hello 25%, POST /api/orders/ 75%",
+        ));
 }
 
 #[test]

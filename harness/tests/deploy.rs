@@ -92,10 +92,7 @@ fn assert_both_workers_answer(d: &Deployment, mode: Mode) {
     let report = load::run(&LoadSpec {
         addr: target.addr,
         host: target.host,
-        endpoints: vec![Endpoint {
-            path: "/cpu?n=20000".into(),
-            weight: 1.0,
-        }],
+        endpoints: vec![Endpoint::get("/cpu?n=20000", 1.0)],
         model: Model::Closed { connections: 8 },
         warmup: Duration::from_millis(500),
         duration: Duration::from_secs(3),

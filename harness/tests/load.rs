@@ -57,10 +57,7 @@ fn spec(addr: SocketAddr, model: Model, duration: Duration) -> LoadSpec {
     LoadSpec {
         addr,
         host: addr.to_string(),
-        endpoints: vec![Endpoint {
-            path: "/x".into(),
-            weight: 1.0,
-        }],
+        endpoints: vec![Endpoint::get("/x", 1.0)],
         model,
         warmup: Duration::from_millis(500),
         duration,
@@ -584,4 +581,119 @@ fn the_open_loop_balances_workers_that_hold_unequal_connections() {
         let share = w.requests as f64 / r.requests as f64;
         assert!((0.45..=0.55).contains(&share), "{:?}", r.workers);
     }
+}
+
+/// A short closed loop of `endpoints` against `addr`.
+fn mix(addr: SocketAddr, endpoints: Vec<Endpoint>) -> LoadReport {
+    run(&LoadSpec {
+        endpoints,
+        warmup: Duration::from_millis(100),
+        ..spec(
+            addr,
+            Model::Closed { connections: 2 },
+            Duration::from_millis(500),
+        )
+    })
+}
+
+/// A scenario's POST with a JSON body and a header, and a form POST, arrive as the scenario
+/// wrote them: method, path and query, headers, the body's type and length, the body itself.
+#[test]
+fn a_post_with_a_body_and_a_header_arrives_as_sent() {
+    let yaml = "name: t\nworkload:\n  endpoints:\n    - path: /orders?src=test\n      \
+                method: POST\n      headers: {X-Request-Id: abc-123}\n      \
+                json: {title: Dune, quantity: 2, tags: [scifi]}\n    - path: /login\n      \
+                method: POST\n      form: {username: ann lee, next: /a&b}\n";
+    let s = djbench::scenario::parse(std::path::Path::new("t.yaml"), yaml.as_bytes()).unwrap();
+    let endpoints: Vec<Endpoint> = s.endpoints().map(djbench::run::endpoint).collect();
+    let (addr, received) = server::spawn_recording_server(200, 1000);
+    let r = mix(addr, endpoints);
+    assert_eq!(r.errors, 0, "{:?}", r.error_kinds);
+    let labels: Vec<&str> = r.endpoints.iter().map(|e| e.path.as_str()).collect();
+    assert_eq!(labels, ["POST /orders?src=test", "POST /login"]);
+
+    let received = received.lock().unwrap();
+    let header = |req: &server::Received, name: &str| -> Vec<String> {
+        (req.headers.iter())
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    let orders: Vec<_> = received
+        .iter()
+        .filter(|q| q.target.starts_with("/orders"))
+        .collect();
+    let logins: Vec<_> = received.iter().filter(|q| q.target == "/login").collect();
+    assert!(
+        orders.len() > 10 && logins.len() > 10,
+        "{} {}",
+        orders.len(),
+        logins.len()
+    );
+    for q in &orders {
+        assert_eq!(
+            (q.method.as_str(), q.target.as_str()),
+            ("POST", "/orders?src=test")
+        );
+        assert_eq!(header(q, "x-request-id"), ["abc-123"]);
+        assert_eq!(header(q, "content-type"), ["application/json"]);
+        assert_eq!(header(q, "content-length"), [q.body.len().to_string()]);
+        assert_eq!(header(q, "host"), [addr.to_string()]);
+        let body: serde_json::Value = serde_json::from_slice(&q.body).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({"title": "Dune", "quantity": 2, "tags": ["scifi"]})
+        );
+    }
+    for q in &logins {
+        assert_eq!(q.method, "POST");
+        assert_eq!(
+            header(q, "content-type"),
+            ["application/x-www-form-urlencoded"]
+        );
+        assert_eq!(q.body, b"username=ann+lee&next=%2Fa%26b");
+        assert!(header(q, "x-request-id").is_empty());
+    }
+}
+
+/// An endpoint that expects 201 from a server answering 200 fails every request as an
+/// unexpected status; one that expects 200 fails none, and neither is a 4xx or 5xx.
+#[test]
+fn a_status_other_than_the_expected_one_is_an_error() {
+    let (addr, _) = server::spawn_recording_server(200, 0);
+    let r = mix(
+        addr,
+        vec![
+            Endpoint {
+                expect: Some(201),
+                ..Endpoint::get("/created", 1.0)
+            },
+            Endpoint {
+                expect: Some(200),
+                ..Endpoint::get("/ok", 1.0)
+            },
+        ],
+    );
+    let (created, ok) = (&r.endpoints[0], &r.endpoints[1]);
+    assert!(created.requests > 10, "{r:?}");
+    assert_eq!(
+        created.errors, created.requests,
+        "{:?}",
+        created.error_kinds
+    );
+    assert_eq!(created.error_kinds.unexpected_status, created.requests);
+    assert_eq!(ok.errors, 0, "{:?}", ok.error_kinds);
+    assert!(ok.requests > 10);
+    assert_eq!(r.error_kinds.unexpected_status, r.errors);
+    assert_eq!(r.ok, ok.requests);
+    // The kind reads back from JSON, and a report written before it existed reads as 0.
+    let json = serde_json::to_value(&r).unwrap();
+    assert_eq!(json["error_kinds"]["unexpected_status"], created.requests);
+    let mut old = json.clone();
+    old["error_kinds"]
+        .as_object_mut()
+        .unwrap()
+        .remove("unexpected_status");
+    let back: LoadReport = serde_json::from_value(old).unwrap();
+    assert_eq!(back.error_kinds.unexpected_status, 0);
 }

@@ -227,6 +227,18 @@ fn the_schema_rejects_what_the_parser_rejects_field_by_field() {
             "name: x\nthresholds: {error_rate: 0.01}\n",
         ),
         ("missing name", "description: x\n"),
+        (
+            "status out of range",
+            "name: x\nworkload: {endpoints: [{path: /x, status: 42}]}\n",
+        ),
+        (
+            "method in lower case",
+            "name: x\nworkload: {endpoints: [{path: /x, method: post}]}\n",
+        ),
+        (
+            "header value not text",
+            "name: x\nworkload: {endpoints: [{path: /x, headers: {X-A: [1]}}]}\n",
+        ),
     ] {
         let json = yaml_as_json(text);
         assert!(

@@ -108,10 +108,7 @@ fn url(args: &CapacityArgs) -> Exit {
         load: LoadSpec {
             addr: target.addr,
             host: target.host,
-            endpoints: vec![Endpoint {
-                path: target.path,
-                weight: 1.0,
-            }],
+            endpoints: vec![Endpoint::get(target.path, 1.0)],
             model: Model::Open {
                 rate: settings.method.start_rps,
                 poisson: args.poisson,

@@ -31,10 +31,7 @@ pub(super) fn load_cmd(args: &LoadArgs) -> Exit {
     let spec = LoadSpec {
         addr: target.addr,
         host: target.host,
-        endpoints: vec![Endpoint {
-            path: target.path,
-            weight: 1.0,
-        }],
+        endpoints: vec![Endpoint::get(target.path, 1.0)],
         model,
         warmup: args.warmup,
         duration: args.duration,
@@ -81,18 +78,13 @@ pub(super) fn load_cmd(args: &LoadArgs) -> Exit {
     }
     let errors = match report.error_rate {
         Some(rate) => {
-            let k = &report.error_kinds;
-            let kinds: Vec<String> = [
-                ("connect", k.connect),
-                ("timeout", k.timeout),
-                ("read", k.read),
-                ("4xx", k.http_4xx),
-                ("5xx", k.http_5xx),
-            ]
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(name, n)| format!("{name} {n}"))
-            .collect();
+            let kinds: Vec<String> = report
+                .error_kinds
+                .by_kind()
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(name, n)| format!("{name} {n}"))
+                .collect();
             let kinds = if kinds.is_empty() {
                 String::new()
             } else {

@@ -303,7 +303,10 @@ fn print_plan(s: &Scenario, plan: &Plan) {
     let total: f64 = s.endpoints().map(|e| e.weight.0).sum();
     let mix: Vec<String> = s
         .endpoints()
-        .map(|e| format!("{} {:.0}%", e.path, 100.0 * e.weight.0 / total))
+        .map(|e| {
+            let label = crate::run::endpoint(e).label();
+            format!("{label} {:.0}%", 100.0 * e.weight.0 / total)
+        })
         .collect();
     let tasks = match f.tasks.rate {
         Some(rate) => format!(

@@ -25,6 +25,8 @@ pub enum ErrorKind {
     Read,
     Http4xx,
     Http5xx,
+    /// A status other than the one the endpoint expects, and neither a 4xx nor a 5xx.
+    UnexpectedStatus,
 }
 
 /// Failed requests by kind. `timeout`: no full response by the request's deadline (its send
@@ -36,6 +38,11 @@ pub struct ErrorCounts {
     pub read: u64,
     pub http_4xx: u64,
     pub http_5xx: u64,
+    /// Responses of an endpoint with an expected status that had another one, neither 4xx nor
+    /// 5xx (those count as such): a 200 for a 201, a redirect to a login page. Absent from
+    /// results written before endpoints could expect a status: 0.
+    #[serde(default)]
+    pub unexpected_status: u64,
 }
 
 impl ErrorCounts {
@@ -46,6 +53,7 @@ impl ErrorCounts {
             ErrorKind::Read => self.read += 1,
             ErrorKind::Http4xx => self.http_4xx += 1,
             ErrorKind::Http5xx => self.http_5xx += 1,
+            ErrorKind::UnexpectedStatus => self.unexpected_status += 1,
         }
     }
 
@@ -55,10 +63,24 @@ impl ErrorCounts {
         self.read += o.read;
         self.http_4xx += o.http_4xx;
         self.http_5xx += o.http_5xx;
+        self.unexpected_status += o.unexpected_status;
     }
 
     pub fn total(&self) -> u64 {
-        self.connect + self.timeout + self.read + self.http_4xx + self.http_5xx
+        self.by_kind().iter().map(|(_, n)| n).sum()
+    }
+
+    /// Every kind with its count, as the text reports name them (`5xx 5, timeout 2`): the one
+    /// list the totals and the reports read, so a new kind cannot be left out of either.
+    pub fn by_kind(&self) -> [(&'static str, u64); 6] {
+        [
+            ("connect", self.connect),
+            ("timeout", self.timeout),
+            ("read", self.read),
+            ("4xx", self.http_4xx),
+            ("5xx", self.http_5xx),
+            ("unexpected status", self.unexpected_status),
+        ]
     }
 }
 
@@ -121,7 +143,7 @@ pub struct Recorder {
     /// Requests that left inside the window (by their send time).
     sent: u64,
     /// Requests finished inside the window (by their finish time, whenever they were sent), and
-    /// those of them answered 2xx/3xx: the rates.
+    /// those of them answered as expected: the rates.
     completed: u64,
     completed_ok: u64,
     /// Requests of the window (sent or intended in it) started but not yet recorded.
@@ -386,7 +408,7 @@ pub fn report(
             let _ = all.add(&totals[i]);
             all_errors.merge(&errors[i]);
             EndpointReport {
-                path: spec.endpoints[i].path.clone(),
+                path: spec.endpoints[i].label(),
                 requests: requests[i],
                 errors: errors[i].total(),
                 error_kinds: errors[i],
@@ -469,7 +491,8 @@ pub fn report(
 /// 10-minute run would hold 600 × endpoints × threads histograms of ~190 KB each.
 pub struct Seconds {
     threads: usize,
-    paths: Vec<String>,
+    /// The endpoints' labels.
+    labels: Vec<String>,
     pending: std::collections::BTreeMap<u64, OpenSecond>,
     /// The last second of each thread that has sent its last snapshot: it sends no later one,
     /// so later seconds close without it.
@@ -482,10 +505,10 @@ pub struct Seconds {
 type OpenSecond = (Vec<Histogram<u64>>, Vec<u64>, usize);
 
 impl Seconds {
-    pub fn new(threads: usize, paths: Vec<String>) -> Self {
+    pub fn new(threads: usize, labels: Vec<String>) -> Self {
         Self {
             threads,
-            paths,
+            labels,
             pending: Default::default(),
             finished: Vec::new(),
             rows: Vec::new(),
@@ -495,7 +518,7 @@ impl Seconds {
     /// Adds one thread's second, and hands `closed` the row over all endpoints of every second
     /// that it closes, in order.
     pub fn add(&mut self, snap: SecondSnapshot, closed: &mut dyn FnMut(&SecondRow)) {
-        let n = self.paths.len();
+        let n = self.labels.len();
         let (hists, errors, seen) = self
             .pending
             .entry(snap.second)
@@ -529,7 +552,7 @@ impl Seconds {
         self.rows.push(row(second, "*", &sum, errors.iter().sum()));
         if hists.len() > 1 {
             for (i, h) in hists.iter().enumerate() {
-                self.rows.push(row(second, &self.paths[i], h, errors[i]));
+                self.rows.push(row(second, &self.labels[i], h, errors[i]));
             }
         }
         at
@@ -547,10 +570,10 @@ impl Seconds {
 
 /// One second's row: every request recorded in it once, whatever its outcome (each outcome is
 /// in the histogram).
-fn row(second: u64, path: &str, h: &Histogram<u64>, errors: u64) -> SecondRow {
+fn row(second: u64, label: &str, h: &Histogram<u64>, errors: u64) -> SecondRow {
     SecondRow {
         second,
-        path: path.to_owned(),
+        path: label.to_owned(),
         count: h.len(),
         errors,
         p50_us: if h.is_empty() {
@@ -599,6 +622,25 @@ mod tests {
         let rows = s.finish();
         let counts: Vec<u64> = rows.iter().map(|r| r.count).collect();
         assert_eq!(counts, vec![5, 5, 5, 1]);
+    }
+
+    /// Every kind is in the total and in the list the reports print: each field a distinct bit.
+    #[test]
+    fn every_error_kind_counts_in_the_total() {
+        let k = ErrorCounts {
+            connect: 1,
+            timeout: 2,
+            read: 4,
+            http_4xx: 8,
+            http_5xx: 16,
+            unexpected_status: 32,
+        };
+        assert_eq!(k.total(), 63);
+        let mut merged = ErrorCounts::default();
+        merged.merge(&k);
+        merged.add(ErrorKind::UnexpectedStatus);
+        assert_eq!(merged.unexpected_status, 33);
+        assert_eq!(merged.total(), 64);
     }
 
     /// Each outcome counts once in its second: an HTTP error is in the histogram and among the

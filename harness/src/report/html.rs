@@ -870,11 +870,12 @@ fn trials(out: &mut String, found: &[Capacity]) {
     out.push_str(
         "</table></div><p class=\"small\">Sent: requests that left inside the window, per \
          second of it; completed: every response or failure that finished inside it; goodput: \
-         the 2xx/3xx among them. Latency is every request of the window, failures included \
-         (at the time they were given up). A verdict names every SLO bound the trial broke; \
+         the responses as expected among them (below 400, or the endpoint's \
+         <code>status</code>). Latency is every request of the window, failures included (at \
+         the time they were given up). A verdict names every SLO bound the trial broke; \
          unusable: djbench's generator saturated, neither pass nor fail; disturbed: other \
-         programs or the hypervisor took more than 5% of the machine, neither pass nor fail, \
-         and the load was tried again.</p>",
+         programs or the hypervisor took more than the search's bound of the machine, neither \
+         pass nor fail, and the load was tried again.</p>",
     );
 }
 
@@ -942,9 +943,9 @@ fn loads(out: &mut String, doc: &Results) {
         );
     }
     out.push_str(
-        "</table></div><p class=\"small\">Goodput: 2xx/3xx responses that finished inside the \
-         window, per second; completed: every response or failure that finished inside it. An \
-         open loop offers its intended rate whatever the server does; a closed loop has no \
+        "</table></div><p class=\"small\">Goodput: responses as expected (below 400, or the \
+         endpoint's <code>status</code>) that finished inside the window, per second; \
+         completed: every response or failure that finished inside it. An open loop offers its intended rate whatever the server does; a closed loop has no \
          intended rate (-). The task load is the background load's own <code>/enqueue</code> \
          requests (-: none recorded).</p>",
     );

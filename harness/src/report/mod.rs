@@ -1018,18 +1018,13 @@ fn parity_warnings(deployments: &Deployments<'_>) -> Vec<String> {
 
 /// A load's failures by kind, the non-zero ones: `5xx 5, timeout 2` (`none` when all are 0).
 fn error_kinds(l: &LoadReport) -> String {
-    let k = &l.error_kinds;
-    let kinds: Vec<String> = [
-        ("connect", k.connect),
-        ("timeout", k.timeout),
-        ("read", k.read),
-        ("4xx", k.http_4xx),
-        ("5xx", k.http_5xx),
-    ]
-    .iter()
-    .filter(|(_, n)| *n > 0)
-    .map(|(kind, n)| format!("{kind} {n}"))
-    .collect();
+    let kinds: Vec<String> = l
+        .error_kinds
+        .by_kind()
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(kind, n)| format!("{kind} {n}"))
+        .collect();
     if kinds.is_empty() {
         "none".to_owned()
     } else {

@@ -637,12 +637,10 @@ impl Shorthand for Deployment {
 }
 
 impl Shorthand for Endpoint {
-    const EXPECTING: &'static str = "a path like /hello, or a mapping with `path:` and `weight:`";
+    const EXPECTING: &'static str =
+        "a path like /hello, or a mapping with `path:` and `weight:`, `method:`, …";
     fn from_scalar<E: de::Error>(scalar: &str) -> Result<Self, E> {
-        Ok(Endpoint {
-            path: scalar.to_owned(),
-            weight: default_weight(),
-        })
+        Ok(Endpoint::get(scalar))
     }
     fn scalar_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({ "type": "string", "pattern": "^/" })
@@ -653,7 +651,8 @@ impl Shorthand for Endpoint {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Workload {
-    /// Requests to send, each a path or a mapping with a weight. Default: /hello only.
+    /// Requests to send, each a path (a GET) or a mapping with a weight, a method, headers, a
+    /// body and the expected status. Default: /hello only.
     #[serde(default = "default_endpoints")]
     #[schemars(with = "Vec<Entry<Endpoint>>", length(min = 1))]
     pub endpoints: Vec<Spanned<Entry<Endpoint>>>,
@@ -708,10 +707,7 @@ impl Default for Workload {
 }
 
 fn default_endpoints() -> Vec<Spanned<Entry<Endpoint>>> {
-    vec![unwritten(Entry(Endpoint {
-        path: "/hello".into(),
-        weight: Weight(1.0),
-    }))]
+    vec![unwritten(Entry(Endpoint::get("/hello")))]
 }
 fn default_warmup() -> Duration {
     Duration::from_secs(5)
@@ -753,10 +749,163 @@ pub struct Endpoint {
     /// Relative share of requests, more than 0. Default 1.
     #[serde(default = "default_weight")]
     pub weight: Weight,
+    /// The HTTP method.
+    #[serde(default)]
+    pub method: Method,
+    /// Request headers, name: value, sent in the order written after Host. Content-Length
+    /// and Transfer-Encoding are djbench's; a Content-Type here replaces the body's.
+    #[serde(default, skip_serializing_if = "Pairs::is_empty")]
+    pub headers: Pairs,
+    /// A JSON body: any YAML value, sent as JSON with `Content-Type: application/json`. Not
+    /// with `form`, nor on GET or HEAD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Value>")]
+    pub json: Option<Spanned<serde_json::Value>>,
+    /// A form body: field: value, URL-encoded in the order written, with
+    /// `Content-Type: application/x-www-form-urlencoded`. Not with `json`, nor on GET or HEAD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Pairs>")]
+    pub form: Option<Spanned<Pairs>>,
+    /// The status that counts as success (100–599). Unset: any status below 400.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Count<100, 599>>,
 }
 
 fn default_weight() -> Weight {
     Weight(1.0)
+}
+
+impl Endpoint {
+    /// A plain GET of `path`, weight 1: what `- /path` means.
+    pub fn get(path: &str) -> Self {
+        Self {
+            path: path.to_owned(),
+            weight: default_weight(),
+            method: Method::Get,
+            headers: Pairs::default(),
+            json: None,
+            form: None,
+            status: None,
+        }
+    }
+
+    /// The body as sent, its content type and bytes; None without `json` or `form`.
+    pub fn body(&self) -> Option<(&'static str, Vec<u8>)> {
+        if let Some(json) = &self.json {
+            return Some(("application/json", json.value.to_string().into_bytes()));
+        }
+        let form = self.form.as_ref()?;
+        let mut encoded = form_urlencoded::Serializer::new(String::new());
+        for (name, value) in &form.value.0 {
+            encoded.append_pair(&name.value, &value.value);
+        }
+        Some((
+            "application/x-www-form-urlencoded",
+            encoded.finish().into_bytes(),
+        ))
+    }
+}
+
+/// An HTTP method an endpoint may use, written in capitals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Method {
+    #[default]
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+    Head,
+    Options,
+}
+
+impl Method {
+    /// Whether a request of this method may carry a body here: not GET or HEAD, whose bodies
+    /// servers ignore or refuse.
+    pub const fn takes_body(self) -> bool {
+        !matches!(self, Method::Get | Method::Head)
+    }
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+            Method::Head => "HEAD",
+            Method::Options => "OPTIONS",
+        }
+    }
+
+    pub fn http(self) -> hyper::Method {
+        match self {
+            Method::Get => hyper::Method::GET,
+            Method::Post => hyper::Method::POST,
+            Method::Put => hyper::Method::PUT,
+            Method::Patch => hyper::Method::PATCH,
+            Method::Delete => hyper::Method::DELETE,
+            Method::Head => hyper::Method::HEAD,
+            Method::Options => hyper::Method::OPTIONS,
+        }
+    }
+}
+
+impl fmt::Display for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A mapping of names to text (headers, form fields), kept in the order written, each name
+/// and value with its place in the file so a bad one is pointed at. A number or `true`
+/// written as a value is its text.
+#[derive(Debug, Clone, Default)]
+pub struct Pairs(pub Vec<(Spanned<String>, Spanned<String>)>);
+
+impl Pairs {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Pairs {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (&k.value, &v.value)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Pairs {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Pairs;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of names to values (`name: value` lines)")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Pairs, A::Error> {
+                let mut pairs = Vec::new();
+                while let Some(pair) = map.next_entry()? {
+                    pairs.push(pair);
+                }
+                Ok(Pairs(pairs))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl JsonSchema for Pairs {
+    fn schema_name() -> Cow<'static, str> {
+        "Pairs".into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "type": "object",
+            "additionalProperties": { "type": ["string", "number", "boolean"] }
+        })
+    }
 }
 
 /// Background tasks enqueued through the app's `/enqueue` endpoint while the web load runs.

@@ -1,14 +1,16 @@
 //! Checks that need more than one field or the whole file: a server that cannot run in its
-//! mode, a rate on a closed loop, duplicate labels. Reports every problem it finds, each at its
+//! mode, a rate on a closed loop, duplicate labels, a body on a GET. Reports every problem it finds, each at its
 //! place; it never changes the scenario.
 
 use std::collections::HashMap;
 use std::path::Path;
 
+use hyper::header::{HeaderName, HeaderValue};
 use serde_saphyr::{Location, Spanned};
 
 use super::diagnostic::{Diagnostic, closest};
-use super::model::{FORMAT_VERSION, LoadModel, ScenarioFile, Server};
+use super::model::{Endpoint, FORMAT_VERSION, LoadModel, ScenarioFile, Server};
+use crate::limits::FRAMING_HEADERS;
 
 pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -195,6 +197,7 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
                 Some("write a path on the app, like /hello or /cpu?n=20000".into()),
             );
         }
+        request_checks(&entry.value.0, &mut err);
     }
     if w.endpoints.is_empty() {
         err(
@@ -273,6 +276,57 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
     out
 }
 
+/// An endpoint's request beyond its path: one body at most, none on GET or HEAD, headers that
+/// can be sent and that djbench does not set itself.
+fn request_checks(e: &Endpoint, err: &mut dyn FnMut(Location, String, Option<String>)) {
+    if let (Some(_), Some(form)) = (&e.json, &e.form) {
+        err(
+            form.referenced,
+            "`json` and `form` are both set: an endpoint sends one body".into(),
+            Some("keep `json:` for a JSON body or `form:` for a URL-encoded form".into()),
+        );
+    }
+    let body = match (&e.json, &e.form) {
+        (Some(json), _) => Some(("json", json.referenced)),
+        (None, Some(form)) => Some(("form", form.referenced)),
+        (None, None) => None,
+    };
+    if let Some((key, at)) = body
+        && !e.method.takes_body()
+    {
+        err(
+            at,
+            format!(
+                "a {} request sends no body, but this endpoint has `{key}`",
+                e.method
+            ),
+            Some("add `method: POST` (or PUT, PATCH, DELETE, OPTIONS) to send a body".into()),
+        );
+    }
+    for (name, value) in &e.headers.0 {
+        match HeaderName::from_bytes(name.value.as_bytes()) {
+            Err(_) => err(
+                name.referenced,
+                format!("`{}` is not a header name", name.value),
+                Some("a header name is letters, digits and `-`, like X-Request-Id".into()),
+            ),
+            Ok(n) if FRAMING_HEADERS.contains(&n.as_str()) => err(
+                name.referenced,
+                format!("header `{}` is djbench's to set", name.value),
+                Some("drop it: djbench sends the length of the body it sends".into()),
+            ),
+            Ok(_) => {}
+        }
+        if HeaderValue::from_str(&value.value).is_err() {
+            err(
+                value.referenced,
+                format!("the value of header `{}` cannot be sent", name.value),
+                Some("a header value is one line, without control characters".into()),
+            );
+        }
+    }
+}
+
 fn endpoint_problem(path: &str) -> Option<&'static str> {
     if !path.starts_with('/') {
         Some("must start with `/` (a path on the app, not a URL)")
@@ -290,4 +344,133 @@ fn placeholders(template: &str) -> impl Iterator<Item = &str> {
         .split('{')
         .skip(1)
         .filter_map(|part| part.split_once('}').map(|(name, _)| name))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::model::Method;
+    use super::super::{Invalid, Scenario, parse};
+
+    fn scenario(endpoint: &str) -> Result<Scenario, Invalid> {
+        let yaml = format!("name: t\nworkload:\n  endpoints:\n    - path: /x\n{endpoint}");
+        parse(Path::new("t.yaml"), yaml.as_bytes())
+    }
+
+    /// Each problem as `line:column: message`.
+    fn problems(endpoint: &str) -> Vec<String> {
+        let invalid = scenario(endpoint).expect_err("invalid");
+        (invalid.problems.iter())
+            .map(|p| format!("{}:{}: {}", p.line, p.column, p.message))
+            .collect()
+    }
+
+    #[test]
+    fn an_endpoint_with_a_method_headers_a_body_and_a_status_reads_as_written() {
+        let s = scenario(
+            "      method: POST\n      headers:\n        X-Request-Id: abc\n        X-Try: 3\n      \
+             json: {title: Dune, tags: [scifi], price: 9.5}\n      status: 201\n",
+        )
+        .unwrap();
+        let e = s.endpoints().next().unwrap();
+        assert_eq!(e.method, Method::Post);
+        let headers: Vec<(&str, &str)> = (e.headers.0.iter())
+            .map(|(k, v)| (k.value.as_str(), v.value.as_str()))
+            .collect();
+        assert_eq!(headers, [("X-Request-Id", "abc"), ("X-Try", "3")]);
+        let (content_type, bytes) = e.body().unwrap();
+        assert_eq!(content_type, "application/json");
+        let sent: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            sent,
+            serde_json::json!({"title": "Dune", "tags": ["scifi"], "price": 9.5})
+        );
+        assert_eq!(e.status.map(|s| s.get()), Some(201));
+        // results.json carries the scenario as run: the new keys read back from JSON.
+        let json = serde_json::to_string(&s.file).unwrap();
+        let back: super::super::ScenarioFile = serde_json::from_str(&json).unwrap();
+        let again = &back.workload.endpoints[0].value.0;
+        assert_eq!(again.method, Method::Post);
+        assert_eq!(again.headers.0.len(), 2);
+        assert_eq!(again.body(), e.body());
+        assert_eq!(again.status, e.status);
+    }
+
+    #[test]
+    fn a_form_is_url_encoded_in_the_order_written() {
+        let s = scenario("      method: PUT\n      form: {user: ann lee, next: /a&b=c, n: 2}\n")
+            .unwrap();
+        let (content_type, bytes) = s.endpoints().next().unwrap().body().unwrap();
+        assert_eq!(content_type, "application/x-www-form-urlencoded");
+        assert_eq!(
+            String::from_utf8(bytes).unwrap(),
+            "user=ann+lee&next=%2Fa%26b%3Dc&n=2"
+        );
+    }
+
+    #[test]
+    fn a_plain_path_is_a_get_without_body_or_expected_status() {
+        let s = parse(
+            Path::new("t.yaml"),
+            b"name: t\nworkload: {endpoints: [/x]}\n",
+        )
+        .unwrap();
+        let e = s.endpoints().next().unwrap();
+        assert_eq!(e.method, Method::Get);
+        assert!(e.headers.is_empty() && e.body().is_none() && e.status.is_none());
+    }
+
+    #[test]
+    fn one_body_at_most_and_none_on_get_or_head() {
+        assert_eq!(
+            problems("      method: POST\n      json: {a: 1}\n      form: {a: 1}\n"),
+            ["7:13: `json` and `form` are both set: an endpoint sends one body"]
+        );
+        assert_eq!(
+            problems("      method: HEAD\n      form: {a: 1}\n"),
+            ["6:13: a HEAD request sends no body, but this endpoint has `form`"]
+        );
+        assert_eq!(
+            problems("      json: [1, 2]\n"),
+            ["5:13: a GET request sends no body, but this endpoint has `json`"]
+        );
+        for method in ["POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            let body = format!("      method: {method}\n      json: null\n");
+            assert!(scenario(&body).is_ok(), "{method} takes a body");
+        }
+    }
+
+    /// Bytes beyond ASCII are sent as they are (HTTP's obs-text); line breaks cannot be.
+    #[test]
+    fn headers_that_cannot_be_sent_or_are_djbenchs_are_pointed_at() {
+        assert_eq!(
+            problems(
+                "      method: POST\n      json: {}\n      headers:\n        \"X:Y\": a\n        \
+                 Content-Length: 5\n        X-Ok: \"caf\u{e9}\"\n        X-Two: \"a\\nb\"\n"
+            ),
+            [
+                "8:9: `X:Y` is not a header name",
+                "9:9: header `Content-Length` is djbench's to set",
+                "11:16: the value of header `X-Two` cannot be sent",
+            ]
+        );
+    }
+
+    #[test]
+    fn the_status_is_an_http_status_and_the_method_a_known_one() {
+        assert!(scenario("      status: 100\n").is_ok());
+        assert!(scenario("      status: 599\n").is_ok());
+        assert_eq!(
+            problems("      status: 600\n"),
+            ["5:15: 600 is out of range: expected a whole number from 100 to 599"]
+        );
+        let bad = scenario("      method: FETCH\n").unwrap_err();
+        assert_eq!(bad.problems[0].message, "unknown value `FETCH`");
+        assert!(
+            (bad.problems[0].help.as_deref().unwrap()).contains("GET, POST, PUT, PATCH, DELETE"),
+            "{:?}",
+            bad.problems[0].help
+        );
+    }
 }

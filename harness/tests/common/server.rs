@@ -1,12 +1,15 @@
 //! A loopback HTTP/1.1 server for tests whose behaviour the test decides: what the load
-//! generator and the capacity search are measured against.
+//! generator and the capacity search are measured against; and one that records what it was
+//! sent.
+// Each test crate that includes this file uses only part of it.
+#![allow(dead_code)]
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
@@ -45,4 +48,69 @@ where
         });
     });
     addr
+}
+
+/// One request as the server received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub method: String,
+    /// Path and query.
+    pub target: String,
+    /// In the order received, names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// A loopback server that answers every request with `status` (and an empty body) and keeps
+/// the first `keep` requests it received, read whole.
+pub fn spawn_recording_server(status: u16, keep: usize) -> (SocketAddr, Arc<Mutex<Vec<Received>>>) {
+    let received: Arc<Mutex<Vec<Received>>> = Arc::default();
+    let log = received.clone();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.set_nonblocking(true).unwrap();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                let log = log.clone();
+                tokio::spawn(async move {
+                    let svc = service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                        let log = log.clone();
+                        async move {
+                            let (head, body) = req.into_parts();
+                            let body = body.collect().await.map(|b| b.to_bytes().to_vec());
+                            let mut log = log.lock().unwrap();
+                            if log.len() < keep {
+                                log.push(Received {
+                                    method: head.method.to_string(),
+                                    target: head.uri.to_string(),
+                                    headers: (head.headers.iter())
+                                        .map(|(k, v)| {
+                                            let v = String::from_utf8_lossy(v.as_bytes());
+                                            (k.to_string(), v.into_owned())
+                                        })
+                                        .collect(),
+                                    body: body.unwrap_or_default(),
+                                });
+                            }
+                            let mut resp = hyper::Response::new(Full::new(Bytes::new()));
+                            *resp.status_mut() = hyper::StatusCode::from_u16(status).unwrap();
+                            Ok::<_, Infallible>(resp)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), svc)
+                        .await;
+                });
+            }
+        });
+    });
+    (addr, received)
 }
