@@ -152,6 +152,17 @@ fn bad_slo_in_a_scenario_exits_2_with_line_and_column() {
     }
 }
 
+/// `djbench capacity SCENARIO --out OUT`, run to its end.
+fn search_into(scenario: &std::path::Path, out: &std::path::Path) -> std::process::Output {
+    common::djbench()
+        .arg("capacity")
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
+        .output()
+        .unwrap()
+}
+
 /// Another program takes a core while a deployment is searched: every trial measured a
 /// busier machine, so none is judged; each is run again, and after three in a row the search
 /// ends saying why, with the figures the SLO alone would have given kept on record.
@@ -180,13 +191,7 @@ fn a_search_beside_a_busy_program_is_disturbed_not_judged() {
         .parse()
         .unwrap();
     let out = dir.path().join("out");
-    let run = common::djbench()
-        .arg("capacity")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = search_into(&scenario, &out);
     let _ = std::process::Command::new("kill")
         .args(["-9", &spinner.to_string()])
         .status();
@@ -218,7 +223,7 @@ fn a_search_beside_a_busy_program_is_disturbed_not_judged() {
 /// The shipped `capacity` scenario's path, short: one real deployment (subinterpreters)
 /// searched with one-second trials and a coarse tolerance. Every trial samples the
 /// deployment, results.json carries the capacity with its bounds, and nothing is left
-/// running. The full scenario is `just capacity` (about 2 minutes a deployment).
+/// running. The full scenario is `just capacity` (2.5 to 4 minutes a deployment).
 #[test]
 fn a_deployment_is_searched_sampled_and_torn_down() {
     let dir = tempfile::tempdir().unwrap();
@@ -234,13 +239,7 @@ fn a_deployment_is_searched_sampled_and_torn_down() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let run = common::djbench()
-        .arg("capacity")
-        .arg(&scenario)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
+    let run = search_into(&scenario, &out);
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     let doc = djbench::results::read(&out.join("results.json")).unwrap();
