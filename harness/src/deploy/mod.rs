@@ -21,7 +21,7 @@ pub use process::{Leader, Role};
 
 /// The project the deployments serve.
 pub fn django_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../django_sample")
+    crate::assets::sample_dir()
 }
 
 /// Everything one deployment needs, resolved.
@@ -180,6 +180,9 @@ pub fn prepare_database(python: &Path, path: &Path, stop: &AtomicBool) -> Result
     for ext in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{ext}", path.display()));
     }
+    // manage.py runs in the sample app's folder: a relative path (the default `reports/…`)
+    // would name a file there.
+    let path = std::path::absolute(path).map_err(|e| err("the database path", e.to_string()))?;
     let env = [("DJBENCH_SQLITE_PATH".to_owned(), path.display().to_string())];
     migrate_and_seed(python, &env, stop)
 }
@@ -244,7 +247,9 @@ impl Deployment {
     pub fn start(spec: &Spec) -> Result<Self, DeployError> {
         std::fs::create_dir_all(&spec.run_dir)
             .map_err(|e| err("create the run folder", e.to_string()))?;
-        let db = spec.run_dir.join("db.sqlite3");
+        // The app runs in its own folder: a relative run folder would name a file there.
+        let db = std::path::absolute(spec.run_dir.join("db.sqlite3"))
+            .map_err(|e| err("the database path", e.to_string()))?;
         let db_env = match &spec.database {
             Database::SqliteTemplate(template) => {
                 std::fs::copy(template, &db)
