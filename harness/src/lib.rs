@@ -3,6 +3,7 @@
 //!
 //! The binary's commands live in `cli` and `commands`; each other module owns one concern.
 
+pub mod assets;
 pub mod atomic;
 pub mod capacity;
 pub mod check;

@@ -266,6 +266,50 @@ fn a_bare_name_with_or_without_yaml_resolves_in_scenarios() {
     }
 }
 
+/// An installed djbench carries its sample app and shipped scenarios: a copy of the binary,
+/// run from an empty folder with an empty cache, writes them into the cache and finds them.
+#[test]
+fn a_copied_binary_works_from_an_empty_folder_with_an_empty_cache() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let bin = elsewhere.path().join("bin/djbench");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(assert_cmd::cargo::cargo_bin("djbench"), &bin).unwrap();
+    let (work, cache) = (
+        elsewhere.path().join("work"),
+        elsewhere.path().join("cache"),
+    );
+    std::fs::create_dir_all(&work).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(&bin)
+            .current_dir(&work)
+            .env("XDG_CACHE_HOME", &cache)
+            .args(args)
+            .assert()
+            .success()
+    };
+    run(&["list"]).stdout(predicate::str::contains("compare_modes"));
+    run(&["validate", "compare_modes"]).stdout(predicate::str::contains("ok"));
+    run(&["scenario", "compare_modes", "--dry-run"])
+        .stdout(predicate::str::contains("compare_modes"));
+    let shipped: Vec<_> = std::fs::read_dir(cache.join("djbench/shipped"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(shipped.len(), 1, "{shipped:?}");
+    assert!(shipped[0].join("django_sample/manage.py").is_file());
+    assert!(
+        shipped[0]
+            .join("django_sample/serve/subinterpreters.py")
+            .is_file()
+    );
+    assert!(shipped[0].join("scenarios/compare_modes.yaml").is_file());
+    assert_eq!(
+        std::fs::read_dir(&work).unwrap().count(),
+        0,
+        "nothing written where it ran"
+    );
+}
+
 #[test]
 fn a_bare_name_resolves_from_any_directory() {
     let elsewhere = tempfile::tempdir().unwrap();

@@ -20,12 +20,7 @@ pub struct Cache {
 impl Cache {
     /// `$XDG_CACHE_HOME/djbench`, else `$HOME/.cache/djbench`.
     pub fn from_env() -> Self {
-        let base = std::env::var_os("XDG_CACHE_HOME")
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-            .unwrap_or_else(|| PathBuf::from("/tmp"));
-        Self::at(base.join("djbench"))
+        Self::at(crate::assets::cache_root())
     }
 
     pub fn at(root: impl Into<PathBuf>) -> Self {

@@ -18,7 +18,7 @@ use super::steps::{ProvisionError, Ui, capture};
 const LAYOUT: u32 = 1;
 
 pub fn requirements_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../django_sample/requirements")
+    crate::assets::sample_dir().join("requirements")
 }
 
 /// The requirement file for an interpreter: the twin takes its free-threaded sibling's pins,

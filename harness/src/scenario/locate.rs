@@ -4,30 +4,17 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-/// The folders a bare name is looked up in, in order: `./scenarios`, then the project's own
-/// `scenarios/` (where this build's shipped scenarios live).
+/// The folders a bare name is looked up in, in order: `./scenarios`, then the shipped
+/// scenarios this build of djbench carries (written into its cache by `assets`).
 #[derive(Debug, Clone)]
 pub struct ScenarioDirs(pub Vec<PathBuf>);
 
 impl Default for ScenarioDirs {
     fn default() -> Self {
-        let shipped = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .map(|root| root.join("scenarios"));
-        let mut dirs = vec![PathBuf::from("scenarios")];
-        if let Some(shipped) = shipped
-            && !same_dir(&dirs[0], &shipped)
-        {
-            dirs.push(shipped);
-        }
-        Self(dirs)
-    }
-}
-
-fn same_dir(a: &Path, b: &Path) -> bool {
-    match (a.canonicalize(), b.canonicalize()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => false,
+        Self(vec![
+            PathBuf::from("scenarios"),
+            crate::assets::scenarios_dir(),
+        ])
     }
 }
 
