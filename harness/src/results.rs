@@ -208,6 +208,11 @@ pub struct RunResult {
     /// Which point of the scenario's `sweep:` this run is (absent without one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sweep: Option<SweepPoint>,
+    /// The login done before this run's load (`workload.login`): its page, user name, the
+    /// status it answered and the names of the cookies the load carried; never the password.
+    /// Absent without a login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<crate::load::login::Record>,
 }
 
 impl RunResult {
@@ -420,6 +425,7 @@ pub(crate) mod testing {
             ready_seconds: None,
             idle: None,
             sweep: None,
+            login: None,
         }
     }
 

@@ -53,6 +53,8 @@ pub struct RunOutcome {
     pub idle: Option<crate::sample::Idle>,
     /// A capacity search's answer (`djbench capacity`), in place of a measured run.
     pub capacity: Option<crate::capacity::Capacity>,
+    /// The login done before the load, when the workload has one.
+    pub login: Option<crate::load::login::Record>,
 }
 
 /// Steering a scenario while it runs.
@@ -624,6 +626,7 @@ pub fn run_result(index: usize, d: &Shape, o: &RunOutcome) -> RunResult {
         ready_seconds: o.ready_seconds,
         idle: o.idle,
         sweep: d.sweep.clone(),
+        login: o.login.clone(),
     }
 }
 
@@ -723,24 +726,52 @@ pub fn endpoint(e: &crate::scenario::model::Endpoint) -> crate::load::Endpoint {
     }
 }
 
+/// The scenario's login with its credentials read, from the environment where the scenario
+/// says so; None without a login. Err names the unset variable and the scenario key.
+pub fn login_of(s: &Scenario) -> Result<Option<crate::load::login::Login>, String> {
+    let Some(l) = &s.file.workload.login else {
+        return Ok(None);
+    };
+    let l = &l.value;
+    Ok(Some(crate::load::login::Login {
+        url: l.url.value.clone(),
+        username: l.username.value.resolve("workload.login.username")?,
+        password: l.password.value.resolve("workload.login.password")?,
+        fields: (l.fields.username.clone(), l.fields.password.clone()),
+        expect: l.status.get() as u16,
+    }))
+}
+
 /// The scenario's web load (its endpoint mix, model, connections and timeout) against a
-/// deployment at `base_url`.
+/// deployment at `base_url`, in the workload's session: its cookies, and its login done now,
+/// before the load and its warm-up (with the login's record). Err: the login failed.
 pub fn web_load(
     s: &Scenario,
     base_url: &str,
     warmup: Duration,
     duration: Duration,
     controls: &Controls,
-) -> Result<crate::load::LoadSpec, String> {
+) -> Result<(crate::load::LoadSpec, Option<crate::load::login::Record>), String> {
     use crate::load::{LoadSpec, Model};
     use crate::scenario::model::LoadModel;
     let target =
         crate::load::target(base_url, false).map_err(|_| format!("cannot load {base_url}"))?;
     let shape_of_load = s.load();
-    Ok(LoadSpec {
+    let cookies: Vec<(String, String)> = (s.file.workload.cookies.0.iter())
+        .map(|(n, v)| (n.value.clone(), v.value.clone()))
+        .collect();
+    let session = crate::load::login::Session::open(
+        base_url,
+        &cookies,
+        login_of(s)?.as_ref(),
+        s.file.workload.timeout.value.0,
+    )?;
+    let mut endpoints: Vec<_> = s.endpoints().map(endpoint).collect();
+    session.apply(&mut endpoints);
+    let spec = LoadSpec {
         addr: target.addr,
         host: target.host.clone(),
-        endpoints: s.endpoints().map(endpoint).collect(),
+        endpoints,
         model: match shape_of_load.model {
             LoadModel::Closed => Model::Closed {
                 connections: shape_of_load.connections,
@@ -762,7 +793,8 @@ pub fn web_load(
             hold: Some(controls.hold.clone()),
         },
         name: "web",
-    })
+    };
+    Ok((spec, session.record))
 }
 
 /// How long the machine's speed is measured on either side of a capacity search.
@@ -778,7 +810,10 @@ pub fn search_capacity(live: &Live<'_>, searched: crate::capacity::Searched, o: 
         Duration::from_secs_f64(searched.window_seconds),
     );
     let load = match web_load(live.s, &live.d.base_url, warmup, window, live.controls) {
-        Ok(l) => l,
+        Ok((l, login)) => {
+            o.login = login;
+            l
+        }
         Err(e) => {
             o.failure = Some(e);
             return;
@@ -854,7 +889,10 @@ fn measure(
         cpu_seconds(UsageWho::RUSAGE_THREAD),
     );
     let spec = match web_load(s, &d.base_url, plan.warmup, plan.duration, controls) {
-        Ok(spec) => spec,
+        Ok((spec, login)) => {
+            o.login = login;
+            spec
+        }
         Err(e) => {
             o.failure = Some(e);
             return;

@@ -112,6 +112,24 @@ const INVALID: &[(&str, u64, u64, &str)] = &[
     ),
     ("bad_method", 5, 15, "unknown value `post`"),
     ("bad_header", 7, 9, "`Bad Name` is not a header name"),
+    (
+        "login_url",
+        4,
+        10,
+        "login url `accounts/login/` must start with `/`",
+    ),
+    (
+        "login_env_name",
+        6,
+        15,
+        "`$PASSWORD` is not an environment variable name (`workload.login.password`)",
+    ),
+    (
+        "bad_cookie",
+        4,
+        12,
+        "the value of cookie `theme` cannot be sent",
+    ),
     ("bad_threshold", 3, 15, "write a percentage with its % sign"),
     (
         "future_version",
@@ -453,6 +471,42 @@ fn what_this_build_cannot_run_is_refused_before_anything_starts() {
             "`python: /opt/python3.14t` cannot be used",
         ));
     assert!(!out.exists(), "it started before refusing");
+}
+
+/// A login password read from an unset variable is bad input, told before anything is
+/// provisioned or deployed, for a run and for a capacity search alike.
+#[test]
+fn an_unset_login_variable_is_refused_before_anything_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("account.yaml");
+    let yaml = "name: account
+workload:
+  login:
+    url: /accounts/login/
+    \
+                username: bench
+    password: {env: DJBENCH_TEST_UNSET_PASSWORD}
+  \
+                endpoints: [/account/]
+";
+    std::fs::write(&file, yaml).unwrap();
+    let out = tmp.path().join("out");
+    for command in ["scenario", "capacity"] {
+        djbench()
+            .arg(command)
+            .arg(&file)
+            .arg("--out")
+            .arg(&out)
+            .env_remove("DJBENCH_TEST_UNSET_PASSWORD")
+            .timeout(std::time::Duration::from_secs(60))
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(
+                "`workload.login.password` reads the environment variable \
+                 `DJBENCH_TEST_UNSET_PASSWORD`, which is not set",
+            ));
+        assert!(!out.exists(), "{command} started before refusing");
+    }
 }
 
 #[test]

@@ -697,3 +697,87 @@ fn a_status_other_than_the_expected_one_is_an_error() {
     let back: LoadReport = serde_json::from_value(old).unwrap();
     assert_eq!(back.error_kinds.unexpected_status, 0);
 }
+
+/// A scenario's load in its session against `addr`: the login (if any) done as a run does
+/// it, then a short closed loop.
+fn logged_in(
+    addr: SocketAddr,
+    yaml: &str,
+) -> Result<(LoadReport, Option<load::login::Record>), String> {
+    let s = djbench::scenario::parse(std::path::Path::new("t.yaml"), yaml.as_bytes()).unwrap();
+    let (spec, record) = djbench::run::web_load(
+        &s,
+        &format!("http://{addr}"),
+        Duration::from_millis(100),
+        Duration::from_millis(500),
+        &djbench::run::Controls::new(),
+    )?;
+    let report = run(&LoadSpec {
+        model: Model::Closed { connections: 2 },
+        ..spec
+    });
+    Ok((report, record))
+}
+
+/// With a login, a protected page answers 200 to every request of the load, and a form POST
+/// passes the CSRF check with the token Django rotated at login; without it the same page
+/// redirects to the login page, which `status: 200` counts as an error.
+#[test]
+fn a_login_makes_protected_pages_answer() {
+    let addr = server::spawn_login_server("s3cret");
+    let endpoints = "  endpoints:\n    - {path: /account/, status: 200}\n    \
+                     - {path: /cart/, method: POST, form: {book: 1}, status: 201}\n";
+    let login = "  login:\n    url: /accounts/login/\n    username: ann\n    \
+                 password: s3cret\n  cookies: {theme: dark}\n";
+    let (r, record) = logged_in(addr, &format!("name: t\nworkload:\n{login}{endpoints}")).unwrap();
+    assert_eq!(r.errors, 0, "{:?}", r.error_kinds);
+    assert!(
+        r.endpoints.iter().all(|e| e.requests > 10),
+        "{:?}",
+        r.endpoints
+    );
+    let record = record.expect("a login ran");
+    assert_eq!(
+        (record.url.as_str(), record.username.as_str(), record.status),
+        ("/accounts/login/", "ann", 302)
+    );
+    assert_eq!(record.cookies, ["theme", "csrftoken", "sessionid"]);
+    // The record holds no password.
+    assert!(!serde_json::to_string(&record).unwrap().contains("s3cret"));
+
+    let (anonymous, none) = logged_in(addr, &format!("name: t\nworkload:\n{endpoints}")).unwrap();
+    assert!(none.is_none());
+    assert_eq!(anonymous.errors, anonymous.requests);
+    assert_eq!(
+        anonymous.endpoints[0].error_kinds.unexpected_status,
+        anonymous.endpoints[0].requests
+    );
+}
+
+/// Wrong credentials re-render the form (200): the load does not start, and the error says so.
+#[test]
+fn a_refused_login_says_what_the_server_answered() {
+    let addr = server::spawn_login_server("s3cret");
+    let yaml = "name: t\nworkload:\n  login:\n    url: /accounts/login/\n    username: ann\n    \
+                password: wrong\n  endpoints: [/account/]\n";
+    let err = logged_in(addr, yaml).unwrap_err();
+    assert!(
+        err.starts_with("login refused: the server answered 200 (the form again?), expected 302"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong"), "the password is not told: {err}");
+}
+
+/// A password read from the environment: an unset variable is named with the scenario key.
+#[test]
+fn a_password_from_an_unset_variable_is_named() {
+    let yaml = "name: t\nworkload:\n  login:\n    url: /accounts/login/\n    username: ann\n    \
+                password: {env: DJBENCH_TEST_UNSET_PASSWORD}\n";
+    let s = djbench::scenario::parse(std::path::Path::new("t.yaml"), yaml.as_bytes()).unwrap();
+    let err = djbench::run::login_of(&s).unwrap_err();
+    assert_eq!(
+        err,
+        "`workload.login.password` reads the environment variable \
+         `DJBENCH_TEST_UNSET_PASSWORD`, which is not set"
+    );
+}

@@ -158,6 +158,11 @@ fn scenario(s: &Scenario, args: &CapacityArgs) -> Exit {
         eprintln!("error: this build cannot run `{}`: {why}", s.name());
         return Exit::BadInput;
     }
+    // An unset credential is known before anything is provisioned or started.
+    if let Err(e) = run::login_of(s) {
+        eprintln!("error: {}: {e}", s.path.display());
+        return Exit::BadInput;
+    }
     let settings = Settings::of(&s.file.capacity, args);
     let (twinned, ready) = match provisioned(s) {
         Ok(p) => p,

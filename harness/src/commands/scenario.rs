@@ -54,6 +54,11 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
         eprintln!("error: this build cannot run `{}`: {why}", s.name());
         return Exit::BadInput;
     }
+    // An unset credential is known before anything is provisioned or started.
+    if let Err(e) = run::login_of(s) {
+        eprintln!("error: {}: {e}", s.path.display());
+        return Exit::BadInput;
+    }
     let controls = run::Controls {
         watch_tasks: live,
         ..run::Controls::new()

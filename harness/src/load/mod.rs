@@ -9,6 +9,7 @@
 //! stays bounded at any rate, and intents beyond it are reported as a shortfall.
 //! It sends requests and counts; it knows nothing of deployments.
 
+pub mod login;
 mod pacer;
 mod recorder;
 

@@ -688,6 +688,14 @@ pub struct Workload {
     #[serde(default = "default_timeout")]
     #[schemars(with = "Duration")]
     pub timeout: Spanned<Duration>,
+    /// A form login done once before each run's load (and its warm-up); its session cookie
+    /// and CSRF token go with every request. Unset: no login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<Login>")]
+    pub login: Option<Spanned<Login>>,
+    /// Cookies sent with every request, name: value (the login's too).
+    #[serde(default, skip_serializing_if = "Pairs::is_empty")]
+    pub cookies: Pairs,
 }
 
 impl Default for Workload {
@@ -702,6 +710,8 @@ impl Default for Workload {
             duration: default_duration(),
             repetitions: default_repetitions(),
             timeout: default_timeout(),
+            login: None,
+            cookies: Pairs::default(),
         }
     }
 }
@@ -720,6 +730,94 @@ fn default_repetitions() -> Count<1, 100> {
 }
 fn default_timeout() -> Spanned<Duration> {
     unwritten(Duration::from_secs(5))
+}
+
+/// A Django-style form login: GET `url` for the `csrftoken` cookie, then POST the form with
+/// the credentials and the token.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// The login page's path on the app, starting with `/` (e.g. `/accounts/login/`).
+    #[schemars(with = "String")]
+    pub url: Spanned<String>,
+    /// The user name: text, or `{env: NAME}` to read it from the environment at run time.
+    #[schemars(with = "Credential")]
+    pub username: Spanned<Credential>,
+    /// The password: text, or `{env: NAME}` to read it from the environment at run time.
+    /// results.json records `{env: NAME}` as written, and a password written as text as
+    /// `<redacted>`.
+    #[serde(serialize_with = "redacted")]
+    #[schemars(with = "Credential")]
+    pub password: Spanned<Credential>,
+    /// The form's field names for the user name and the password.
+    #[serde(default)]
+    pub fields: LoginFields,
+    /// The status the login POST answers with when it succeeds (100–599).
+    #[serde(default = "default_login_status")]
+    pub status: Count<100, 599>,
+}
+
+fn default_login_status() -> Count<100, 599> {
+    Count(302)
+}
+
+/// A password as results.json records it: never the text itself.
+fn redacted<S: Serializer>(c: &Spanned<Credential>, s: S) -> Result<S::Ok, S::Error> {
+    match &c.value {
+        Credential::Env { .. } => c.value.serialize(s),
+        Credential::Text(_) => s.serialize_str("<redacted>"),
+    }
+}
+
+/// A login credential: the text itself, or the name of an environment variable holding it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Credential {
+    /// Read from this environment variable when the run starts.
+    Env {
+        env: String,
+    },
+    Text(String),
+}
+
+impl Credential {
+    /// The credential's text; Err names the unset variable and `key`.
+    pub fn resolve(&self, key: &str) -> Result<String, String> {
+        match self {
+            Credential::Text(t) => Ok(t.clone()),
+            Credential::Env { env } => std::env::var(env).map_err(|_| {
+                format!("`{key}` reads the environment variable `{env}`, which is not set")
+            }),
+        }
+    }
+}
+
+/// The login form's field names (Django's are `username` and `password`).
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginFields {
+    /// The user name's field. Default `username`.
+    #[serde(default = "default_username_field")]
+    pub username: String,
+    /// The password's field. Default `password`.
+    #[serde(default = "default_password_field")]
+    pub password: String,
+}
+
+impl Default for LoginFields {
+    fn default() -> Self {
+        Self {
+            username: default_username_field(),
+            password: default_password_field(),
+        }
+    }
+}
+
+fn default_username_field() -> String {
+    "username".into()
+}
+fn default_password_field() -> String {
+    "password".into()
 }
 
 /// closed: each connection sends its next request when the last one answered. open: requests

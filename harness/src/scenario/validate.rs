@@ -9,7 +9,9 @@ use hyper::header::{HeaderName, HeaderValue};
 use serde_saphyr::{Location, Spanned};
 
 use super::diagnostic::{Diagnostic, closest};
-use super::model::{Endpoint, FORMAT_VERSION, LoadModel, ScenarioFile, Server};
+use super::model::{
+    Credential, Endpoint, FORMAT_VERSION, LoadModel, Login, Pairs, ScenarioFile, Server,
+};
 use crate::limits::FRAMING_HEADERS;
 
 pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
@@ -199,6 +201,10 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
         }
         request_checks(&entry.value.0, &mut err);
     }
+    if let Some(login) = &w.login {
+        login_checks(&login.value, &mut err);
+    }
+    cookie_checks(&w.cookies, &mut err);
     if w.endpoints.is_empty() {
         err(
             Location::UNKNOWN,
@@ -322,6 +328,61 @@ fn request_checks(e: &Endpoint, err: &mut dyn FnMut(Location, String, Option<Str
                 value.referenced,
                 format!("the value of header `{}` cannot be sent", name.value),
                 Some("a header value is one line, without control characters".into()),
+            );
+        }
+    }
+}
+
+/// The login's page is a path on the app, and a credential read from the environment names a
+/// variable (checked here; whether it is set is known only when the run starts).
+fn login_checks(l: &Login, err: &mut dyn FnMut(Location, String, Option<String>)) {
+    if let Some(problem) = endpoint_problem(&l.url.value) {
+        err(
+            l.url.referenced,
+            format!("login url `{}` {problem}", l.url.value),
+            Some("write the login page's path, like /accounts/login/".into()),
+        );
+    }
+    for (key, c) in [("username", &l.username), ("password", &l.password)] {
+        if let Credential::Env { env } = &c.value
+            && !is_env_name(env)
+        {
+            err(
+                c.referenced,
+                format!("`{env}` is not an environment variable name (`workload.login.{key}`)"),
+                Some(
+                    "letters, digits and `_`, not starting with a digit, like BOOKSHOP_PASSWORD"
+                        .into(),
+                ),
+            );
+        }
+    }
+}
+
+fn is_env_name(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| !c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A cookie's name is an HTTP token and its value goes into a Cookie header as written.
+fn cookie_checks(cookies: &Pairs, err: &mut dyn FnMut(Location, String, Option<String>)) {
+    for (name, value) in &cookies.0 {
+        let n = &name.value;
+        if n.is_empty() || HeaderName::from_bytes(n.as_bytes()).is_err() {
+            err(
+                name.referenced,
+                format!("`{n}` is not a cookie name"),
+                Some("a cookie name is letters, digits and `-` or `_`, like sessionid".into()),
+            );
+        }
+        let v = &value.value;
+        if v.chars()
+            .any(|c| c == ';' || c == ',' || c.is_whitespace() || c.is_control())
+        {
+            err(
+                value.referenced,
+                format!("the value of cookie `{n}` cannot be sent"),
+                Some("a cookie value has no spaces, `;` or `,`".into()),
             );
         }
     }
@@ -472,5 +533,84 @@ mod tests {
             "{:?}",
             bad.problems[0].help
         );
+    }
+
+    fn login(lines: &str) -> Result<Scenario, Invalid> {
+        let yaml = format!("name: t\nworkload:\n{lines}");
+        parse(Path::new("t.yaml"), yaml.as_bytes())
+    }
+
+    #[test]
+    fn a_login_reads_with_django_defaults_and_its_password_is_never_recorded() {
+        use super::super::model::Credential;
+        let s =
+            login("  login:\n    url: /accounts/login/\n    username: ann\n    password: s3cret\n")
+                .unwrap();
+        let l = &s.file.workload.login.as_ref().unwrap().value;
+        assert_eq!(l.username.value, Credential::Text("ann".into()));
+        assert_eq!(
+            (l.fields.username.as_str(), l.fields.password.as_str()),
+            ("username", "password")
+        );
+        assert_eq!(l.status.get(), 302);
+        let json = serde_json::to_string(&s.file).unwrap();
+        assert!(!json.contains("s3cret"), "{json}");
+        // results.json's scenario reads back, its password redacted.
+        let back: super::super::ScenarioFile = serde_json::from_str(&json).unwrap();
+        let again = &back.workload.login.unwrap().value;
+        assert_eq!(again.password.value, Credential::Text("<redacted>".into()));
+
+        let s = login(
+            "  login:\n    url: /in\n    username: {env: SHOP_USER}\n    \
+             password: {env: SHOP_PASSWORD}\n    fields: {username: email, password: pw}\n    \
+             status: 303\n  cookies: {theme: dark, consent: '1'}\n",
+        )
+        .unwrap();
+        let w = &s.file.workload;
+        let l = &w.login.as_ref().unwrap().value;
+        assert_eq!(
+            l.password.value,
+            Credential::Env {
+                env: "SHOP_PASSWORD".into()
+            }
+        );
+        assert_eq!((l.fields.username.as_str(), l.status.get()), ("email", 303));
+        assert_eq!(w.cookies.0.len(), 2);
+        let json = serde_json::to_value(&s.file).unwrap();
+        assert_eq!(
+            json["workload"]["login"]["password"],
+            serde_json::json!({"env": "SHOP_PASSWORD"})
+        );
+    }
+
+    #[test]
+    fn a_bad_login_or_cookie_is_pointed_at() {
+        let problems = |lines: &str| -> Vec<String> {
+            (login(lines).expect_err("invalid").problems.iter())
+                .map(|p| format!("{}:{}: {}", p.line, p.column, p.message))
+                .collect()
+        };
+        assert_eq!(
+            problems(
+                "  login:\n    url: https://shop/login\n    username: {env: 1USER}\n    \
+                 password: {env: PASS-WORD}\n"
+            ),
+            [
+                "4:10: login url `https://shop/login` must start with `/` (a path on the app, \
+                 not a URL)",
+                "5:15: `1USER` is not an environment variable name (`workload.login.username`)",
+                "6:15: `PASS-WORD` is not an environment variable name \
+                 (`workload.login.password`)",
+            ]
+        );
+        assert_eq!(
+            problems("  cookies:\n    \"a b\": x\n    ok: \"two words\"\n"),
+            [
+                "4:5: `a b` is not a cookie name",
+                "5:9: the value of cookie `ok` cannot be sent",
+            ]
+        );
+        // A login needs its three keys.
+        assert!(login("  login: {url: /in, username: ann}\n").is_err());
     }
 }
