@@ -382,6 +382,35 @@ fn print_plan(s: &Scenario, plan: &Plan) {
         ("Output", plan.out.display().to_string()),
     ];
     let mut facts = facts.to_vec();
+    if let Some(login) = &f.workload.login {
+        use crate::scenario::model::Credential;
+        let l = &login.value;
+        let user = match &l.username.value {
+            Credential::Text(t) => format!("`{t}`"),
+            Credential::Env { env } => format!("${env}"),
+        };
+        let password = match &l.password.value {
+            Credential::Text(_) => "the password in the scenario".to_owned(),
+            Credential::Env { env } => format!("the password in ${env}"),
+        };
+        facts.push((
+            "Login",
+            format!(
+                "before each run's load: POST {} as {user} with {password}, expecting {}; its \
+                 cookies (and X-CSRFToken on unsafe methods) go with every request",
+                l.url.value, l.status.0
+            ),
+        ));
+    }
+    if !f.workload.cookies.is_empty() {
+        let names: Vec<&str> = (f.workload.cookies.0.iter())
+            .map(|(n, _)| n.value.as_str())
+            .collect();
+        facts.push((
+            "Cookies",
+            format!("sent with every request: {}", names.join(", ")),
+        ));
+    }
     if f.gil_twin == crate::scenario::model::GilTwin::Auto {
         facts.push((
             "GIL twin",

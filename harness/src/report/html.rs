@@ -147,6 +147,26 @@ pub fn html(doc: &Results) -> String {
         );
     }
     out.push_str("</table>");
+    // The login every run did before its load: the pages measured were a logged-in user's.
+    let logins: std::collections::BTreeSet<String> = (doc.runs.iter())
+        .filter_map(|r| r.login.as_ref())
+        .map(|l| {
+            format!(
+                "POST {} as {} answered {}; cookies sent with every request: {}",
+                l.url,
+                l.username,
+                l.status,
+                l.cookies.join(", ")
+            )
+        })
+        .collect();
+    for l in logins {
+        let _ = write!(
+            out,
+            "<p class=\"small\">Login before each load: {}.</p>",
+            esc(&l)
+        );
+    }
     let _ = write!(
         out,
         "<h2>The scenario as run</h2><pre>{}</pre>",

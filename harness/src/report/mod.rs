@@ -1578,6 +1578,24 @@ mod tests {
     }
 
     #[test]
+    fn the_page_says_which_login_the_runs_did_and_never_without_one() {
+        let mut doc = fixture();
+        assert!(!html(&doc).contains("Login before each load"));
+        for r in &mut doc.runs {
+            r.login = Some(crate::load::login::Record {
+                url: "/accounts/login/".into(),
+                username: "ann".into(),
+                status: 302,
+                cookies: vec!["csrftoken".into(), "sessionid".into()],
+            });
+        }
+        let page = html(&doc);
+        let line = "Login before each load: POST /accounts/login/ as ann answered 302; cookies \
+                    sent with every request: csrftoken, sessionid.";
+        assert_eq!(page.matches(line).count(), 1, "{page}");
+    }
+
+    #[test]
     fn three_repetitions_mark_no_best_and_say_why() {
         let doc = fixture();
         let md = summary_md(&doc);
