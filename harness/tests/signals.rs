@@ -252,13 +252,29 @@ fn sigkill_during_a_subinterpreters_run_leaves_no_process() {
 
 /// Signals once the deployment measures; returns djbench's exit code, its stderr and how long
 /// it took to exit after the last signal, after checking that nothing is left.
-fn signalled(mode: &str, signals: &[Signal], processes: usize) -> (Option<i32>, String, Duration) {
+/// Runs `mode`, waits until it measures, stops (SIGSTOP) every deployment process whose command
+/// line contains `stall` (so a graceful teardown has to wait for them), then sends `signals`
+/// 300 ms apart.
+fn signalled(
+    mode: &str,
+    signals: &[Signal],
+    processes: usize,
+    stall: Option<&str>,
+) -> (Option<i32>, String, Duration) {
     let _serial = SERIAL.lock().unwrap_or_else(|p| p.into_inner());
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let mut child = start(&scenario(tmp.path(), mode, false), &out);
     let before = measuring(&mut child, &out, processes);
     let pid = Pid::from_raw(child.id() as i32);
+    if let Some(stall) = stall {
+        for &p in &before.processes {
+            let cmd = std::fs::read(format!("/proc/{p}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&cmd).contains(stall) {
+                let _ = kill(Pid::from_raw(p), Signal::SIGSTOP);
+            }
+        }
+    }
     for (i, &sig) in signals.iter().enumerate() {
         if i > 0 {
             std::thread::sleep(Duration::from_millis(300));
@@ -290,7 +306,7 @@ fn signalled(mode: &str, signals: &[Signal], processes: usize) -> (Option<i32>, 
 
 #[test]
 fn sighup_winds_down_writes_incomplete_results_and_exits_1() {
-    let (code, stderr, _) = signalled("free_threaded", &[Signal::SIGHUP], 1);
+    let (code, stderr, _) = signalled("free_threaded", &[Signal::SIGHUP], 1, None);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("SIGHUP"), "{stderr}");
     assert!(stderr.contains("interrupted"), "{stderr}");
@@ -298,7 +314,14 @@ fn sighup_winds_down_writes_incomplete_results_and_exits_1() {
 
 #[test]
 fn a_second_signal_kills_the_deployment_at_once() {
-    let (code, stderr, took) = signalled("gunicorn_celery", &[Signal::SIGTERM, Signal::SIGINT], 7);
+    // celery stopped: the first signal's graceful teardown waits for it, so the second one
+    // surely comes during the teardown (an idle deployment can be gone within the 300 ms).
+    let (code, stderr, took) = signalled(
+        "gunicorn_celery",
+        &[Signal::SIGTERM, Signal::SIGINT],
+        7,
+        Some("celery"),
+    );
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("again: killed the deployments"), "{stderr}");
     assert!(
