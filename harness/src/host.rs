@@ -277,6 +277,20 @@ impl Calibration {
         relative_gap(self.before.units_per_second, self.after.units_per_second)
     }
 
+    /// "the machine's speed moved 20% during the search (…)", when it moved more than
+    /// `MAX_DRIFT`.
+    pub fn moved(&self) -> Option<String> {
+        (self.drift() > MAX_DRIFT).then(|| {
+            format!(
+                "the machine's speed moved {:.0}% during the search ({:.0} → {:.0} calibration \
+                 units/s)",
+                self.drift() * 100.0,
+                self.before.units_per_second,
+                self.after.units_per_second
+            )
+        })
+    }
+
     /// The mean of before and after.
     pub fn units_per_second(&self) -> f64 {
         (self.before.units_per_second + self.after.units_per_second) / 2.0

@@ -848,14 +848,10 @@ pub fn search_capacity(live: &Live<'_>, searched: crate::capacity::Searched, o: 
         before,
         after: calibrate(),
     };
-    if calibration.drift() > crate::host::MAX_DRIFT {
+    if let Some(moved) = calibration.moved() {
         let _ = live.events.send(Event::Note(format!(
-            "{}: warning: the machine's speed moved {:.0}% during the search ({:.0} → {:.0} \
-             calibration units/s): its capacity was measured on two machines",
-            o.label,
-            calibration.drift() * 100.0,
-            calibration.before.units_per_second,
-            calibration.after.units_per_second,
+            "{}: warning: {moved}: its capacity was measured on two machines",
+            o.label
         )));
     }
     c.calibration = Some(calibration);

@@ -390,17 +390,8 @@ fn machine_warnings(doc: &Results) -> Vec<String> {
         })
         .collect();
     for c in &doc.capacity {
-        if let Some(k) = c.calibration
-            && k.drift() > MAX_DRIFT
-        {
-            out.push(format!(
-                "{}: the machine's speed moved {:.0}% during its search ({:.0} → {:.0} \
-                 calibration units/s).",
-                c.label,
-                k.drift() * 100.0,
-                k.before.units_per_second,
-                k.after.units_per_second
-            ));
+        if let Some(moved) = c.calibration.and_then(|k| k.moved()) {
+            out.push(format!("{}: {moved}.", c.label));
         }
     }
     let slowest = speeds.iter().min_by(|a, b| a.1.total_cmp(&b.1));
