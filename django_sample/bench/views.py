@@ -149,7 +149,8 @@ def env(request):
             "server": os.environ.get("DJBENCH_SERVER", "unknown"),
             "server_version": _server_version(os.environ.get("DJBENCH_SERVER", "")),
             "mode": os.environ.get("DJBENCH_MODE", "unknown"),
-            "task_backend": os.environ.get("DJBENCH_TASKS", "immediate"),
+            # The backend that runs, as the settings name it (a project's own, or the mode's).
+            "task_backend": settings.TASKS.get("default", {}).get("BACKEND", "unknown"),
             "django": django.get_version(),
             "psycopg": _psycopg_implementation(),
             "extension_modules": _extension_modules(),

@@ -1,7 +1,8 @@
 """The Celery application of the gunicorn_celery mode.
 
-Celery's Django fix-up sets Django up in the worker; CELERY_IMPORTS makes it import the task
-module, whose @task functions the django-tasks-celery backend registers with this app.
+Celery's Django fix-up sets Django up in the worker; CELERY_IMPORTS (the sample) or the
+autodiscovery of each installed app's `tasks` module (a user's project) makes it import the
+task modules, whose @task functions the django-tasks-celery backend registers with this app.
 """
 
 import os
@@ -13,6 +14,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
 
 app = Celery("djsample")
 app.config_from_object("django.conf:settings", namespace="CELERY")
+# A user's project (serve.overlay) lists no CELERY_IMPORTS: the `tasks` module of each installed
+# app is imported instead, where @task functions live in a Django project.
+app.autodiscover_tasks()
 
 
 @worker_process_init.connect

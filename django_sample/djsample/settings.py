@@ -6,7 +6,7 @@ DJBENCH_DB            sqlite (default) or postgres
 DJBENCH_SQLITE_PATH   the SQLite file (default: db.sqlite3 beside manage.py)
 DJBENCH_PG_HOST, DJBENCH_PG_PORT, DJBENCH_PG_NAME, DJBENCH_PG_USER
 DJBENCH_TASKS         immediate (default), celery, interpreters or threads: the django.tasks
-                      backend of the mode
+                      backend of the mode (serve/taskbackends.py)
 DJBENCH_REDIS_URL     the Celery broker (celery backend only)
 DJBENCH_TASK_THREADS  task threads of the threads backend (default 2)
 DJBENCH_SECRET_KEY    shared by every process of a deployment (default: a fresh random key)
@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 
 from django.core.management.utils import get_random_secret_key
+
+from serve import taskbackends
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -92,26 +94,11 @@ else:
         }
     }
 
-_TASK_BACKENDS = {
-    "immediate": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"},
-    "celery": {
-        "BACKEND": "django_tasks_celery.CeleryBackend",
-        "OPTIONS": {"CELERY_APP": "djsample.celery.app"},
-    },
-    "interpreters": {"BACKEND": "bench.backends.interpreters.InterpreterQueueBackend"},
-    "threads": {
-        "BACKEND": "bench.backends.threads.ThreadPoolBackend",
-        "OPTIONS": {"THREADS": int(os.environ.get("DJBENCH_TASK_THREADS", "2"))},
-    },
-}
-TASKS = {"default": _TASK_BACKENDS[os.environ.get("DJBENCH_TASKS", "immediate")]}
+TASKS = {"default": taskbackends.backend(os.environ.get("DJBENCH_TASKS", "immediate"))}
 
-CELERY_BROKER_URL = os.environ.get("DJBENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
+# The broker djbench started, and no retries (the same in serve.overlay).
+globals().update(taskbackends.CELERY)
 CELERY_IMPORTS = ("bench.tasks",)
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Tasks record their own start and finish; a lost task must stay lost, not be retried.
-CELERY_TASK_ACKS_LATE = False
 
 # A fault is injected only when named: djbench's tests use them to check that a broken app
 # reads as broken in its numbers.

@@ -39,8 +39,10 @@ def main():
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
-    os.environ["DJBENCH_TASKS"] = "threads"
-    os.environ["DJBENCH_TASK_THREADS"] = str(args.task_threads)
+    if args.task_threads:
+        # 0: web only (a project that does not use django.tasks, or brings its own backend).
+        os.environ["DJBENCH_TASKS"] = "threads"
+        os.environ["DJBENCH_TASK_THREADS"] = str(args.task_threads)
     os.environ.setdefault("DJBENCH_SERVER", args.server)
     if not args.allow_gil:
         os.environ["DJBENCH_REQUIRE_NO_GIL"] = "1"
@@ -65,17 +67,17 @@ def main():
                        "--workers", "1", "--blocking-threads", str(args.threads),
                        "--runtime-threads", "1", "--backlog", str(args.backlog), "--no-ws",
                        "--log-level", "warning",
-                       "djsample.wsgi:application"])
+                       "serve.entry:application"])
     if args.server == "gunicorn_gthread":
         exe = shutil.which("gunicorn", path=str(venv_bin)) or "gunicorn"
         os.execv(exe, [exe, "--bind", args.bind, "--workers", "1", "--worker-class", "gthread",
                        "--threads", str(args.threads), "--backlog", str(args.backlog),
                        "--no-control-socket",
-                       "--chdir", str(PROJECT), "djsample.wsgi:application"])
+                       "serve.entry:application"])
 
-    # djsample.wsgi watches imports, loads Django and the app, starts the task threads and
+    # serve.entry watches imports, loads Django and the app, starts the task threads and
     # exits with status 3 if the GIL is on.
-    from djsample.wsgi import application
+    from serve.entry import application
     from serve import servers
 
     # One server whose threads take requests from its own queue: nothing to hand off.
@@ -91,7 +93,9 @@ def main():
     stop()
     from django.tasks import task_backends
 
-    task_backends["default"].stop()
+    stop_tasks = getattr(task_backends["default"], "stop", None)
+    if stop_tasks is not None:
+        stop_tasks()
     os._exit(0)
 
 

@@ -27,8 +27,7 @@ from serve import servers  # noqa: E402
 
 def serve_worker(channel, address, server, threads, backlog):
     """A forked worker: the app, then the server on the connections handed to it."""
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
-    from djsample.wsgi import application
+    from serve.entry import application
 
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())

@@ -32,7 +32,7 @@ import sys
 sys.path[:0] = paths
 import socket
 from serve import servers
-from djsample.wsgi import application
+from serve.entry import application
 import bench.backends.interpreters as backend
 
 backend.QUEUE = tasks_queue
@@ -70,7 +70,9 @@ def main():
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
-    os.environ["DJBENCH_TASKS"] = "interpreters"
+    if args.tasks:
+        # 0: web only (a project that does not use django.tasks, or brings its own backend).
+        os.environ["DJBENCH_TASKS"] = "interpreters"
     os.environ.setdefault("DJBENCH_SERVER", args.server)
     host, port = args.bind.rsplit(":", 1)
     listener = servers.listen(host, port, args.backlog)

@@ -169,6 +169,9 @@ pub struct RunResult {
     pub interpreter: Interpreter,
     pub django: Option<String>,
     pub psycopg: Option<String>,
+    /// The django.tasks backend the app ran with, as its live settings named it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_backend: Option<String>,
     pub extension_modules: Vec<String>,
     pub requests: u64,
     pub errors: u64,
@@ -387,6 +390,7 @@ pub(crate) mod testing {
             },
             django: None,
             psycopg: None,
+            task_backend: None,
             extension_modules: Vec::new(),
             requests: 1000,
             errors: 0,

@@ -239,6 +239,185 @@ pub fn unsupported(s: &Scenario) -> Option<String> {
 pub struct Ready {
     pub report: Report,
     by_path: Vec<(std::path::PathBuf, std::path::PathBuf, bool)>,
+    /// A user's project (`app:`), once `prepare_app` has run.
+    pub app: Option<AppReady>,
+}
+
+/// A user's project ready to deploy: resolved and its settings read, a venv per interpreter
+/// flavour, and what `djbench check` says of each mode.
+pub struct AppReady {
+    pub app: deploy::app::App,
+    venvs: Vec<(Flavour, std::path::PathBuf)>,
+    pub check: crate::check::Report,
+    /// Deployments of the scenario left out, with the check's reason.
+    pub skipped: Vec<crate::scenario::Skipped>,
+}
+
+impl AppReady {
+    /// Whether the check says `shape` can run the project; Err is the check's reason. A GIL
+    /// twin is judged as the GIL build's main interpreter (gunicorn_celery's verdict).
+    fn verdict(&self, shape: &Shape) -> Result<(), String> {
+        let mode = if shape.python.value == Python::GilTwin {
+            Mode::GunicornCelery
+        } else {
+            shape.mode
+        };
+        match self.check.modes.iter().find(|m| m.mode == mode) {
+            Some(m) if !m.can_run => Err(format!(
+                "djbench check: {} cannot run the project: {}{}",
+                mode.name(),
+                m.reason.as_deref().unwrap_or("no reason given"),
+                if m.blocking.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (packages: {})", m.blocking.join(", "))
+                }
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// The plan's account of the project.
+    pub fn plan(&self) -> crate::scenario::ProjectPlan {
+        let a = &self.app;
+        crate::scenario::ProjectPlan {
+            dir: a.dir.clone(),
+            settings: a.settings.clone(),
+            wsgi: a.wsgi.clone().unwrap_or_else(|| {
+                a.info
+                    .as_ref()
+                    .and_then(|i| i.wsgi_application.clone())
+                    .unwrap_or_else(|| "WSGI_APPLICATION (unset)".into())
+            }),
+            tasks: a.tasks().describe(),
+            skipped: self.skipped.clone(),
+        }
+    }
+}
+
+/// Resolves the scenario's `app:` (through `check`'s reading of manage.py and settings), runs
+/// `djbench check` on it (cached by requirements), builds its venvs and reads its settings.
+/// Err: what is wrong, for the user (exit 2).
+pub fn prepare_app(s: &Scenario, ready: &mut Ready, ui: &Ui) -> Result<(), String> {
+    let Some(spec) = &s.file.app else {
+        return Ok(());
+    };
+    let a = &spec.value;
+    let dir = a.dir(&s.path);
+    let requirements = a.requirements.as_ref().map(|r| dir.join(&r.value));
+    let project = crate::check::project::find(
+        &dir,
+        a.settings.as_ref().map(|x| x.value.as_str()),
+        requirements.as_deref(),
+    )
+    .map_err(|e| format!("{}: app: {e}", s.path.display()))?;
+    let lookup = Lookup::from_env(Cache::from_env());
+    let check = crate::check::check(&project, &lookup, &ui.clone().tagged("check"))
+        .map_err(|e| format!("checking the project: {e}"))?;
+    let requirements = match &project.requirements {
+        crate::check::project::Requirements::File(p) => p.clone(),
+        // check wrote pyproject.toml's dependencies out as a requirements file beside its venv.
+        crate::check::project::Requirements::Pyproject(_) => check
+            .interpreters
+            .first()
+            .and_then(|e| e.venv.parent())
+            .map(|d| d.join("requirements.txt"))
+            .ok_or("check made no virtualenv")?,
+    };
+    let mut flavours = Vec::new();
+    for d in s.deployments() {
+        match wanted(s, d) {
+            Wanted::Flavour(f) => {
+                if !flavours.contains(&f) {
+                    flavours.push(f);
+                }
+            }
+            Wanted::Path(p) => {
+                return Err(format!(
+                    "`python: {}` with `app:` is not supported: use gil, free_threaded or \
+                     gil_twin",
+                    p.display()
+                ));
+            }
+        }
+    }
+    // The set-up and settings run on the GIL build's venv.
+    if !flavours.contains(&Flavour::Gil) {
+        flavours.insert(0, Flavour::Gil);
+    }
+    let mut venvs = Vec::new();
+    for f in flavours {
+        let interp = provision::interpreter(&lookup, f, ui).map_err(|e| e.to_string())?;
+        let venv =
+            provision::venv::ensure_app(&lookup.cache, ui, &interp, &project.dir, &requirements)
+                .map_err(|e| e.to_string())?;
+        venvs.push((f, venv.python));
+    }
+    let mut setup = Vec::new();
+    for command in &a.setup {
+        setup.push(shlex::split(&command.value).unwrap_or_default());
+    }
+    let mut app = deploy::app::App {
+        dir: project.dir.clone(),
+        settings: project.settings.clone(),
+        wsgi: a.wsgi.as_ref().map(|w| w.value.clone()),
+        env: a
+            .env
+            .0
+            .iter()
+            .map(|(k, v)| (k.value.clone(), v.value.clone()))
+            .collect(),
+        setup,
+        info: None,
+    };
+    // Settings read DATABASE_URL and the like at import: give them a database's shape.
+    let probe_db = deploy::app::Services::from_db_env(&[(
+        "DJBENCH_SQLITE_PATH".to_owned(),
+        std::env::temp_dir()
+            .join("djbench-appinfo.sqlite3")
+            .display()
+            .to_string(),
+    )]);
+    let gil = &venvs[0].1;
+    app.read_info(gil, &probe_db, &AtomicBool::new(false))
+        .map_err(|e| e.to_string())?;
+    ready.app = Some(AppReady {
+        app,
+        venvs,
+        check,
+        skipped: Vec::new(),
+    });
+    Ok(())
+}
+
+/// The scenario without the deployments the check says cannot run the user's project (those
+/// are kept in `ready`, with its reason); None when nothing is left out.
+pub fn without_skipped(s: &Scenario, ready: &mut Ready) -> Option<Scenario> {
+    let app = ready.app.as_mut()?;
+    let mut file = s.file.clone();
+    let mut skipped = Vec::new();
+    file.modes.retain(|entry| {
+        let shape = &entry.value.0;
+        match app.verdict(shape) {
+            Ok(()) => true,
+            Err(reason) => {
+                skipped.push(crate::scenario::Skipped {
+                    label: shape.label().to_owned(),
+                    mode: shape.mode,
+                    reason,
+                });
+                false
+            }
+        }
+    });
+    if skipped.is_empty() {
+        return None;
+    }
+    app.skipped = skipped;
+    Some(Scenario {
+        path: s.path.clone(),
+        file,
+    })
 }
 
 pub fn provision_for(s: &Scenario, ui: &Ui) -> Result<Ready, provision::ProvisionError> {
@@ -259,7 +438,11 @@ pub fn provision_for(s: &Scenario, ui: &Ui) -> Result<Ready, provision::Provisio
             by_path.push((p, venv.python, interp.facts.gil_enabled));
         }
     }
-    Ok(Ready { report, by_path })
+    Ok(Ready {
+        report,
+        by_path,
+        app: None,
+    })
 }
 
 /// Where each deployment's data comes from: a seeded SQLite template, or a seeded template
@@ -270,11 +453,14 @@ enum Data {
 }
 
 impl Data {
+    /// The template every run's database is copied from: the sample's migrated and seeded,
+    /// or a user's project set up by its own commands (`app`).
     fn prepare(
         s: &Scenario,
         plan: &Plan,
         python: &std::path::Path,
         postgres: Option<&std::path::Path>,
+        app: Option<&deploy::app::App>,
         keep: bool,
         stop: &AtomicBool,
     ) -> Result<Self, String> {
@@ -286,12 +472,28 @@ impl Data {
             cluster
                 .create_database("djbench_template", None)
                 .map_err(|e| e.to_string())?;
-            deploy::migrate_and_seed(python, &cluster.env("djbench_template"), stop)
-                .map_err(|e| e.to_string())?;
+            let env = cluster.env("djbench_template");
+            match app {
+                Some(app) => app
+                    .set_up(python, &deploy::app::Services::from_db_env(&env), stop)
+                    .map_err(|e| e.to_string())?,
+                None => deploy::migrate_and_seed(python, &env, stop).map_err(|e| e.to_string())?,
+            }
             Ok(Data::Postgres(cluster))
         } else {
             let template = plan.out.join("db-template.sqlite3");
-            deploy::prepare_database(python, &template, stop).map_err(|e| e.to_string())?;
+            match app {
+                Some(app) => {
+                    let _ = std::fs::remove_file(&template);
+                    let path = std::path::absolute(&template).map_err(|e| e.to_string())?;
+                    let env = [("DJBENCH_SQLITE_PATH".to_owned(), path.display().to_string())];
+                    app.set_up(python, &deploy::app::Services::from_db_env(&env), stop)
+                        .map_err(|e| e.to_string())?;
+                }
+                None => {
+                    deploy::prepare_database(python, &template, stop).map_err(|e| e.to_string())?
+                }
+            }
             Ok(Data::Sqlite(template))
         }
     }
@@ -355,12 +557,18 @@ pub fn execute_with(
         let _ = events.send(Event::Note(m));
     };
     let report = &ready.report;
-    let venv = |f: Flavour| {
-        report
+    // A user's project runs from venvs of its own requirements.
+    let venv = |f: Flavour| match &ready.app {
+        Some(app) => app
+            .venvs
+            .iter()
+            .find(|(g, _)| *g == f)
+            .map(|(_, python)| python.clone()),
+        None => report
             .venvs
             .iter()
             .find(|v| v.flavour == f)
-            .map(|v| v.path.join("bin/python"))
+            .map(|v| v.path.join("bin/python")),
     };
     let redis = report
         .services
@@ -388,7 +596,16 @@ pub fn execute_with(
     let data = venv(Flavour::Gil)
         .ok_or_else(|| "no 3.14 virtualenv".to_owned())
         .and_then(|python| {
-            Data::prepare(s, plan, &python, postgres.as_deref(), keep, &controls.stop)
+            let app = ready.app.as_ref().map(|a| &a.app);
+            Data::prepare(
+                s,
+                plan,
+                &python,
+                postgres.as_deref(),
+                app,
+                keep,
+                &controls.stop,
+            )
         });
     let data = match data {
         Ok(d) => d,
@@ -484,6 +701,7 @@ pub fn execute_with(
                 .isolation
                 .as_ref()
                 .map(|i| i.value.deployment.clone()),
+            app: ready.app.as_ref().map(|a| a.app.clone()),
         };
         let mut panicked = false;
         let starting = Instant::now();
@@ -548,6 +766,7 @@ struct AppEnv {
     config_args: Option<String>,
     django: Option<String>,
     psycopg: Option<String>,
+    task_backend: Option<String>,
     extension_modules: Vec<String>,
 }
 
@@ -582,6 +801,7 @@ pub fn run_result(index: usize, d: &Shape, o: &RunOutcome) -> RunResult {
         },
         django: env.django,
         psycopg: env.psycopg,
+        task_backend: env.task_backend,
         extension_modules: env.extension_modules,
         requests: load.map_or(0, |l| l.requests),
         errors: load.map_or(0, |l| l.errors),
@@ -961,10 +1181,14 @@ fn measure(
         if controls.hold.is_held() {
             controls.hold.toggle();
         }
-        let _ = events.send(Event::Draining);
-        let drain_end = Instant::now() + tasks.drain_timeout.0;
-        if let Err(e) = crate::tasks::drain(&task_page, drain_end, &|| controls.stopped()) {
-            o.tasks = Some(Err(format!("draining the task queue: {e}")));
+        // A user's project's tasks are its own: djbench counts only the sample's (each
+        // records its enqueue, start and finish), so their figures stay unknown.
+        if s.file.app.is_none() {
+            let _ = events.send(Event::Draining);
+            let drain_end = Instant::now() + tasks.drain_timeout.0;
+            if let Err(e) = crate::tasks::drain(&task_page, drain_end, &|| controls.stopped()) {
+                o.tasks = Some(Err(format!("draining the task queue: {e}")));
+            }
         }
         watching.store(false, Ordering::Relaxed);
     });
@@ -984,7 +1208,7 @@ fn measure(
             ));
         }
     }
-    if o.tasks.is_none() {
+    if o.tasks.is_none() && s.file.app.is_none() {
         let window = match &o.load {
             Some(l) => window.lasting(Duration::from_secs_f64(l.measured_seconds + l.held_seconds)),
             None => window,

@@ -65,6 +65,7 @@ fn spec(mode: Mode, tmp: &Path) -> Spec {
         database: deploy::Database::SqliteTemplate(database),
         env: Vec::new(),
         cpus: None,
+        app: None,
     }
 }
 

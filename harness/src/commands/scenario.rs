@@ -68,7 +68,9 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
         Err(exit) => return exit,
     };
     let s = twinned.as_ref().unwrap_or(s);
-    let plan = &Plan::new(s, overrides, SystemTime::now());
+    let mut plan = Plan::new(s, overrides, SystemTime::now());
+    plan.project = ready.app.as_ref().map(|a| a.plan());
+    let plan = &plan;
     eprintln!(
         "djbench: {} — {} runs into {}",
         s.name(),
@@ -209,6 +211,31 @@ pub(super) fn provisioned(s: &Scenario) -> Result<(Option<Scenario>, crate::run:
             eprintln!("error: {e}");
             Exit::BadInput
         })?;
+    }
+    let current = twinned.as_ref().unwrap_or(s);
+    run::prepare_app(current, &mut ready, &Ui::detect()).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::BadInput
+    })?;
+    let Some(app) = &ready.app else {
+        return Ok((twinned, ready));
+    };
+    eprintln!(
+        "djbench: your project {} (settings {}): {}",
+        app.app.dir.display(),
+        app.app.settings,
+        app.app.tasks().describe()
+    );
+    let kept = run::without_skipped(current, &mut ready);
+    if let Some(app) = &ready.app {
+        for k in &app.skipped {
+            eprintln!("djbench: skipping {}: {}", k.label, k.reason);
+        }
+    }
+    let twinned = kept.or(twinned);
+    if twinned.as_ref().is_some_and(|t| t.file.modes.is_empty()) {
+        eprintln!("error: djbench check says no mode of the scenario can run the project");
+        return Err(Exit::Failed);
     }
     Ok((twinned, ready))
 }

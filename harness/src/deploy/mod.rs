@@ -3,6 +3,7 @@
 //! reported), and teardown that leaves no process behind, whatever ends djbench (the
 //! watchdog). It sends no load and measures nothing.
 
+pub mod app;
 pub mod postgres;
 pub mod process;
 pub mod sockets;
@@ -49,9 +50,20 @@ pub struct Spec {
     pub env: Vec<(String, String)>,
     /// CPUs every process of the deployment is placed on (the scenario's `isolation`).
     pub cpus: Option<Vec<u32>>,
+    /// A user's project instead of the sample (`app:`), its settings already read.
+    pub app: Option<app::App>,
 }
 
 impl Spec {
+    /// Task workers the deployment starts: none for a user's project whose tasks djbench
+    /// does not run (web only, or its own backend).
+    pub fn started_task_workers(&self) -> u32 {
+        match &self.app {
+            Some(a) if !a.tasks().swapped() => 0,
+            _ => self.task_workers,
+        }
+    }
+
     pub fn resolve_server(mode: Mode, server: Server) -> Server {
         if server == Server::Auto {
             mode.default_server()
@@ -263,16 +275,35 @@ impl Deployment {
         let server = Spec::resolve_server(spec.mode, spec.server);
         let bin = spec.python.parent().unwrap_or(Path::new("."));
         let secret = random_hex(32);
+        let task_workers = spec.started_task_workers();
+        // gunicorn_celery's broker, when it has task workers: its URL is known before it starts
+        // so that a user's project can be handed it (`{broker.url}`).
+        let broker = if spec.mode == Mode::GunicornCelery && task_workers > 0 {
+            let port = process::free_port().map_err(|e| err("find a free port", e.to_string()))?;
+            Some((port, format!("redis://127.0.0.1:{port}/0")))
+        } else {
+            None
+        };
+        let app_env = spec.app.as_ref().map(|a| {
+            let mut services = app::Services::from_db_env(&db_env);
+            services.broker_url = broker.as_ref().map(|(_, u)| u.clone()).unwrap_or_default();
+            a.env(&services)
+        });
+        let dir = spec.app.as_ref().map_or_else(django_dir, |a| a.dir.clone());
+        let serve = |script: &str| django_dir().join("serve").join(script);
 
         let base = |program: &Path| {
             let mut cmd = Command::new(program);
-            cmd.current_dir(django_dir())
+            cmd.current_dir(&dir)
                 .env("DJANGO_SETTINGS_MODULE", "djsample.settings")
                 .envs(db_env.iter().map(|(k, v)| (k, v)))
                 .env("DJBENCH_SECRET_KEY", &secret)
                 .env("DJBENCH_MODE", spec.mode.name())
                 .env("DJBENCH_SERVER", server.name())
                 .env("PYTHONUNBUFFERED", "1");
+            if let Some(env) = &app_env {
+                cmd.envs(env.iter().map(|(k, v)| (k, v)));
+            }
             for (k, v) in &spec.env {
                 cmd.env(k, v);
             }
@@ -283,7 +314,7 @@ impl Deployment {
         let mut deployment = Self {
             base_url: format!("http://{bind}"),
             leaders: Vec::new(),
-            expected_task_workers: spec.task_workers,
+            expected_task_workers: task_workers,
             // A new connection per request, so probes reach every worker, not one kept alive.
             http: reqwest::blocking::Client::builder()
                 .timeout(Duration::from_secs(10))
@@ -302,94 +333,88 @@ impl Deployment {
 
         match spec.mode {
             Mode::GunicornCelery => {
-                let redis = spec
-                    .redis
-                    .as_ref()
-                    .ok_or_else(|| err("gunicorn_celery", "needs redis-server (djbench setup)"))?;
-                let redis_port =
-                    process::free_port().map_err(|e| err("find a free port", e.to_string()))?;
-                let mut r = Command::new(redis);
-                r.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
-                    .args(["--tcp-backlog", &spec.backlog.to_string()])
-                    .args(["--save", "", "--appendonly", "no"]);
-                spawn(leaders, "redis", Role::Broker, r)?;
-                let url = format!("redis://127.0.0.1:{redis_port}/0");
+                let url = match &broker {
+                    Some((redis_port, url)) => {
+                        let redis = spec.redis.as_ref().ok_or_else(|| {
+                            err("gunicorn_celery", "needs redis-server (djbench setup)")
+                        })?;
+                        let mut r = Command::new(redis);
+                        r.args(["--port", &redis_port.to_string(), "--bind", "127.0.0.1"])
+                            .args(["--tcp-backlog", &spec.backlog.to_string()])
+                            .args(["--save", "", "--appendonly", "no"]);
+                        spawn(leaders, "redis", Role::Broker, r)?;
 
-                let mut celery = base(&bin.join("celery"));
-                celery
-                    .args(["-A", "djsample", "worker", "-P", "prefork", "-c"])
-                    .arg(spec.task_workers.to_string())
-                    .args([
-                        "--without-heartbeat",
-                        "--without-gossip",
-                        "--without-mingle",
-                        "-l",
-                        "warning",
-                    ])
-                    .env("DJBENCH_TASKS", "celery")
-                    .env("DJBENCH_REDIS_URL", &url);
-                spawn(leaders, "celery", Role::Tasks, celery)?;
+                        let mut celery = base(&bin.join("celery"));
+                        celery
+                            .args(["-A", "djsample", "worker", "-P", "prefork", "-c"])
+                            .arg(task_workers.to_string())
+                            .args([
+                                "--without-heartbeat",
+                                "--without-gossip",
+                                "--without-mingle",
+                                "-l",
+                                "warning",
+                            ])
+                            .env("DJBENCH_TASKS", "celery")
+                            .env("DJBENCH_REDIS_URL", url);
+                        spawn(leaders, "celery", Role::Tasks, celery)?;
+                        Some(url.clone())
+                    }
+                    // Web only: a user's project whose tasks djbench does not run.
+                    None => None,
+                };
+                let tasks_env = |cmd: &mut Command| {
+                    if let Some(url) = &url {
+                        cmd.env("DJBENCH_TASKS", "celery")
+                            .env("DJBENCH_REDIS_URL", url);
+                    }
+                };
 
                 if server == Server::Cheroot {
                     // The same server the other modes run, as pre-forked processes.
                     let mut web = base(&spec.python);
-                    web.args([
-                        "serve/prefork.py",
-                        "--bind",
-                        &bind,
-                        "--server",
-                        server.name(),
-                    ])
-                    .args(["--workers", &spec.web_workers.to_string()])
-                    .args(["--threads", &spec.threads.to_string()])
-                    .args(["--backlog", &spec.backlog.to_string()])
-                    .env("DJBENCH_TASKS", "celery")
-                    .env("DJBENCH_REDIS_URL", &url);
+                    web.arg(serve("prefork.py"))
+                        .args(["--bind", &bind, "--server", server.name()])
+                        .args(["--workers", &spec.web_workers.to_string()])
+                        .args(["--threads", &spec.threads.to_string()])
+                        .args(["--backlog", &spec.backlog.to_string()]);
+                    tasks_env(&mut web);
                     spawn(leaders, "web", Role::Web, web)?;
                 } else {
                     let mut gunicorn = base(&bin.join("gunicorn"));
                     gunicorn
-                        .args(["-c", "serve/gunicorn.conf.py", "--bind", &bind])
+                        .arg("-c")
+                        .arg(serve("gunicorn.conf.py"))
+                        .args(["--bind", &bind])
                         .args(["--backlog", &spec.backlog.to_string()])
-                        .args(["--workers", &spec.web_workers.to_string()])
-                        .env("DJBENCH_TASKS", "celery")
-                        .env("DJBENCH_REDIS_URL", &url);
+                        .args(["--workers", &spec.web_workers.to_string()]);
+                    tasks_env(&mut gunicorn);
                     if server == Server::GunicornGthread {
                         gunicorn
                             .args(["--worker-class", "gthread", "--threads"])
                             .arg(spec.threads.to_string());
                     }
-                    gunicorn.arg("djsample.wsgi:application");
+                    gunicorn.arg("serve.entry:application");
                     spawn(leaders, "gunicorn", Role::Web, gunicorn)?;
                 }
             }
             Mode::Subinterpreters => {
                 let mut app = base(&spec.python);
-                app.args([
-                    "serve/subinterpreters.py",
-                    "--bind",
-                    &bind,
-                    "--server",
-                    server.name(),
-                ])
-                .args(["--web", &spec.web_workers.to_string()])
-                .args(["--tasks", &spec.task_workers.to_string()])
-                .args(["--threads", &spec.threads.to_string()])
-                .args(["--backlog", &spec.backlog.to_string()]);
+                app.arg(serve("subinterpreters.py"))
+                    .args(["--bind", &bind, "--server", server.name()])
+                    .args(["--web", &spec.web_workers.to_string()])
+                    .args(["--tasks", &task_workers.to_string()])
+                    .args(["--threads", &spec.threads.to_string()])
+                    .args(["--backlog", &spec.backlog.to_string()]);
                 spawn(leaders, "app", Role::App, app)?;
             }
             Mode::FreeThreaded => {
                 let mut app = base(&spec.python);
-                app.args([
-                    "serve/free_threaded.py",
-                    "--bind",
-                    &bind,
-                    "--server",
-                    server.name(),
-                ])
-                .args(["--threads", &spec.web_workers.to_string()])
-                .args(["--task-threads", &spec.task_workers.to_string()])
-                .args(["--backlog", &spec.backlog.to_string()]);
+                app.arg(serve("free_threaded.py"))
+                    .args(["--bind", &bind, "--server", server.name()])
+                    .args(["--threads", &spec.web_workers.to_string()])
+                    .args(["--task-threads", &task_workers.to_string()])
+                    .args(["--backlog", &spec.backlog.to_string()]);
                 if spec.allow_gil {
                     app.arg("--allow-gil");
                 }

@@ -162,6 +162,127 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
     })
 }
 
+/// The virtualenv a user's project is deployed from (`app:` in a scenario): its requirements
+/// (`requirements`, relative paths in it read from `project`), plus djbench's server pins for
+/// `interp` except the distributions the project names itself, so its own pins win. Cached
+/// under `apps/` by the interpreter and both texts; pip runs inside the venv only.
+pub fn ensure_app(
+    cache: &Cache,
+    ui: &Ui,
+    interp: &Interpreter,
+    project: &Path,
+    requirements: &Path,
+) -> Result<Venv, ProvisionError> {
+    let theirs = std::fs::read_to_string(requirements)
+        .map_err(|e| ProvisionError::io(format!("cannot read {}", requirements.display()), e))?;
+    let pins = requirements_for(interp);
+    let ours = std::fs::read_to_string(&pins)
+        .map_err(|e| ProvisionError::io(format!("cannot read {}", pins.display()), e))?;
+    let servers = servers_beside(&ours, &theirs);
+    let dir = cache.dir("apps").join(format!(
+        "{}-{}-{}",
+        interp.flavour,
+        interp.facts.version,
+        key(
+            interp,
+            &format!("{}\0{theirs}\0{servers}", project.display())
+        )
+    ));
+    if let Some(venv) = Cache::completed::<Venv>(&dir) {
+        return Ok(venv);
+    }
+    let log = cache
+        .log(&format!(
+            "app-{}",
+            dir.file_name().unwrap_or_default().to_string_lossy()
+        ))
+        .map_err(|e| ProvisionError::io("cannot write logs", e))?;
+    let title = format!(
+        "virtualenv of the project for {} {} ({} and djbench's servers)",
+        interp.flavour,
+        interp.facts.version,
+        requirements
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+    );
+    ui.step(&title, |step| {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir)
+                .map_err(|e| ProvisionError::io("cannot clear a half-built venv", e))?;
+        }
+        step.run(
+            "python -m venv",
+            Command::new(&interp.path).args(["-m", "venv"]).arg(&dir),
+            &log,
+        )?;
+        let servers_file = dir.join("djbench-servers.txt");
+        std::fs::write(&servers_file, &servers)
+            .map_err(|e| ProvisionError::io("cannot write the server pins", e))?;
+        let python = dir.join("bin/python");
+        // One resolution of both files, so a conflict is pip's clear error, not a broken venv.
+        step.run(
+            "pip install",
+            Command::new(&python)
+                .current_dir(project)
+                .args([
+                    "-m",
+                    "pip",
+                    "install",
+                    "--disable-pip-version-check",
+                    "--no-input",
+                    "-r",
+                ])
+                .arg(requirements)
+                .arg("-r")
+                .arg(&servers_file),
+            &log,
+        )?;
+        let packages = installed_packages(&python)?;
+        let venv = Venv {
+            flavour: interp.flavour,
+            path: dir.clone(),
+            python,
+            interpreter: interp.path.clone(),
+            requirements: requirements.to_owned(),
+            packages,
+        };
+        Cache::mark_complete(&dir, &venv)
+            .map_err(|e| ProvisionError::io("cannot mark the venv complete", e))?;
+        Ok(venv)
+    })
+}
+
+/// djbench's pinned requirement lines (`ours`) without the distributions `theirs` names.
+fn servers_beside(ours: &str, theirs: &str) -> String {
+    let named: std::collections::BTreeSet<String> =
+        theirs.lines().filter_map(requirement_name).collect();
+    ours.lines()
+        .filter(|l| requirement_name(l).is_none_or(|n| !named.contains(&n)))
+        .map(|l| format!("{l}\n"))
+        .collect()
+}
+
+/// The canonical distribution name a requirement line names (None: a comment, an option, a
+/// path or a URL).
+fn requirement_name(line: &str) -> Option<String> {
+    let line = line.split('#').next()?.trim();
+    if line.is_empty() || line.starts_with('-') || line.contains('/') {
+        return None;
+    }
+    let end = line
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .unwrap_or(line.len());
+    let name = &line[..end];
+    (!name.is_empty()).then(|| {
+        name.to_ascii_lowercase()
+            .split(['-', '_', '.'])
+            .filter(|p| !p.is_empty())
+            .collect::<Vec<_>>()
+            .join("-")
+    })
+}
+
 /// Removes older venvs of the same flavour and interpreter version (built from other pins):
 /// they would never be used again. `dir` is `{flavour}-{version}-{key}`.
 fn prune_superseded(dir: &Path) {
@@ -290,5 +411,22 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_project_keeps_its_own_pins_and_gets_the_servers_it_does_not_name() {
+        let ours = "# pins\nDjango==6.1.3\ngunicorn==27.0.1\ntyping_extensions==4.16.0\n\
+                    psycopg[binary]==3.3.9\n";
+        let theirs =
+            "django>=5\nTyping-Extensions==4.15 ; python_version>'3'\n../../local\n-r x.txt\n";
+        assert_eq!(
+            servers_beside(ours, theirs),
+            "# pins\ngunicorn==27.0.1\npsycopg[binary]==3.3.9\n"
+        );
+        assert_eq!(
+            requirement_name("psycopg[binary]==3"),
+            Some("psycopg".into())
+        );
+        assert_eq!(requirement_name("  # only a comment"), None);
     }
 }

@@ -147,6 +147,13 @@ pub fn html(doc: &Results) -> String {
         );
     }
     out.push_str("</table>");
+    for line in super::project_lines(doc) {
+        let _ = write!(
+            out,
+            "<p class=\"small\">{}</p>",
+            esc(&line.replace("**", ""))
+        );
+    }
     // The login every run did before its load: the pages measured were a logged-in user's.
     let logins: std::collections::BTreeSet<String> = (doc.runs.iter())
         .filter_map(|r| r.login.as_ref())

@@ -1343,6 +1343,13 @@ pub fn summary_md(doc: &Results) -> String {
     } else {
         headline_md(&mut out, doc);
     }
+    let project = project_lines(doc);
+    if !project.is_empty() {
+        out.push_str("\n## Your project\n\n");
+        for line in project {
+            let _ = writeln!(out, "- {line}");
+        }
+    }
     let notes = interpreter_notes(doc);
     if !notes.is_empty() {
         out.push_str("\n## Interpreters\n\n");
@@ -1388,6 +1395,51 @@ pub fn summary_md(doc: &Results) -> String {
          Everything is in results.json (schema: reports/README.md in djbench's repository).\n",
     );
     out
+}
+
+/// What a run of a user's project (`app:`) deployed, how its tasks ran (the backend each
+/// deployment's live settings named), and the deployments the check left out, with its reason.
+/// Empty for the sample app.
+pub fn project_lines(doc: &Results) -> Vec<String> {
+    let Some(p) = &doc.plan.project else {
+        return Vec::new();
+    };
+    let mut lines = vec![
+        format!(
+            "Project {} (settings {}, WSGI {}), deployed in each mode with djbench's launchers; \
+             djbench's probes (/_djbench/…, the worker header) were added through a settings \
+             overlay.",
+            p.dir.display(),
+            p.settings,
+            p.wsgi
+        ),
+        format!(
+            "Tasks: {}; task latency is not measured for a project's own tasks.",
+            p.tasks
+        ),
+    ];
+    let mut backends: Vec<(String, String)> = Vec::new();
+    for r in &doc.runs {
+        if let Some(b) = &r.task_backend
+            && !backends.iter().any(|(l, _)| *l == r.label)
+        {
+            backends.push((r.label.clone(), b.clone()));
+        }
+    }
+    if !backends.is_empty() {
+        lines.push(format!(
+            "Task backend that ran: {}.",
+            backends
+                .iter()
+                .map(|(l, b)| format!("{b} in {l}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    for k in &p.skipped {
+        lines.push(format!("**Skipped** {}: {}", k.label, k.reason));
+    }
+    lines
 }
 
 /// Writes summary.md and report.html beside results.json, each atomically.

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 pub use diagnostic::Diagnostic;
 pub use locate::{NotFound, ScenarioDirs, locate};
 pub use model::ScenarioFile;
-pub use plan::{Overrides, Plan, PlannedRun};
+pub use plan::{Overrides, Plan, PlannedRun, ProjectPlan, Skipped};
 
 use model::{Deployment, Endpoint, LoadModel};
 

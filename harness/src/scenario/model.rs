@@ -60,6 +60,11 @@ pub struct ScenarioFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<Isolation>")]
     pub isolation: Option<Spanned<Isolation>>,
+    /// Optional: your own Django project instead of djbench's sample app, deployed in each
+    /// mode with the same launchers. Unset: the sample app (django_sample/).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<App>")]
+    pub app: Option<Spanned<App>>,
     /// What load to send, for how long, how many times.
     #[serde(default)]
     pub workload: Workload,
@@ -646,6 +651,68 @@ impl Shorthand for Endpoint {
         json_schema!({ "type": "string", "pattern": "^/" })
     }
 }
+
+/// A Django project of your own, deployed in each mode: in its own virtualenvs (its
+/// requirements plus djbench's server pins, except packages it pins itself), with its settings
+/// under a thin overlay that adds djbench's probes (`/_djbench/…`, the worker header) and, only
+/// when the project uses django.tasks with a built-in backend, each mode's task backend.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct App {
+    /// The project's directory (holding manage.py), relative to this file's folder.
+    #[schemars(with = "String")]
+    pub path: Spanned<String>,
+    /// Its settings module, like `config.settings`. Default: the one manage.py sets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub settings: Option<Spanned<String>>,
+    /// Its WSGI application as `module:attribute`, like `config.wsgi:application`. Default:
+    /// the settings' WSGI_APPLICATION.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub wsgi: Option<Spanned<String>>,
+    /// Its pip requirements file, relative to `path`. Default: requirements.txt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub requirements: Option<Spanned<String>>,
+    /// Environment of every process of the project (set-up commands included), name: value.
+    /// Values may hold placeholders for what djbench starts: `{db.url}`, `{db.host}`,
+    /// `{db.port}`, `{db.name}`, `{db.user}` (SQLite: `sqlite:///<file>` and the file as the
+    /// name, the rest empty) and `{broker.url}` (the Redis of gunicorn_celery; empty in the
+    /// other modes).
+    #[serde(default, skip_serializing_if = "Pairs::is_empty")]
+    pub env: Pairs,
+    /// Commands run once before the runs, in `path`, each as `python <entry>` with the GIL
+    /// build's virtualenv, on the database every run starts from (copied for each run).
+    /// Default: `manage.py migrate --no-input`. djbench migrates its own probe tables after.
+    #[serde(default = "default_app_setup")]
+    #[schemars(with = "Vec<String>")]
+    pub setup: Vec<Spanned<String>>,
+}
+
+impl App {
+    /// The project's folder: `path` as written, relative to the folder of the scenario file
+    /// at `file`.
+    pub fn dir(&self, file: &std::path::Path) -> PathBuf {
+        let base = file.parent().unwrap_or(std::path::Path::new("."));
+        let dir = base.join(&self.path.value);
+        std::path::absolute(&dir).unwrap_or(dir)
+    }
+}
+
+fn default_app_setup() -> Vec<Spanned<String>> {
+    vec![unwritten("manage.py migrate --no-input".to_owned())]
+}
+
+/// The placeholders `app.env` values may hold.
+pub const APP_PLACEHOLDERS: [&str; 6] = [
+    "db.url",
+    "db.host",
+    "db.port",
+    "db.name",
+    "db.user",
+    "broker.url",
+];
 
 /// The endpoint mix and the shape of the load.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]

@@ -49,6 +49,31 @@ pub struct Plan {
     #[serde(with = "humantime_serde_secs")]
     pub drain_bound: Duration,
     pub out: PathBuf,
+    /// A user's project (`app:`): what was deployed, how its tasks ran, and the deployments
+    /// left out because `djbench check` says their mode cannot run it. Filled in once the
+    /// project is provisioned and checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<ProjectPlan>,
+}
+
+/// A user's project as planned.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ProjectPlan {
+    pub dir: PathBuf,
+    pub settings: String,
+    /// `module:attr` as given, or the settings' WSGI_APPLICATION.
+    pub wsgi: String,
+    /// How its background tasks ran, in a sentence (web only, swapped in, its own).
+    pub tasks: String,
+    pub skipped: Vec<Skipped>,
+}
+
+/// A deployment not run: the check's reason.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Skipped {
+    pub label: String,
+    pub mode: super::model::Mode,
+    pub reason: String,
 }
 
 /// Durations in the plan's JSON are seconds, as numbers.
@@ -112,6 +137,7 @@ impl Plan {
                 Duration::ZERO
             },
             out,
+            project: None,
         }
     }
 

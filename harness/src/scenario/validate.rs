@@ -10,7 +10,8 @@ use serde_saphyr::{Location, Spanned};
 
 use super::diagnostic::{Diagnostic, closest};
 use super::model::{
-    Credential, Endpoint, FORMAT_VERSION, LoadModel, Login, Pairs, ScenarioFile, Server,
+    APP_PLACEHOLDERS, App, Credential, Endpoint, FORMAT_VERSION, LoadModel, Login, Pairs,
+    ScenarioFile, Server,
 };
 use crate::limits::FRAMING_HEADERS;
 
@@ -262,6 +263,10 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
         );
     }
 
+    if let Some(app) = &s.app {
+        app_checks(file, s, &app.value, &mut err);
+    }
+
     let dir = &s.output.dir;
     if dir.value.trim().is_empty() {
         err(dir.referenced, "`output.dir` is empty".into(), None);
@@ -280,6 +285,122 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
         }
     }
     out
+}
+
+/// A project of the user's: its folder exists, its WSGI target and set-up commands read, its
+/// environment's placeholders are known ones, and the workload is written for it (the sample's
+/// default endpoints and its `/enqueue` task load do not exist there). Whether the folder is a
+/// Django project is found when it is deployed (`check`'s reading of manage.py and settings).
+fn app_checks(
+    file: &Path,
+    s: &ScenarioFile,
+    app: &App,
+    err: &mut dyn FnMut(Location, String, Option<String>),
+) {
+    let dir = app.dir(file);
+    if !dir.is_dir() {
+        err(
+            app.path.referenced,
+            format!("`app.path` {} is not a folder", dir.display()),
+            Some("write the folder holding your project's manage.py, relative to this file".into()),
+        );
+    } else if let Some(taken) = ["bench", "serve", "djsample"]
+        .into_iter()
+        .find(|m| dir.join(m).is_dir() || dir.join(format!("{m}.py")).is_file())
+    {
+        err(
+            app.path.referenced,
+            format!(
+                "the project has a top-level module `{taken}`, a name djbench's launchers and probes \
+                 use beside it"
+            ),
+            Some("rename that module, or put the project one folder down".into()),
+        );
+    }
+    if let Some(wsgi) = &app.wsgi {
+        let ok = wsgi
+            .value
+            .split_once(':')
+            .is_some_and(|(m, a)| m.split('.').all(is_identifier) && is_identifier(a));
+        if !ok {
+            err(
+                wsgi.referenced,
+                format!("`app.wsgi` `{}` is not `module:attribute`", wsgi.value),
+                Some("like config.wsgi:application".into()),
+            );
+        }
+    }
+    for (name, value) in &app.env.0 {
+        if !is_env_name(&name.value) {
+            err(
+                name.referenced,
+                format!("`{}` is not an environment variable name", name.value),
+                None,
+            );
+        }
+        for placeholder in placeholders(&value.value) {
+            if !APP_PLACEHOLDERS.contains(&placeholder) {
+                let help = match closest(placeholder, &APP_PLACEHOLDERS) {
+                    Some(best) => format!("did you mean `{{{best}}}`?"),
+                    None => format!(
+                        "the placeholders are {}",
+                        APP_PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(" ")
+                    ),
+                };
+                err(
+                    value.referenced,
+                    format!(
+                        "unknown placeholder `{{{placeholder}}}` in `app.env.{}`",
+                        name.value
+                    ),
+                    Some(help),
+                );
+            }
+        }
+    }
+    for command in &app.setup {
+        match shlex::split(&command.value) {
+            Some(words) if !words.is_empty() => {}
+            _ => err(
+                command.referenced,
+                format!("set-up command `{}` cannot be read", command.value),
+                Some("write the arguments of `python`, like `manage.py loaddata books`".into()),
+            ),
+        }
+    }
+    if s.workload
+        .endpoints
+        .iter()
+        .all(|e| e.referenced == Location::UNKNOWN)
+    {
+        err(
+            app.path.referenced,
+            "`app` needs `workload.endpoints`: the default (/hello) is the sample app's".into(),
+            Some("list your project's paths under `workload: endpoints:`".into()),
+        );
+    }
+    if let Some(rate) = &s.tasks.rate {
+        err(
+            Location::UNKNOWN,
+            format!(
+                "`tasks.rate` ({rate}) enqueues the sample app's tasks through its /enqueue, which \
+                 your project does not have"
+            ),
+            Some(
+                "drop `tasks:`; your own endpoints enqueue your project's tasks as they do in \
+                 production"
+                    .into(),
+            ),
+        );
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c == '_' || c.is_ascii_alphabetic())
+        && chars.all(|c| c == '_' || c.is_ascii_alphanumeric())
 }
 
 /// An endpoint's request beyond its path: one body at most, none on GET or HEAD, headers that
