@@ -26,6 +26,7 @@ const EXAMPLES: &str = "Examples:
   djbench scenario compare_modes --dry-run     show the plan: runs in order, durations, wall time
   djbench demo                                 the talk's demo, live on a full screen (q n p keys)
   djbench schema > scenario.schema.json        JSON Schema for YAML completion in editors
+  djbench init ~/src/shop                      a starter scenario for your own Django project
   djbench setup                                provision interpreters, virtualenvs, redis
   djbench doctor                               what is ready, and what setup would still do
 
@@ -119,6 +120,21 @@ pub enum Command {
   djbench check ~/src/shop --settings shop.settings.production
   djbench check . --json > check.json")]
     Check(CheckArgs),
+
+    /// Write a starter scenario, djbench.yaml, for the Django project in PATH.
+    ///
+    /// It reads the project's files, never imports or runs them: the settings module (from
+    /// manage.py or --settings) for the environment variables it reads, mapping the database
+    /// and broker ones (DATABASE_URL, DB_HOST, REDIS_URL, …) to the run's own; ROOT_URLCONF and
+    /// the project's URL modules it includes for the paths to load (GETs; a view decorated to
+    /// take POST only is written commented out, since it needs a body); the apps' fixtures/
+    /// folders for `loaddata` after `migrate`. The file says what was found where and what to
+    /// fill in. Exit 2 for bad input, and when the file exists (unless --force).
+    #[command(after_help = "Examples:
+  djbench init                                 the project in the current directory
+  djbench init ~/src/shop --settings shop.settings.production
+  djbench init . --out bench/shop.yaml --force")]
+    Init(InitArgs),
 
     /// Get every interpreter, virtualenv and service the modes need, into djbench's cache.
     ///
@@ -302,6 +318,31 @@ pub struct CheckArgs {
     /// Print the whole report as JSON (its fields: README, "Your own project").
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The Django project's directory, holding requirements.txt (or pyproject.toml) and a
+    /// manage.py that names the settings module.
+    #[arg(value_name = "PATH", default_value = ".")]
+    pub path: PathBuf,
+
+    /// The settings module, like mysite.settings [default: the one manage.py sets].
+    #[arg(long, value_name = "MODULE")]
+    pub settings: Option<String>,
+
+    /// The requirements file, or a pyproject.toml [default: PATH/requirements.txt, else
+    /// PATH/pyproject.toml].
+    #[arg(long, value_name = "FILE")]
+    pub requirements: Option<PathBuf>,
+
+    /// Where to write the scenario [default: PATH/djbench.yaml].
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+
+    /// Overwrite the file when it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod compare;
 pub mod deploy;
 pub mod host;
+pub mod init;
 pub mod limits;
 pub mod live;
 pub mod load;

@@ -555,8 +555,8 @@ fn help_lists_only_the_commands_that_exist() {
     assert_eq!(
         listed,
         [
-            "scenario", "demo", "validate", "list", "check", "setup", "doctor", "load", "capacity",
-            "compare", "report", "schema", "help"
+            "scenario", "demo", "validate", "list", "check", "init", "setup", "doctor", "load",
+            "capacity", "compare", "report", "schema", "help"
         ],
         "{stdout}"
     );

@@ -17,6 +17,7 @@ use crate::scenario::{Scenario, ScenarioDirs};
 mod capacity;
 mod check;
 mod compare;
+mod init;
 mod list;
 mod load;
 mod report;
@@ -76,6 +77,7 @@ pub fn run(cli: Cli) -> Exit {
             exports,
         } => report::report_cmd(&results, out.as_deref(), &exports),
         Command::Check(args) => check::check_cmd(&args),
+        Command::Init(args) => init::init_cmd(&args),
         Command::Setup(args) => setup::setup(&args),
         Command::Doctor {
             json,
