@@ -734,4 +734,56 @@ mod tests {
         // A login needs its three keys.
         assert!(login("  login: {url: /in, username: ann}\n").is_err());
     }
+
+    /// Problems of a scenario at `dir/t.yaml` with `app` as its `app:` block (and `rest`).
+    fn app_problems(dir: &Path, app: &str, rest: &str) -> Vec<String> {
+        let yaml = format!("name: t\napp:\n{app}{rest}");
+        match parse(&dir.join("t.yaml"), yaml.as_bytes()) {
+            Ok(_) => Vec::new(),
+            Err(invalid) => (invalid.problems.iter())
+                .map(|p| format!("{}:{}: {}", p.line, p.column, p.message))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn an_app_block_is_checked_where_it_is_written() {
+        let dir = std::env::temp_dir().join(format!("djbench-app-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("shop")).unwrap();
+        let endpoints = "workload:\n  endpoints: [/shop/]\n";
+        // A project folder beside the file, with its endpoints: fine; its defaults apply.
+        let ok = "  path: shop\n  env:\n    DATABASE_URL: \"{db.url}\"\n";
+        assert_eq!(app_problems(&dir, ok, endpoints), Vec::<String>::new());
+        let s = parse(
+            &dir.join("t.yaml"),
+            format!("name: t\napp:\n{ok}{endpoints}").as_bytes(),
+        )
+        .unwrap();
+        let app = &s.file.app.as_ref().unwrap().value;
+        assert_eq!(app.dir(&s.path), dir.join("shop"));
+        assert_eq!(app.setup[0].value, "manage.py migrate --no-input");
+
+        let problems = app_problems(
+            &dir,
+            "  path: nowhere\n  wsgi: config.wsgi\n  env:\n    DATABASE_URL: \"{db.uri}\"\n  \
+             setup: [\"manage.py 'unclosed\"]\n",
+            "tasks:\n  rate: 5\n",
+        );
+        let joined = problems.join("\n");
+        for expected in [
+            "3:9: `app.path`",
+            "is not a folder",
+            "`app.wsgi` `config.wsgi` is not `module:attribute`",
+            "unknown placeholder `{db.uri}` in `app.env.DATABASE_URL`",
+            "set-up command `manage.py 'unclosed` cannot be read",
+            "`app` needs `workload.endpoints`",
+            "`tasks.rate` (5/s) enqueues the sample app's tasks",
+        ] {
+            assert!(joined.contains(expected), "{expected} not in:\n{joined}");
+        }
+        std::fs::create_dir_all(dir.join("shop/serve")).unwrap();
+        let joined = app_problems(&dir, "  path: shop\n", endpoints).join("\n");
+        assert!(joined.contains("top-level module `serve`"), "{joined}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
