@@ -9,8 +9,7 @@ use common::{djbench, results_fixture, root};
 use std::path::Path;
 use std::process::Command;
 
-use djbench::load::Latency;
-use djbench::results::{Results, RunResult};
+use djbench::results::Results;
 
 /// The shipped fixture, typed. Its runs' load reports predate fields the model has since
 /// gained, and neither compare nor the summary needs them (as in compare.rs).
@@ -21,37 +20,6 @@ fn fixture() -> Results {
         r.as_object_mut().unwrap().remove("load");
     }
     serde_json::from_value(v).unwrap()
-}
-
-fn scale_latency(l: &mut Latency, f: f64) {
-    for x in [
-        &mut l.min,
-        &mut l.p50,
-        &mut l.p90,
-        &mut l.p99,
-        &mut l.p999,
-        &mut l.max,
-    ] {
-        *x = (*x as f64 * f).round() as u64;
-    }
-    l.mean *= f;
-}
-
-/// Every figure compare judges by default, times `f`.
-fn scale(r: &mut RunResult, f: f64) {
-    r.throughput_rps *= f;
-    if let Some(l) = &mut r.latency_us {
-        scale_latency(l, f);
-    }
-    if let Some(m) = &mut r.pss_bytes {
-        m.peak_bytes = (m.peak_bytes as f64 * f) as u64;
-    }
-    if let Some(t) = &mut r.tasks {
-        t.tasks_per_second *= f;
-        if let Some(l) = &mut t.enqueue_to_finish_us {
-            scale_latency(l, f);
-        }
-    }
 }
 
 const BASE_NOISE: [f64; 5] = [1.0, 1.02, 0.98, 1.01, 0.99];
@@ -67,7 +35,7 @@ fn write_side(dir: &Path, side: &str, noise: [f64; 5], pss: f64) {
         one.runs.retain(|r| r.repetition == from);
         for r in &mut one.runs {
             r.repetition = 1;
-            scale(r, noise[i]);
+            common::scale(r, noise[i]);
             if r.label == "gunicorn_celery" {
                 let m = r.pss_bytes.as_mut().unwrap();
                 m.peak_bytes = (m.peak_bytes as f64 * pss) as u64;

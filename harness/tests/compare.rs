@@ -7,7 +7,6 @@
 mod common;
 use common::{djbench, results_fixture, root};
 
-use djbench::load::Latency;
 use djbench::results::{Results, RunResult};
 use serde_json::Value;
 
@@ -50,37 +49,6 @@ fn fixture() -> Results {
     serde_json::from_value(baseline()).unwrap()
 }
 
-fn scale_latency(l: &mut Latency, f: f64) {
-    for x in [
-        &mut l.min,
-        &mut l.p50,
-        &mut l.p90,
-        &mut l.p99,
-        &mut l.p999,
-        &mut l.max,
-    ] {
-        *x = (*x as f64 * f).round() as u64;
-    }
-    l.mean *= f;
-}
-
-/// Every figure compare judges by default, times `f` (counts stay).
-fn scale(r: &mut RunResult, f: f64) {
-    r.throughput_rps *= f;
-    if let Some(l) = &mut r.latency_us {
-        scale_latency(l, f);
-    }
-    if let Some(m) = &mut r.pss_bytes {
-        m.peak_bytes = (m.peak_bytes as f64 * f) as u64;
-    }
-    if let Some(t) = &mut r.tasks {
-        t.tasks_per_second *= f;
-        if let Some(l) = &mut t.enqueue_to_finish_us {
-            scale_latency(l, f);
-        }
-    }
-}
-
 /// Five repetitions of every deployment: repetition i is the fixture's repetition `order[i]`
 /// with every figure times `noise[i]` (the fixture has three).
 fn five(doc: &Results, order: [u32; 5], noise: [f64; 5]) -> Results {
@@ -93,7 +61,7 @@ fn five(doc: &Results, order: [u32; 5], noise: [f64; 5]) -> Results {
                 .map(move |r| {
                     let mut r = r.clone();
                     r.repetition = i as u32 + 1;
-                    scale(&mut r, noise[i]);
+                    common::scale(&mut r, noise[i]);
                     r
                 })
         })

@@ -157,7 +157,8 @@ fn quoted(line: &str) -> Vec<&str> {
     out
 }
 
-fn is_identifier(s: &str) -> bool {
+/// A Python identifier (a module name's part, an attribute).
+pub fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
     chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
         && chars.all(|c| c == '_' || c.is_alphanumeric())

@@ -409,11 +409,7 @@ impl Module {
     }
 }
 
-pub fn is_identifier(s: &str) -> bool {
-    let mut chars = s.chars();
-    chars.next().is_some_and(|c| c == '_' || c.is_alphabetic())
-        && chars.all(|c| c == '_' || c.is_alphanumeric())
-}
+pub use crate::check::project::is_identifier;
 
 #[cfg(test)]
 mod tests {

@@ -49,3 +49,35 @@ pub fn processes_using(dir: &Path) -> Vec<i32> {
         })
         .collect()
 }
+
+/// Every latency of `l` times `f`.
+pub fn scale_latency(l: &mut djbench::load::Latency, f: f64) {
+    for x in [
+        &mut l.min,
+        &mut l.p50,
+        &mut l.p90,
+        &mut l.p99,
+        &mut l.p999,
+        &mut l.max,
+    ] {
+        *x = (*x as f64 * f).round() as u64;
+    }
+    l.mean *= f;
+}
+
+/// Every figure `djbench compare` judges by default, times `f` (counts stay).
+pub fn scale(r: &mut djbench::results::RunResult, f: f64) {
+    r.throughput_rps *= f;
+    if let Some(l) = &mut r.latency_us {
+        scale_latency(l, f);
+    }
+    if let Some(m) = &mut r.pss_bytes {
+        m.peak_bytes = (m.peak_bytes as f64 * f) as u64;
+    }
+    if let Some(t) = &mut r.tasks {
+        t.tasks_per_second *= f;
+        if let Some(l) = &mut t.enqueue_to_finish_us {
+            scale_latency(l, f);
+        }
+    }
+}
