@@ -29,6 +29,18 @@ balance out="reports/balance-latest":
 capacity scenario="capacity":
     cargo run --release -- capacity {{scenario}}
 
+# The pip-installable wheel of djbench (harness/pyproject.toml; maturin, a release build) into
+# target/wheels/, e.g. for `pip install target/wheels/djbench-*.whl` on another machine. Its
+# tag is plain linux_x86_64, which pip takes and PyPI refuses: publishing needs a manylinux
+# build (`maturin build --release`).
+wheel:
+    python3 -m pip wheel --no-deps --wheel-dir target/wheels ./harness
+
+# The wheel's round trip: built with maturin (dev profile), installed into a fresh venv, its
+# djbench run from an empty folder (harness/tests/wheel.rs says why CI skips it).
+wheel-test:
+    cargo test --test wheel -- --include-ignored
+
 # Check every shipped scenario.
 validate:
     cargo run -q -- validate scenarios/*.yaml
