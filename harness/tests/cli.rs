@@ -577,3 +577,22 @@ fn demo_and_live_refuse_what_they_cannot_do() {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(stderr.contains("no_such_scenario"), "{stderr}");
 }
+
+/// `djbench list | head -1`: a reader that stops early ends djbench quietly with 141 (as a
+/// shell reports SIGPIPE), never with a panic. Here the reader is gone before the first line.
+#[test]
+fn a_reader_that_stops_early_ends_djbench_without_a_panic() {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_djbench"))
+        .current_dir(common::root())
+        .arg("list")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
