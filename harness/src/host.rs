@@ -307,19 +307,21 @@ pub fn relative_gap(a: f64, b: f64) -> f64 {
 mod tests {
     use super::*;
 
+    /// A busy loop that ends by itself.
+    const SPIN: &str = "while [ $SECONDS -lt 20 ]; do :; done";
+
     #[test]
     fn a_busy_program_outside_the_tree_is_interference_and_a_child_is_not() {
         // One spinning shell is this process's child (ours); the other is orphaned at once,
-        // adopted by init, so it belongs to nobody here: another program.
-        let mut child = std::process::Command::new("sh")
-            .args(["-c", "while :; do :; done"])
+        // adopted by init, so it belongs to nobody here: another program. Each stops by itself
+        // after 20 s (bash's SECONDS, no fork in the loop): a test killed before its clean-up
+        // must not leave them spinning on the machine's cores.
+        let mut child = std::process::Command::new("bash")
+            .args(["-c", SPIN])
             .spawn()
             .unwrap();
         let out = std::process::Command::new("sh")
-            .args([
-                "-c",
-                "sh -c 'while :; do :; done' >/dev/null 2>&1 & echo $!",
-            ])
+            .args(["-c", &format!("bash -c '{SPIN}' >/dev/null 2>&1 & echo $!")])
             .output()
             .unwrap();
         let orphan: i32 = String::from_utf8_lossy(&out.stdout).trim().parse().unwrap();

@@ -178,11 +178,12 @@ fn a_search_beside_a_busy_program_is_disturbed_not_judged() {
          capacity: {start: 50/s, warmup: 200ms, window: 1s, passes: 1, trials: 1}\n",
     )
     .unwrap();
-    // Orphaned at once and adopted by init: a program outside djbench's process tree.
+    // Orphaned at once and adopted by init: a program outside djbench's process tree. It
+    // stops by itself after 60 s, should this test be killed before it kills it.
     let spinner = std::process::Command::new("sh")
         .args([
             "-c",
-            "sh -c 'while :; do :; done' >/dev/null 2>&1 & echo $!",
+            "bash -c 'while [ $SECONDS -lt 60 ]; do :; done' >/dev/null 2>&1 & echo $!",
         ])
         .output()
         .unwrap();
