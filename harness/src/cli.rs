@@ -140,14 +140,17 @@ pub enum Command {
     ///
     /// Only what is missing is done; a second run does nothing. Interpreters are found in this
     /// order, first hit wins: $DJBENCH_PYTHON / $DJBENCH_PYTHON_FT (explicit), python3.14 /
-    /// python3.14t / python3.13t on PATH, uv, then provisioned into the cache: CPython 3.14
-    /// from Debian sid's packages in a private sysroot, and a free-threaded build compiled from
-    /// the newest CPython source the Debian archive serves. Cache: $XDG_CACHE_HOME/djbench
-    /// (default ~/.cache/djbench).
+    /// python3.14t / python3.13t on PATH, `uv python find`, then provisioned into the cache:
+    /// `uv python install 3.14` / `3.14t` (uv itself installed from PyPI when missing), and
+    /// where uv cannot download, CPython 3.14 from Debian sid's packages in a private sysroot
+    /// and a free-threaded build compiled from the newest CPython source the Debian archive
+    /// serves. Without apt-get, what djbench cannot get is named in one message (exit 2).
+    /// Cache: $XDG_CACHE_HOME/djbench (default ~/.cache/djbench).
     Setup(SetupArgs),
 
-    /// Say what is ready (interpreters, virtualenvs, services, host) and what setup would
-    /// still do. Exit 0 when ready, 1 when not.
+    /// Say what is ready (interpreters with the route that gave each and why earlier routes
+    /// did not, virtualenvs, services, host) and what setup would still do. Exit 0 when ready,
+    /// 1 when not.
     Doctor {
         /// Print the report as JSON.
         #[arg(long)]

@@ -1315,6 +1315,7 @@ mod tests {
             free_threaded_build: flavour == Flavour::FreeThreaded,
             source: Rule::Path,
             origin: String::new(),
+            passed_over: Vec::new(),
             config_args: config_args.into(),
         };
         Report {
@@ -1323,6 +1324,12 @@ mod tests {
             venvs: Vec::new(),
             services: Vec::new(),
             host: crate::provision::host::Host::read(),
+            system: crate::provision::system::System {
+                distro: None,
+                manager: None,
+                apt: true,
+                root: true,
+            },
             rejected: Vec::new(),
             pending: Vec::new(),
             ready: true,

@@ -81,9 +81,11 @@ fn setup_provisions_everything_once_and_doctor_reports_it() {
     }
 }
 
-/// A user who is not root, on a machine with nothing installed: one message naming the exact
-/// command, exit 2, before anything is downloaded. "Nothing installed" is a dpkg-query that
-/// knows no package; "not root" is the nobody user (setpriv, from util-linux).
+/// A user who is not root, on a machine with nothing installed: uv is tried first (it needs no
+/// root; here its mirror is a closed port, so it cannot download), then one message naming the
+/// exact command and why, exit 2, before anything is downloaded from Debian. "Nothing installed"
+/// is a dpkg-query that knows no package; "not root" is the nobody user (setpriv, from
+/// util-linux).
 #[test]
 fn without_root_and_packages_setup_names_the_command_and_exits_2() {
     if !nix::unistd::geteuid().is_root() {
@@ -105,6 +107,10 @@ fn without_root_and_packages_setup_names_the_command_and_exits_2() {
     for p in [tmp.path(), &bin, &cache] {
         std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o777)).unwrap();
     }
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let djbench = assert_cmd::cargo::cargo_bin("djbench");
     let out = Command::new("setpriv")
         .args(["--reuid=65534", "--regid=65534", "--clear-groups", "--"])
@@ -115,7 +121,10 @@ fn without_root_and_packages_setup_names_the_command_and_exits_2() {
         .env("HOME", tmp.path())
         .env("XDG_CACHE_HOME", &cache)
         .env("CI", "true")
+        .env("UV_PYTHON_INSTALL_MIRROR", format!("http://{closed}"))
+        .env("UV_HTTP_RETRIES", "0")
         .current_dir(tmp.path())
+        .timeout(std::time::Duration::from_secs(300))
         .assert()
         .code(2);
     let stderr = String::from_utf8_lossy(&out.get_output().stderr).into_owned();
@@ -130,6 +139,10 @@ fn without_root_and_packages_setup_names_the_command_and_exits_2() {
             "{package} missing from:\n{stderr}"
         );
     }
+    assert!(
+        stderr.contains("uv python install 3.14: uv could not download it"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(
         !cache.join("djbench/apt").exists(),

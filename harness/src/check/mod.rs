@@ -188,8 +188,10 @@ pub fn check(project: &Project, lookup: &Lookup, ui: &Ui) -> Result<Report, Prov
             ))
         })
         .map_err(|e| ProvisionError::io("cannot lock the cache", e))?;
-    let gil_interp = provision::interpreter(lookup, Flavour::Gil, ui)?;
-    let ft_interp = provision::interpreter(lookup, Flavour::FreeThreaded, ui)?;
+    // Together, so uv is asked once for both (a failed download is not retried per flavour).
+    let mut both = provision::interpreters(lookup, &[Flavour::Gil, Flavour::FreeThreaded], ui)?;
+    let ft_interp = both.pop().expect("two flavours asked");
+    let gil_interp = both.pop().expect("two flavours asked");
     let (gil, gil_cached) = install::prepare(cache, ui, &gil_interp, project)?;
     let (ft, ft_cached) = install::prepare(cache, ui, &ft_interp, project)?;
     let gil_probe = probe_distributions(ui, &gil, &["main", "subinterpreter"])?;

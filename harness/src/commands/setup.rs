@@ -55,7 +55,7 @@ fn print_report(r: &provision::Report) {
             i.flavour.to_string(),
             i.version.clone(),
             if i.gil_enabled { "on" } else { "off" }.into(),
-            i.source.to_string(),
+            i.found_by(),
             i.path.display().to_string(),
         ]);
     }
@@ -63,6 +63,9 @@ fn print_report(r: &provision::Report) {
     for i in &r.interpreters {
         let flags: String = i.config_args.chars().take(120).collect();
         println!("  {}: {}; configured with {flags}", i.flavour, i.origin);
+        for p in &i.passed_over {
+            println!("    passed over: {p}");
+        }
     }
     println!(
         "
@@ -103,19 +106,24 @@ Host: {}, {} cores, {}, kernel {}",
         bytesize::ByteSize(h.memory_bytes).display().iec(),
         h.kernel
     );
+    let s = &r.system;
+    println!(
+        "System: {}, package manager {}{}",
+        s.name(),
+        s.manager.map_or("unknown".into(), |m| m.to_string()),
+        if s.apt {
+            ""
+        } else {
+            " (no apt-get: the Debian routes cannot run)"
+        }
+    );
     if !r.rejected.is_empty() {
         println!(
             "
 Candidates turned down"
         );
         for x in &r.rejected {
-            println!(
-                "  {} ({}, {}): {}",
-                x.path.display(),
-                x.flavour,
-                x.rule,
-                x.reason
-            );
+            println!("  {} ({}): {}", x.flavour, x.rejected.rule, x.rejected);
         }
     }
     if r.ready {

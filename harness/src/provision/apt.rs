@@ -9,7 +9,7 @@ use std::time::Duration;
 use super::steps::{ProvisionError, Step, capture};
 
 pub const MIRROR: &str = "http://deb.debian.org/debian";
-const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
+pub const KEYRING: &str = "/usr/share/keyrings/debian-archive-keyring.gpg";
 
 #[derive(Debug, Clone)]
 pub struct PrivateApt {

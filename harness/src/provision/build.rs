@@ -7,7 +7,7 @@ use std::process::Command;
 
 use super::apt::{MIRROR, PrivateApt};
 use super::cache::{Cache, install_tree};
-use super::python::{Flavour, Provisioned};
+use super::python::{Flavour, Provisioned, Rejected, Rule};
 use super::steps::{ProvisionError, Ui};
 use super::system;
 
@@ -24,7 +24,14 @@ struct Tarball {
     version: String,
 }
 
-pub fn provision(cache: &Cache, ui: &Ui, flavour: Flavour) -> Result<PathBuf, ProvisionError> {
+/// Builds the interpreter; `passed_over` (the routes tried before, and why they gave nothing)
+/// goes into its record for `doctor`.
+pub fn provision(
+    cache: &Cache,
+    ui: &Ui,
+    flavour: Flavour,
+    passed_over: &[Rejected],
+) -> Result<PathBuf, ProvisionError> {
     let free_threaded = match flavour {
         Flavour::FreeThreaded => true,
         Flavour::GilTwin => false,
@@ -116,9 +123,14 @@ pub fn provision(cache: &Cache, ui: &Ui, flavour: Flavour) -> Result<PathBuf, Pr
         },
     )?;
     let python = installed_python(&dest, free_threaded)?;
-    Provisioned::verify_and_mark(&dest, python, flavour, &what, |_| {
-        format!("built from Debian's CPython {} source", tarball.version)
-    })
+    Provisioned::verify_and_mark(
+        &dest,
+        python,
+        flavour,
+        (Rule::SourceBuild, passed_over),
+        &what,
+        |_| format!("built from Debian's CPython {} source", tarball.version),
+    )
 }
 
 fn source_dir(work: &Path) -> Result<PathBuf, ProvisionError> {

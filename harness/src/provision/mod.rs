@@ -1,26 +1,33 @@
-//! Getting everything a run needs onto the machine and into the cache: interpreters (found or
-//! provisioned), one virtualenv each, and the services. `setup` does what is missing; `doctor`
-//! says what is there and what setup would still do. It starts no deployment.
+//! Getting everything a run needs onto the machine and into the cache: interpreters (found,
+//! or provisioned: `uv python install` first, then Debian's packages or source), one virtualenv
+//! each, and the services. `setup` does what is missing, and says in one message, before any
+//! work, what this machine needs that djbench cannot install; `doctor` says what is there, which
+//! route gave each interpreter and why the routes before it did not, and what setup would still
+//! do. It starts no deployment.
 
 pub mod apt;
 pub mod build;
 pub mod cache;
 pub mod host;
+pub mod needs;
 pub mod python;
 pub mod services;
 pub mod steps;
 pub mod sysroot;
 pub mod system;
+pub mod uv;
 pub mod venv;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use serde::Serialize;
 
 pub use cache::Cache;
-pub use python::{Flavour, Lookup, Resolution};
+use needs::{Wanting, routes_left, service_name, shortfall};
+pub use python::{Flavour, Lookup, Refusal, Rejected, Resolution, Rule};
 pub use steps::{ProvisionError, Ui};
+use system::{Manager, Need, System};
 
 /// What `setup` should make ready beyond the default (GIL 3.14, free-threaded, redis).
 #[derive(Debug, Clone, Copy, Default)]
@@ -36,9 +43,24 @@ pub struct InterpreterRow {
     pub version: String,
     pub gil_enabled: bool,
     pub free_threaded_build: bool,
+    /// The route that gave it.
     pub source: python::Rule,
+    /// That route in words: `uv python install 3.14t`, `$DJBENCH_PYTHON_FT`, how it was built.
     pub origin: String,
+    /// The routes setup tried before the one that gave it, and why each gave nothing.
+    pub passed_over: Vec<Rejected>,
     pub config_args: String,
+}
+
+impl InterpreterRow {
+    /// The route in a few words, for `doctor`'s table: `uv python install 3.14t`, `PATH`,
+    /// `$DJBENCH_PYTHON`, `Debian sysroot`, `built from source`.
+    pub fn found_by(&self) -> String {
+        match self.source {
+            Rule::Explicit | Rule::UvFind | Rule::UvInstall => self.origin.clone(),
+            Rule::Path | Rule::DebianSysroot | Rule::SourceBuild => self.source.words().into(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,12 +70,12 @@ pub struct VenvRow {
     pub packages: BTreeMap<String, String>,
 }
 
+/// A candidate turned down while resolving a flavour now.
 #[derive(Debug, Clone, Serialize)]
 pub struct RejectedRow {
     pub flavour: Flavour,
-    pub path: PathBuf,
-    pub rule: python::Rule,
-    pub reason: String,
+    #[serde(flatten)]
+    pub rejected: Rejected,
 }
 
 /// What `doctor` reports; `doctor --json` prints it as is.
@@ -64,6 +86,8 @@ pub struct Report {
     pub venvs: Vec<VenvRow>,
     pub services: Vec<services::Service>,
     pub host: host::Host,
+    /// The distribution, its package manager, and whether the Debian routes can run.
+    pub system: System,
     pub rejected: Vec<RejectedRow>,
     /// What `setup` would still do, in words.
     pub pending: Vec<String>,
@@ -78,14 +102,32 @@ fn flavours(wants: Wants, lookup: &Lookup) -> Vec<Flavour> {
     f
 }
 
+/// The routes that gave nothing when a provisioned interpreter was made.
+fn passed_over(lookup: &Lookup, interp: &python::Interpreter) -> Vec<Rejected> {
+    if !matches!(
+        interp.source,
+        Rule::UvInstall | Rule::DebianSysroot | Rule::SourceBuild
+    ) {
+        return Vec::new();
+    }
+    lookup
+        .provisioned(interp.flavour)
+        .into_iter()
+        .find(|p| p.python == interp.path)
+        .map(|p| p.passed_over)
+        .unwrap_or_default()
+}
+
 /// What is there, without changing anything.
 pub fn doctor(lookup: &Lookup, wants: Wants) -> Report {
+    let system = System::read(lookup);
     let mut report = Report {
         cache: lookup.cache.root().to_owned(),
         interpreters: Vec::new(),
         venvs: Vec::new(),
         services: Vec::new(),
         host: host::Host::read(),
+        system: system.clone(),
         rejected: Vec::new(),
         pending: Vec::new(),
         ready: false,
@@ -96,9 +138,7 @@ pub fn doctor(lookup: &Lookup, wants: Wants) -> Report {
             .rejected
             .extend(res.rejected.iter().map(|r| RejectedRow {
                 flavour,
-                path: r.path.clone(),
-                rule: r.rule,
-                reason: r.reason.clone(),
+                rejected: r.clone(),
             }));
         let Some(interp) = res.chosen else {
             report.pending.push(if res.explicit_refused {
@@ -107,15 +147,7 @@ pub fn doctor(lookup: &Lookup, wants: Wants) -> Report {
                     flavour.env_var()
                 )
             } else {
-                match flavour {
-                    Flavour::Gil => {
-                        "provision CPython 3.14 from Debian sid packages (~30 s)".into()
-                    }
-                    Flavour::FreeThreaded => {
-                        "build free-threaded CPython from source (~3 min)".into()
-                    }
-                    Flavour::GilTwin => "build the GIL twin from the same source (~3 min)".into(),
-                }
+                routes_left(lookup, &system, flavour)
             });
             continue;
         };
@@ -127,6 +159,7 @@ pub fn doctor(lookup: &Lookup, wants: Wants) -> Report {
             free_threaded_build: interp.facts.free_threaded_build,
             source: interp.source,
             origin: interp.origin.clone(),
+            passed_over: passed_over(lookup, &interp),
             config_args: interp.facts.config_args.clone(),
         });
         match venv::locate(&lookup.cache, &interp) {
@@ -142,38 +175,32 @@ pub fn doctor(lookup: &Lookup, wants: Wants) -> Report {
             Err(e) => report.pending.push(format!("fix: {e}")),
         }
     }
-    match services::find_redis() {
+    let mut services_missing = Vec::new();
+    match services::find_redis(lookup) {
         Some(s) => report.services.push(s),
-        None => report.pending.push("install redis-server (apt-get)".into()),
+        None => services_missing.push(Need::Redis),
     }
-    match services::find_postgres() {
+    match services::find_postgres(lookup) {
         Some(s) => report.services.push(s),
-        None if wants.postgres => report.pending.push("install postgresql (apt-get)".into()),
+        None if wants.postgres => services_missing.push(Need::Postgres),
         None => {}
+    }
+    for need in services_missing {
+        let how = match system.manager {
+            // setup installs it itself.
+            Some(Manager::Apt) if system.apt && system.root => "apt-get".to_owned(),
+            Some(m) => format!(
+                "`{}`",
+                m.install_command(m.packages(need).unwrap_or(&[]), system.root)
+            ),
+            None => "with this system's package manager".to_owned(),
+        };
+        report
+            .pending
+            .push(format!("install {} ({how})", service_name(need)));
     }
     report.ready = report.pending.is_empty();
     report
-}
-
-/// The Debian packages `setup` would need for what is missing now.
-pub fn system_needs(lookup: &Lookup, wants: Wants) -> Vec<String> {
-    let mut wanted: Vec<&str> = Vec::new();
-    for flavour in flavours(wants, lookup) {
-        if python::resolve(flavour, lookup).chosen.is_none() {
-            match flavour {
-                Flavour::Gil => wanted.push("patchelf"),
-                Flavour::FreeThreaded | Flavour::GilTwin => wanted.extend(system::BUILD_DEPS),
-            }
-        }
-    }
-    if services::find_redis().is_none() {
-        wanted.push("redis-server");
-    }
-    if wants.postgres && services::find_postgres().is_none() {
-        wanted.push("postgresql");
-    }
-    wanted.dedup();
-    system::missing(&wanted)
 }
 
 /// Makes everything ready that is not, under the cache lock; returns the doctor's report.
@@ -191,27 +218,70 @@ pub fn setup(lookup: &Lookup, wants: Wants, ui: &Ui) -> Result<Report, Provision
                 e,
             )
         })?;
-    // Said once, up front, rather than after minutes of downloads.
-    let needs = system_needs(lookup, wants);
-    if !needs.is_empty() && !system::is_root() {
-        return Err(ProvisionError::new(
-            "setup needs Debian packages that are not installed, and is not running as root",
-            needs.join(" "),
-        )
-        .with_fix(format!(
-            "run `{}` (or run djbench setup as root), then djbench setup again",
-            system::install_command(&needs)
-        )));
+    let system = System::read(lookup);
+    let flavours = flavours(wants, lookup);
+    // Said once, up front, rather than after minutes of downloads: what no route of djbench's
+    // can get on this machine. What uv may still get is left to it.
+    let mut w = Wanting::default();
+    for &flavour in &flavours {
+        let res = python::resolve(flavour, lookup);
+        if res.explicit_refused {
+            return Err(explicit_refused(flavour, &res));
+        }
+        if res.chosen.is_some() {
+            continue;
+        }
+        let uv = if !lookup.uv_install {
+            Err(Refusal::NotTried("this setup does not use uv".into()))
+        } else {
+            uv::obtainable(lookup)
+        };
+        match (flavour.uv_requests().first(), uv) {
+            (Some(_), Ok(())) => w.uv_first.push(flavour),
+            (Some(request), Err(why)) => w.interpreters.push((
+                flavour,
+                vec![Rejected {
+                    rule: Rule::UvInstall,
+                    tried: format!("uv python install {request}"),
+                    path: None,
+                    why,
+                }],
+            )),
+            (None, _) => w.interpreters.push((flavour, Vec::new())),
+        }
     }
-    for flavour in flavours(wants, lookup) {
-        let interp = interpreter(lookup, flavour, ui)?;
-        venv::ensure(cache, ui, &interp)?;
+    if services::find_redis(lookup).is_none() {
+        w.services.push(Need::Redis);
     }
-    services::ensure_redis(cache, ui)?;
+    if wants.postgres && services::find_postgres(lookup).is_none() {
+        w.services.push(Need::Postgres);
+    }
+    shortfall(lookup, &system, &w)?;
+    let interps = interpreters_on(lookup, &flavours, ui, &system)?;
+    for interp in &interps {
+        venv::ensure(cache, ui, interp)?;
+    }
+    services::ensure_redis(lookup, ui)?;
     if wants.postgres {
-        services::ensure_postgres(cache, ui)?;
+        services::ensure_postgres(lookup, ui)?;
     }
     Ok(doctor(lookup, wants))
+}
+
+fn explicit_refused(flavour: Flavour, res: &Resolution) -> ProvisionError {
+    let (path, why) = res
+        .rejected
+        .first()
+        .map(|r| (r.path.clone().unwrap_or_default(), r.why.to_string()))
+        .unwrap_or_default();
+    ProvisionError::new(
+        format!("${} = {} was refused", flavour.env_var(), path.display()),
+        why,
+    )
+    .with_fix(format!(
+        "point ${} at a {flavour} interpreter, or unset it",
+        flavour.env_var()
+    ))
 }
 
 /// The interpreter of `flavour`: found, or provisioned into the cache when there is none.
@@ -221,34 +291,85 @@ pub fn interpreter(
     flavour: Flavour,
     ui: &Ui,
 ) -> Result<python::Interpreter, ProvisionError> {
-    let cache = &lookup.cache;
-    let mut res = python::resolve(flavour, lookup);
-    if res.explicit_refused {
-        let r = &res.rejected[0];
-        return Err(ProvisionError::new(
-            format!("${} = {} was refused", flavour.env_var(), r.path.display()),
-            r.reason.clone(),
-        )
-        .with_fix(format!(
-            "point ${} at a {flavour} interpreter, or unset it",
-            flavour.env_var()
-        )));
+    let mut found = interpreters(lookup, &[flavour], ui)?;
+    Ok(found.remove(0))
+}
+
+/// The interpreters of `flavours`, in that order: found, or provisioned into the cache. One
+/// uv attempt covers them all (a failed download is not retried per flavour). The caller
+/// holds the cache lock.
+pub fn interpreters(
+    lookup: &Lookup,
+    flavours: &[Flavour],
+    ui: &Ui,
+) -> Result<Vec<python::Interpreter>, ProvisionError> {
+    interpreters_on(lookup, flavours, ui, &System::read(lookup))
+}
+
+fn interpreters_on(
+    lookup: &Lookup,
+    flavours: &[Flavour],
+    ui: &Ui,
+    system: &System,
+) -> Result<Vec<python::Interpreter>, ProvisionError> {
+    let mut missing = Vec::new();
+    for &flavour in flavours {
+        let res = python::resolve(flavour, lookup);
+        if res.explicit_refused {
+            return Err(explicit_refused(flavour, &res));
+        }
+        if res.chosen.is_none() {
+            missing.push(flavour);
+        }
     }
-    if res.chosen.is_none() {
-        match flavour {
-            Flavour::Gil => sysroot::provision(cache, ui)?,
-            Flavour::FreeThreaded | Flavour::GilTwin => build::provision(cache, ui, flavour)?,
+    if !missing.is_empty() {
+        let mut refused: HashMap<Flavour, Vec<Rejected>> = if lookup.uv_install {
+            uv::install(lookup, &missing, ui)
+        } else {
+            HashMap::new()
         };
-        res = python::resolve(flavour, lookup);
-    }
-    res.chosen.ok_or_else(|| {
-        ProvisionError::new(
-            format!("no {flavour} interpreter"),
-            res.rejected
+        missing.retain(|f| python::resolve(*f, lookup).chosen.is_none());
+        let w = Wanting {
+            interpreters: missing
                 .iter()
-                .map(|r| format!("{}: {}", r.path.display(), r.reason))
-                .collect::<Vec<_>>()
-                .join("; "),
-        )
-    })
+                .map(|f| (*f, refused.remove(f).unwrap_or_default()))
+                .collect(),
+            ..Wanting::default()
+        };
+        // Once more, for the Debian routes all together: one message, before their downloads.
+        shortfall(lookup, system, &w)?;
+        let cache = &lookup.cache;
+        if system.root {
+            system::install(
+                &needs::debian_packages(lookup, &missing),
+                "the Debian routes to CPython",
+                cache,
+                ui,
+            )?;
+        }
+        for (flavour, passed_over) in &w.interpreters {
+            match flavour {
+                Flavour::Gil => sysroot::provision(cache, ui, passed_over)?,
+                Flavour::FreeThreaded | Flavour::GilTwin => {
+                    build::provision(cache, ui, *flavour, passed_over)?
+                }
+            };
+        }
+    }
+    flavours
+        .iter()
+        .map(|&flavour| {
+            let res = python::resolve(flavour, lookup);
+            res.chosen.ok_or_else(|| {
+                ProvisionError::new(
+                    format!("no {flavour} interpreter"),
+                    res.rejected
+                        .iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                )
+            })
+        })
+        .collect()
 }

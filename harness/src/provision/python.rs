@@ -1,6 +1,8 @@
 //! Which Python runs each flavour, and why that one: probing a candidate by running it, the
 //! checks a flavour demands of it (version, GIL state observed live), and the resolution order
-//! (explicit, on PATH, uv, provisioned). It finds interpreters; it never builds one.
+//! (explicit, on PATH, `uv python find`, then what setup put in the cache: uv's installs before
+//! the Debian sysroot and the source build), with a typed reason for every candidate turned
+//! down. It finds interpreters; it never installs or builds one.
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -54,7 +56,7 @@ impl Flavour {
     }
 
     /// Requests for `uv python find/install`, preferred first.
-    const fn uv_requests(self) -> &'static [&'static str] {
+    pub const fn uv_requests(self) -> &'static [&'static str] {
         match self {
             Flavour::Gil => &["3.14"],
             Flavour::FreeThreaded => &["3.14t", "3.13t"],
@@ -174,29 +176,71 @@ pub fn probe(python: &Path) -> Result<Facts, String> {
     })
 }
 
-/// The rule that found an interpreter, in resolution order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The route that gave an interpreter, in resolution order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Rule {
     /// `DJBENCH_PYTHON*` or a path in the scenario.
     Explicit,
     /// `python3.14` / `python3.14t` / `python3.13t` on PATH.
     Path,
+    /// An interpreter uv manages already (`uv python find`).
     UvFind,
+    /// Installed by setup with `uv python install` (python-build-standalone).
     UvInstall,
-    /// Provisioned into djbench's cache by `setup`.
-    Provisioned,
+    /// Debian sid's packages in a private sysroot (the GIL 3.14).
+    DebianSysroot,
+    /// Compiled from the CPython source the Debian archive serves (free-threaded, GIL twin).
+    SourceBuild,
+}
+
+impl Rule {
+    /// The route in words, as `doctor` names it.
+    pub const fn words(self) -> &'static str {
+        match self {
+            Rule::Explicit => "explicit",
+            Rule::Path => "PATH",
+            Rule::UvFind => "uv python find",
+            Rule::UvInstall => "uv python install",
+            Rule::DebianSysroot => "Debian sysroot",
+            Rule::SourceBuild => "built from source",
+        }
+    }
 }
 
 impl fmt::Display for Rule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Rule::Explicit => "explicit",
-            Rule::Path => "path",
-            Rule::UvFind => "uv_find",
-            Rule::UvInstall => "uv_install",
-            Rule::Provisioned => "provisioned",
-        })
+        f.write_str(self.words())
+    }
+}
+
+/// Why a route gave nothing, or why its candidate was turned down.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "detail", rename_all = "snake_case")]
+pub enum Refusal {
+    /// Running it failed, or it did not answer like CPython (a dead pyenv shim).
+    DoesNotRun(String),
+    /// It runs, but is not what the flavour needs (version, build, GIL state).
+    Unfit(String),
+    /// No uv to run: none on PATH, and none could be installed from PyPI.
+    NoUv(String),
+    /// uv's download list has nothing for the request.
+    NoDownload(String),
+    /// uv could not download it (no internet, an unreachable mirror).
+    DownloadFailed(String),
+    /// Not tried, and why (an earlier download of the same setup had failed).
+    NotTried(String),
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::DoesNotRun(d) | Refusal::Unfit(d) => f.write_str(d),
+            Refusal::NoUv(d) => write!(f, "no uv: {d}"),
+            Refusal::NoDownload(d) => write!(f, "uv has no download for it: {d}"),
+            Refusal::DownloadFailed(d) => write!(f, "uv could not download it: {d}"),
+            Refusal::NotTried(d) => write!(f, "not tried: {d}"),
+        }
     }
 }
 
@@ -206,16 +250,28 @@ pub struct Interpreter {
     pub path: PathBuf,
     pub facts: Facts,
     pub source: Rule,
-    /// Where exactly the rule found it, in words.
+    /// Where exactly the rule found it, in words (`uv python install 3.14t`, `$DJBENCH_PYTHON`).
     pub origin: String,
 }
 
-/// A candidate that was looked at and turned down, with why.
-#[derive(Debug, Clone, Serialize)]
+/// A candidate or a route that was looked at and turned down, with why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rejected {
-    pub path: PathBuf,
     pub rule: Rule,
-    pub reason: String,
+    /// What was tried, in words: `python3.14 on PATH`, `uv python install 3.14t`.
+    pub tried: String,
+    /// The candidate's path, when the route got as far as one.
+    pub path: Option<PathBuf>,
+    pub why: Refusal,
+}
+
+impl fmt::Display for Rejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{} ({}): {}", self.tried, p.display(), self.why),
+            None => write!(f, "{}: {}", self.tried, self.why),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -226,22 +282,39 @@ pub struct Resolution {
     pub explicit_refused: bool,
 }
 
-/// The record a provisioned interpreter's tree carries when complete.
+/// The record a provisioned interpreter's tree carries when complete (for uv's installs, a
+/// tree holding only this record: uv keeps the interpreter in its own install folder).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Provisioned {
     pub flavour: Flavour,
     pub python: PathBuf,
     pub version: String,
     pub how: String,
+    /// The route that made it; records written before routes were recorded have none.
+    #[serde(default)]
+    pub route: Option<Rule>,
+    /// The routes tried before this one, and why each gave nothing.
+    #[serde(default)]
+    pub passed_over: Vec<Rejected>,
 }
 
 impl Provisioned {
+    pub fn route(&self) -> Rule {
+        // Before uv installs were recorded, the cache held only the two Debian routes.
+        self.route.unwrap_or(match self.flavour {
+            Flavour::Gil => Rule::DebianSysroot,
+            Flavour::FreeThreaded | Flavour::GilTwin => Rule::SourceBuild,
+        })
+    }
+
     /// Runs a freshly provisioned interpreter, checks it fits `flavour`, and marks its tree
-    /// complete: the last step of every way of provisioning one.
+    /// complete with the route that made it and the routes passed over: the last step of every
+    /// way of provisioning one.
     pub fn verify_and_mark(
         tree: &Path,
         python: PathBuf,
         flavour: Flavour,
+        (route, passed_over): (Rule, &[Rejected]),
         what: &str,
         how: impl FnOnce(&Facts) -> String,
     ) -> Result<PathBuf, super::steps::ProvisionError> {
@@ -260,6 +333,8 @@ impl Provisioned {
             python: python.clone(),
             version: facts.version.clone(),
             how: how(&facts),
+            route: Some(route),
+            passed_over: passed_over.to_vec(),
         };
         Cache::mark_complete(tree, &record)
             .map_err(|e| ProvisionError::io("cannot mark it complete", e))?;
@@ -273,8 +348,13 @@ pub struct Lookup {
     pub path_var: Option<OsString>,
     pub explicit: HashMap<Flavour, PathBuf>,
     pub cache: Cache,
-    /// Whether `uv python install` may be tried (it downloads).
+    /// Whether setup may try `uv python install` (it downloads, and may install uv first).
     pub uv_install: bool,
+    /// What distribution this is (`ID`, `ID_LIKE`): which package manager to name.
+    pub os_release: PathBuf,
+    /// The key the Debian routes check the archive's indexes with (absent on Ubuntu until
+    /// `debian-archive-keyring` is installed).
+    pub debian_keyring: PathBuf,
 }
 
 impl Lookup {
@@ -292,6 +372,8 @@ impl Lookup {
             explicit,
             cache,
             uv_install: true,
+            os_release: PathBuf::from("/etc/os-release"),
+            debian_keyring: PathBuf::from(super::apt::KEYRING),
         }
     }
 
@@ -306,7 +388,8 @@ impl Lookup {
             .collect()
     }
 
-    /// Provisioned trees in the cache for `flavour`, newest version first.
+    /// Provisioned trees in the cache for `flavour`: by route (uv's installs first), then
+    /// newest version first.
     pub fn provisioned(&self, flavour: Flavour) -> Vec<Provisioned> {
         let mut found: Vec<Provisioned> = std::fs::read_dir(self.cache.dir("python"))
             .into_iter()
@@ -315,7 +398,11 @@ impl Lookup {
             .filter_map(|e| Cache::completed::<Provisioned>(&e.path()))
             .filter(|p| p.flavour == flavour)
             .collect();
-        found.sort_by(|a, b| super::apt::debian_version_cmp(&b.version, &a.version));
+        found.sort_by(|a, b| {
+            a.route()
+                .cmp(&b.route())
+                .then_with(|| super::apt::debian_version_cmp(&b.version, &a.version))
+        });
         found
     }
 }
@@ -348,11 +435,12 @@ pub fn from_path(path: &Path) -> Result<Interpreter, String> {
     })
 }
 
-/// Finds the interpreter for `flavour`: the first rule whose candidate passes wins.
+/// Finds the interpreter for `flavour`: the first rule whose candidate passes wins. Runs
+/// candidates and `uv python find`, never anything that downloads.
 pub fn resolve(flavour: Flavour, lookup: &Lookup) -> Resolution {
     let mut res = Resolution::default();
-    let consider =
-        |res: &mut Resolution, path: PathBuf, rule: Rule, origin: String| match probe(&path) {
+    let consider = |res: &mut Resolution, path: PathBuf, rule: Rule, origin: String| {
+        let why = match probe(&path) {
             Ok(facts) => match flavour.refuse(&facts) {
                 None => {
                     res.chosen = Some(Interpreter {
@@ -362,18 +450,20 @@ pub fn resolve(flavour: Flavour, lookup: &Lookup) -> Resolution {
                         source: rule,
                         origin,
                     });
-                    true
+                    return true;
                 }
-                Some(reason) => {
-                    res.rejected.push(Rejected { path, rule, reason });
-                    false
-                }
+                Some(reason) => Refusal::Unfit(reason),
             },
-            Err(reason) => {
-                res.rejected.push(Rejected { path, rule, reason });
-                false
-            }
+            Err(reason) => Refusal::DoesNotRun(reason),
         };
+        res.rejected.push(Rejected {
+            rule,
+            tried: origin,
+            path: Some(path),
+            why,
+        });
+        false
+    };
 
     if let Some(path) = lookup.explicit.get(&flavour) {
         if !consider(
@@ -393,60 +483,38 @@ pub fn resolve(flavour: Flavour, lookup: &Lookup) -> Resolution {
             }
         }
     }
-    if let Some(uv) = lookup.on_path("uv").into_iter().next() {
+    let provisioned = lookup.provisioned(flavour);
+    if let Some(uv) = super::uv::locate(lookup) {
         for request in flavour.uv_requests() {
-            let found = capture(
-                Command::new(&uv).args(["python", "find", request]),
-                Duration::from_secs(20),
-            );
-            if let Ok(out) = found {
-                let path = PathBuf::from(out.trim());
-                if consider(
-                    &mut res,
-                    path,
-                    Rule::UvFind,
-                    format!("uv python find {request}"),
-                ) {
-                    return res;
-                }
-            }
-        }
-        if lookup.uv_install {
-            for request in flavour.uv_requests() {
-                let installed = capture(
-                    Command::new(&uv).args(["python", "install", request]),
-                    Duration::from_secs(120),
-                )
-                .and_then(|_| {
-                    capture(
-                        Command::new(&uv).args(["python", "find", request]),
-                        Duration::from_secs(20),
-                    )
-                });
-                match installed {
-                    Ok(out) => {
-                        let path = PathBuf::from(out.trim());
-                        let origin = format!("uv python install {request}");
-                        if consider(&mut res, path, Rule::UvInstall, origin) {
-                            return res;
-                        }
-                    }
-                    Err(reason) => res.rejected.push(Rejected {
-                        path: uv.clone(),
-                        rule: Rule::UvInstall,
-                        reason: format!("uv python install {request}: {reason}"),
-                    }),
-                }
+            let Some(path) = uv.find_managed(request) else {
+                continue;
+            };
+            // What setup installed with uv is found by uv too (when UV_PYTHON_INSTALL_DIR is
+            // shared with it): say it the way setup got it.
+            let same = |p: &Provisioned| same_file(&p.python, &path);
+            let (rule, origin) = match provisioned.iter().find(|p| same(p)) {
+                Some(p) => (p.route(), p.how.clone()),
+                None => (Rule::UvFind, format!("uv python find {request}")),
+            };
+            if consider(&mut res, path, rule, origin) {
+                return res;
             }
         }
     }
-    for p in lookup.provisioned(flavour) {
-        let origin = p.how.clone();
-        if consider(&mut res, p.python, Rule::Provisioned, origin) {
+    for p in provisioned {
+        let rule = p.route();
+        if consider(&mut res, p.python, rule, p.how) {
             return res;
         }
     }
     res
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
 }
 
 #[cfg(test)]
@@ -485,6 +553,8 @@ mod tests {
             explicit: HashMap::new(),
             cache: Cache::at(cache),
             uv_install: false,
+            os_release: cache.join("os-release"),
+            debian_keyring: cache.join("keyring.gpg"),
         }
     }
 
@@ -510,7 +580,12 @@ mod tests {
         l.explicit.insert(Flavour::FreeThreaded, gil_build);
         let r = resolve(Flavour::FreeThreaded, &l);
         assert!(r.chosen.is_none() && r.explicit_refused);
-        assert!(r.rejected[0].reason.contains("not a free-threaded build"));
+        assert!(
+            r.rejected[0]
+                .why
+                .to_string()
+                .contains("not a free-threaded build")
+        );
     }
 
     #[test]
@@ -525,7 +600,11 @@ mod tests {
         );
         assert_eq!(r.chosen.unwrap().path, python);
         assert_eq!(r.rejected.len(), 1);
-        assert!(r.rejected[0].reason.contains("exited"), "{:?}", r.rejected);
+        assert!(
+            r.rejected[0].why.to_string().contains("exited"),
+            "{:?}",
+            r.rejected
+        );
     }
 
     #[test]
@@ -535,7 +614,7 @@ mod tests {
         let r = resolve(Flavour::FreeThreaded, &lookup(&[tmp.path()], tmp.path()));
         assert!(r.chosen.is_none());
         assert!(
-            r.rejected[0].reason.contains("the GIL is on"),
+            r.rejected[0].why.to_string().contains("the GIL is on"),
             "{:?}",
             r.rejected
         );
@@ -556,7 +635,7 @@ mod tests {
         fake(tmp.path(), "python3.14", "3.13.1", false, true);
         let r = resolve(Flavour::Gil, &lookup(&[tmp.path()], tmp.path()));
         assert!(r.chosen.is_none());
-        assert!(r.rejected[0].reason.contains("is not 3.14"));
+        assert!(r.rejected[0].why.to_string().contains("is not 3.14"));
     }
 
     #[test]
@@ -576,17 +655,146 @@ mod tests {
             flavour: Flavour::FreeThreaded,
             python: python.clone(),
             version: "3.13.15".into(),
-            how: "built from source".into(),
+            how: "built from Debian's CPython 3.13.15 source".into(),
+            route: None,
+            passed_over: Vec::new(),
         };
         Cache::mark_complete(&tree, &record).unwrap();
         let chosen = resolve(Flavour::FreeThreaded, &l).chosen.unwrap();
-        assert_eq!((chosen.path, chosen.source), (python, Rule::Provisioned));
+        assert_eq!((chosen.path, chosen.source), (python, Rule::SourceBuild));
 
         // Something on PATH still wins over the cache.
         let on_path = fake(path_dir.path(), "python3.13t", "3.13.9", true, false);
         assert_eq!(
             resolve(Flavour::FreeThreaded, &l).chosen.unwrap().path,
             on_path
+        );
+    }
+
+    /// A fake uv: `--version`, `python find … REQUEST` answering from files in `dir`, and
+    /// `python install REQUEST` that installs 3.13t (the fake python `py`), has no 3.14t, and
+    /// cannot download 3.14.
+    fn fake_uv(dir: &Path, py: &Path) {
+        let script = format!(
+            r#"#!/bin/sh
+D={dir}
+if [ "$1" = --version ]; then echo "uv 0.13.9 (fake)"; exit 0; fi
+for last; do :; done
+case "$2" in
+  find) [ -f "$D/installed-$last" ] && cat "$D/installed-$last" && exit 0
+        echo "error: No interpreter found for Python $last in managed installations" >&2; exit 2;;
+  install) echo "$@" >> "$D/installs"
+    case "$last" in
+      3.13t) echo "{py}" > "$D/installed-3.13t"; exit 0;;
+      3.14t) echo "error: No download found for request: cpython-3.14+freethreaded-linux-x86_64-gnu" >&2; exit 2;;
+      *) printf 'error: Failed to install cpython-3.14.10-linux-x86_64-gnu\n  cause: dns error\n  cause: Name or service not known\n' >&2; exit 1;;
+    esac;;
+esac
+"#,
+            dir = dir.display(),
+            py = py.display()
+        );
+        let path = dir.join("uv");
+        std::fs::write(&path, script).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[test]
+    fn uv_finds_what_it_manages_after_path() {
+        let bin = tempfile::tempdir().unwrap();
+        let pys = tempfile::tempdir().unwrap();
+        let py = fake(pys.path(), "python3.13t", "3.13.9", true, false);
+        fake_uv(bin.path(), &py);
+        std::fs::write(bin.path().join("installed-3.13t"), py.display().to_string()).unwrap();
+        let l = lookup(&[bin.path()], pys.path());
+        let chosen = resolve(Flavour::FreeThreaded, &l).chosen.unwrap();
+        assert_eq!(
+            (chosen.path, chosen.source, chosen.origin.as_str()),
+            (py, Rule::UvFind, "uv python find 3.13t")
+        );
+    }
+
+    #[test]
+    fn uv_installs_the_next_request_when_its_list_lacks_the_first_and_says_why() {
+        let bin = tempfile::tempdir().unwrap();
+        let pys = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let py = fake(pys.path(), "python3.13t", "3.13.9", true, false);
+        fake_uv(bin.path(), &py);
+        let l = lookup(&[bin.path()], cache.path());
+        let refused =
+            super::super::uv::install(&l, &[Flavour::FreeThreaded], &super::super::Ui::quiet());
+        assert!(refused.is_empty(), "{refused:?}");
+        let record = &l.provisioned(Flavour::FreeThreaded)[0];
+        assert_eq!(record.route(), Rule::UvInstall);
+        assert_eq!(record.how, "uv python install 3.13t");
+        assert_eq!(record.passed_over.len(), 1);
+        assert!(
+            matches!(&record.passed_over[0].why, Refusal::NoDownload(d) if d.contains("No download found")),
+            "{:?}",
+            record.passed_over
+        );
+        // doctor's view: found by the record, named as setup got it, even though uv finds it too.
+        let chosen = resolve(Flavour::FreeThreaded, &l).chosen.unwrap();
+        assert_eq!(
+            (chosen.source, chosen.origin.as_str()),
+            (Rule::UvInstall, "uv python install 3.13t")
+        );
+    }
+
+    #[test]
+    fn a_failed_uv_download_is_not_retried_for_the_next_flavour() {
+        let bin = tempfile::tempdir().unwrap();
+        let pys = tempfile::tempdir().unwrap();
+        let cache = tempfile::tempdir().unwrap();
+        let py = fake(pys.path(), "python3.13t", "3.13.9", true, false);
+        fake_uv(bin.path(), &py);
+        let l = lookup(&[bin.path()], cache.path());
+        let refused = super::super::uv::install(
+            &l,
+            &[Flavour::Gil, Flavour::FreeThreaded],
+            &super::super::Ui::quiet(),
+        );
+        let gil = &refused[&Flavour::Gil];
+        assert!(
+            matches!(&gil[0].why, Refusal::DownloadFailed(d) if d.contains("Name or service not known")),
+            "{gil:?}"
+        );
+        let ft = &refused[&Flavour::FreeThreaded];
+        assert!(matches!(&ft[0].why, Refusal::NotTried(_)), "{ft:?}");
+        let installs = std::fs::read_to_string(bin.path().join("installs")).unwrap();
+        assert_eq!(installs.lines().count(), 1, "{installs}");
+    }
+
+    #[test]
+    fn uv_routes_come_before_debian_ones_in_the_cache() {
+        let cache_dir = tempfile::tempdir().unwrap();
+        let cache = Cache::at(cache_dir.path());
+        let mut pythons = Vec::new();
+        for (id, version, route) in [
+            ("cpython-3.13.15t", "3.13.15", Rule::SourceBuild),
+            ("uv-3.13t", "3.13.9", Rule::UvInstall),
+        ] {
+            let tree = cache.dir("python").join(id);
+            std::fs::create_dir_all(&tree).unwrap();
+            let python = fake(&tree, "python3.13t", version, true, false);
+            let record = Provisioned {
+                flavour: Flavour::FreeThreaded,
+                python: python.clone(),
+                version: version.into(),
+                how: id.into(),
+                route: Some(route),
+                passed_over: Vec::new(),
+            };
+            Cache::mark_complete(&tree, &record).unwrap();
+            pythons.push(python);
+        }
+        let empty = tempfile::tempdir().unwrap();
+        let l = lookup(&[empty.path()], cache_dir.path());
+        let chosen = resolve(Flavour::FreeThreaded, &l).chosen.unwrap();
+        assert_eq!(
+            (chosen.path, chosen.source),
+            (pythons[1].clone(), Rule::UvInstall)
         );
     }
 }

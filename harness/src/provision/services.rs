@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::cache::Cache;
+use super::python::Lookup;
 use super::steps::{ProvisionError, Ui, capture};
 use super::system;
-use super::venv::which;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Service {
@@ -35,19 +34,20 @@ fn answering(name: &str, path: PathBuf, pick: fn(&str) -> Option<&str>) -> Optio
 }
 
 /// `redis-server` on PATH, with its version.
-pub fn find_redis() -> Option<Service> {
+pub fn find_redis(lookup: &Lookup) -> Option<Service> {
     // "Redis server v=7.0.15 sha=… malloc=jemalloc-5.3.0 bits=64 build=…"
-    answering("redis-server", which("redis-server")?, |out| {
+    let path = lookup.on_path("redis-server").into_iter().next()?;
+    answering("redis-server", path, |out| {
         out.split_whitespace().find_map(|w| w.strip_prefix("v="))
     })
 }
 
-pub fn ensure_redis(cache: &Cache, ui: &Ui) -> Result<Service, ProvisionError> {
-    if let Some(s) = find_redis() {
+pub fn ensure_redis(lookup: &Lookup, ui: &Ui) -> Result<Service, ProvisionError> {
+    if let Some(s) = find_redis(lookup) {
         return Ok(s);
     }
-    system::ensure(&["redis-server"], "the celery broker", cache, ui)?;
-    find_redis().ok_or_else(|| {
+    system::ensure(&["redis-server"], "the celery broker", &lookup.cache, ui)?;
+    find_redis(lookup).ok_or_else(|| {
         ProvisionError::new("redis-server", "installed, but not found on PATH")
             .with_fix("put the folder holding redis-server on PATH")
     })
@@ -55,9 +55,12 @@ pub fn ensure_redis(cache: &Cache, ui: &Ui) -> Result<Service, ProvisionError> {
 
 /// The PostgreSQL server binaries: `postgres` on PATH, else the newest under
 /// /usr/lib/postgresql (where Debian puts them, off PATH).
-pub fn find_postgres() -> Option<Service> {
-    let path =
-        which("postgres").or_else(|| newest_debian_postgres(Path::new("/usr/lib/postgresql")))?;
+pub fn find_postgres(lookup: &Lookup) -> Option<Service> {
+    let path = lookup
+        .on_path("postgres")
+        .into_iter()
+        .next()
+        .or_else(|| newest_debian_postgres(Path::new("/usr/lib/postgresql")))?;
     // "postgres (PostgreSQL) 15.18 (Debian 15.18-0+deb12u1)"
     answering("postgres", path, |out| out.split_whitespace().nth(2))
 }
@@ -76,16 +79,16 @@ fn newest_debian_postgres(root: &Path) -> Option<PathBuf> {
     found.pop().map(|(_, p)| p)
 }
 
-pub fn ensure_postgres(cache: &Cache, ui: &Ui) -> Result<Service, ProvisionError> {
-    if let Some(s) = find_postgres() {
+pub fn ensure_postgres(lookup: &Lookup, ui: &Ui) -> Result<Service, ProvisionError> {
+    if let Some(s) = find_postgres(lookup) {
         return Ok(s);
     }
     system::ensure(
         &["postgresql"],
         "scenarios with `database: postgres`",
-        cache,
+        &lookup.cache,
         ui,
     )?;
-    find_postgres()
+    find_postgres(lookup)
         .ok_or_else(|| ProvisionError::new("postgresql", "installed, but no postgres binary found"))
 }

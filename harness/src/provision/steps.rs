@@ -206,9 +206,17 @@ pub fn run_logged(what: &str, cmd: &mut Command, log: &Path) -> Result<(), Provi
     }
 }
 
-/// Runs a short command and returns its stdout, or None when it cannot start, fails, or takes
-/// longer than `limit` (a dead shim or a hung interpreter must not stall setup).
-pub fn capture(cmd: &mut Command, limit: Duration) -> Result<String, String> {
+/// What a finished command printed, and how it ended.
+#[derive(Debug, Clone)]
+pub struct Captured {
+    pub status: std::process::ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `cmd` with stdin closed and both outputs captured; Err when it cannot start or takes
+/// longer than `limit` (then it is killed).
+pub fn run_captured(cmd: &mut Command, limit: Duration) -> Result<Captured, String> {
     use wait_timeout::ChildExt;
     let mut child = cmd
         .stdin(Stdio::null())
@@ -237,17 +245,27 @@ pub fn capture(cmd: &mut Command, limit: Duration) -> Result<String, String> {
             return Err(format!("no answer within {}s", limit.as_secs()));
         }
     };
-    let stdout = out_reader.join().unwrap_or_default();
-    let stderr = err_reader.join().unwrap_or_default();
-    if status.success() {
-        Ok(stdout)
+    Ok(Captured {
+        status,
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+    })
+}
+
+/// Runs a short command and returns its stdout, or why not when it cannot start, fails, or
+/// takes longer than `limit` (a dead shim or a hung interpreter must not stall setup).
+pub fn capture(cmd: &mut Command, limit: Duration) -> Result<String, String> {
+    let c = run_captured(cmd, limit)?;
+    if c.status.success() {
+        Ok(c.stdout)
     } else {
-        let said = stderr
+        let said = c
+            .stderr
             .lines()
-            .chain(stdout.lines())
+            .chain(c.stdout.lines())
             .next()
             .unwrap_or("")
             .trim();
-        Err(format!("it exited with {status}: {said}"))
+        Err(format!("it exited with {}: {said}", c.status))
     }
 }

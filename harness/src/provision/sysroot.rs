@@ -8,14 +8,20 @@ use std::process::Command;
 
 use super::apt::{MIRROR, PrivateApt};
 use super::cache::{Cache, install_tree};
-use super::python::{Flavour, Provisioned};
+use super::python::{Flavour, Provisioned, Rejected, Rule};
 use super::steps::{ProvisionError, Ui};
 use super::system;
 
 const ID: &str = "cpython-3.14-debian-sid";
 const LIB: &str = "usr/lib/x86_64-linux-gnu";
 
-pub fn provision(cache: &Cache, ui: &Ui) -> Result<PathBuf, ProvisionError> {
+/// Provisions the sysroot; `passed_over` (the routes tried before, and why they gave nothing)
+/// goes into its record for `doctor`.
+pub fn provision(
+    cache: &Cache,
+    ui: &Ui,
+    passed_over: &[Rejected],
+) -> Result<PathBuf, ProvisionError> {
     let dest = cache.dir("python").join(ID);
     if let Some(done) = Cache::completed::<Provisioned>(&dest) {
         return Ok(done.python);
@@ -76,9 +82,14 @@ pub fn provision(cache: &Cache, ui: &Ui) -> Result<PathBuf, ProvisionError> {
             fix_paths(&dest)
         },
     )?;
-    Provisioned::verify_and_mark(&dest, python, Flavour::Gil, "CPython 3.14", |facts| {
-        format!("Debian sid packages, CPython {}", facts.version)
-    })
+    Provisioned::verify_and_mark(
+        &dest,
+        python,
+        Flavour::Gil,
+        (Rule::DebianSysroot, passed_over),
+        "CPython 3.14",
+        |facts| format!("Debian sid packages, CPython {}", facts.version),
+    )
 }
 
 /// Debian's build points two things at the host's /usr: the wheels `venv` bootstraps pip from,
