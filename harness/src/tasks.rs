@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::load::{Latency, recorder_histogram};
 
@@ -67,6 +67,74 @@ pub struct Task {
     pub enqueued_ns: u64,
     pub started_ns: Option<u64>,
     pub finished_ns: Option<u64>,
+    /// Times the task started and finished (a redelivered task runs again); None from an app
+    /// that does not count them.
+    #[serde(default)]
+    pub starts: Option<u32>,
+    #[serde(default)]
+    pub finishes: Option<u32>,
+    /// False when the backend refused it at enqueue (the request answered 503).
+    #[serde(default)]
+    pub accepted: Option<bool>,
+}
+
+/// A fault's moment in the app's clock, and when the deployment answered again after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub at_ns: u64,
+    /// The first successful answer after it; None: none came.
+    pub recovered_ns: Option<u64>,
+}
+
+/// Every task of a run sorted by what became of it, as the app's ledger (its task table in
+/// the database, which outlives any process of the deployment) has it after the drain.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// Tasks the app recorded at enqueue.
+    pub recorded: u64,
+    /// Finished exactly once.
+    pub finished_once: u64,
+    /// Finished more than once (redelivered after its worker died, and run again).
+    pub duplicated: u64,
+    /// Accepted and never finished.
+    pub lost: u64,
+    /// Of the lost: started and never finished, left marked running.
+    pub still_running: u64,
+    /// Recorded but refused by the backend at enqueue (the broker was down).
+    pub not_accepted: u64,
+    /// Per fault, in order: what the ledger says of the tasks around it.
+    pub at_faults: Vec<AtFault>,
+}
+
+/// The tasks around one fault.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AtFault {
+    /// Accepted before the fault and not finished at it: queued or running at that moment.
+    pub queued_or_running: u64,
+    /// Of those, how many never finished.
+    pub of_those_lost: u64,
+    /// From the fault until every task accepted before the deployment answered again, and
+    /// finished at all, had finished (s); None when there were none or it never answered.
+    pub backlog_drained_s: Option<f64>,
+}
+
+impl Ledger {
+    fn add(&mut self, t: &Task) {
+        self.recorded += 1;
+        if t.accepted == Some(false) {
+            self.not_accepted += 1;
+            return;
+        }
+        let finishes = t.finishes.unwrap_or(u32::from(t.finished_ns.is_some()));
+        match finishes {
+            0 => {
+                self.lost += 1;
+                self.still_running += u64::from(t.started_ns.is_some());
+            }
+            1 => self.finished_once += 1,
+            _ => self.duplicated += 1,
+        }
+    }
 }
 
 /// What the task figures of one run are.
@@ -155,6 +223,51 @@ pub fn figures(get: Get<'_>, window: Window) -> Result<Figures, String> {
     })
 }
 
+/// Reads every task and sorts them into the ledger's lines, with what happened around each of
+/// `marks` (the run's faults).
+pub fn ledger(get: Get<'_>, marks: &[Mark]) -> Result<Ledger, String> {
+    let mut ledger = Ledger {
+        at_faults: vec![AtFault::default(); marks.len()],
+        ..Ledger::default()
+    };
+    let mut drained: Vec<Option<u64>> = vec![None; marks.len()];
+    let mut after = 0;
+    loop {
+        let page = get(&format!("/_djbench/tasks?after={after}&limit=5000"))?;
+        if page.tasks.is_empty() {
+            break;
+        }
+        for t in &page.tasks {
+            ledger.add(t);
+            if t.accepted == Some(false) {
+                continue;
+            }
+            for ((m, at), drained) in marks.iter().zip(&mut ledger.at_faults).zip(&mut drained) {
+                if t.enqueued_ns < m.at_ns && t.finished_ns.is_none_or(|f| f > m.at_ns) {
+                    at.queued_or_running += 1;
+                    at.of_those_lost += u64::from(t.finished_ns.is_none());
+                }
+                if let (Some(r), Some(f)) = (m.recovered_ns, t.finished_ns)
+                    && t.enqueued_ns <= r
+                    && f > m.at_ns
+                {
+                    *drained = Some(drained.map_or(f, |d: u64| d.max(f)));
+                }
+            }
+        }
+        if page.next <= after {
+            return Err(format!(
+                "the app's task list did not advance past id {after}"
+            ));
+        }
+        after = page.next;
+    }
+    for ((m, at), d) in marks.iter().zip(&mut ledger.at_faults).zip(drained) {
+        at.backlog_drained_s = d.map(|d| d.saturating_sub(m.at_ns) as f64 / 1e9);
+    }
+    Ok(ledger)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,7 +279,61 @@ mod tests {
             enqueued_ns: enq,
             started_ns: start,
             finished_ns: fin,
+            starts: None,
+            finishes: None,
+            accepted: None,
         }
+    }
+
+    #[test]
+    fn the_ledger_sorts_tasks_and_counts_those_queued_or_running_at_a_kill() {
+        let counted = |mut t: Task, starts, finishes, accepted| {
+            t.starts = Some(starts);
+            t.finishes = Some(finishes);
+            t.accepted = Some(accepted);
+            t
+        };
+        let kill = Mark {
+            at_ns: 10 * S,
+            recovered_ns: Some(12 * S),
+        };
+        let tasks = vec![
+            // Done before the kill.
+            counted(task(S, Some(S), Some(2 * S)), 1, 1, true),
+            // Queued at the kill, never ran: lost.
+            counted(task(9 * S, None, None), 0, 0, true),
+            // Running at the kill, left marked running: lost, still running.
+            counted(task(8 * S, Some(9 * S), None), 1, 0, true),
+            // Running at the kill, redelivered, finished twice.
+            counted(task(8 * S, Some(9 * S), Some(13 * S)), 2, 2, true),
+            // Refused during the outage.
+            counted(task(11 * S, None, None), 0, 0, false),
+            // Enqueued after recovery: not part of the backlog.
+            counted(task(14 * S, Some(14 * S), Some(20 * S)), 1, 1, true),
+        ];
+        let l = ledger(&pages(tasks), &[kill]).unwrap();
+        assert_eq!(
+            (
+                l.recorded,
+                l.finished_once,
+                l.duplicated,
+                l.lost,
+                l.still_running,
+                l.not_accepted
+            ),
+            (6, 2, 1, 2, 1, 1)
+        );
+        assert_eq!(l.at_faults[0].queued_or_running, 3);
+        assert_eq!(l.at_faults[0].of_those_lost, 2);
+        // The backlog (accepted by 12 s) drained when the redelivered task finished at 13 s.
+        assert_eq!(l.at_faults[0].backlog_drained_s, Some(3.0));
+        // Nothing recovered: no drain time, never 0.
+        let dead = Mark {
+            at_ns: 10 * S,
+            recovered_ns: None,
+        };
+        let l = ledger(&pages(vec![task(9 * S, None, None)]), &[dead]).unwrap();
+        assert_eq!((l.lost, l.at_faults[0].backlog_drained_s), (1, None));
     }
 
     /// Serves `tasks` in pages of two, as the app does with a cursor.
