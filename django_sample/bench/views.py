@@ -8,7 +8,7 @@ import threading
 import time
 
 import django
-from django.db.models import Avg, Count
+from django.db.models import Avg, Count, Q
 from django.conf import settings
 from django.http import HttpResponseBadRequest, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
@@ -76,7 +76,9 @@ def io(request):
 
 
 def enqueue(request):
-    """Enqueues a background task through the mode's django.tasks backend."""
+    """Enqueues a background task through the mode's django.tasks backend. A backend that
+    refuses it (its broker down, its database locked past the timeout …) gets the record marked
+    accepted=False and a 503: never a 200 for a task nobody took."""
     kind = request.GET.get("kind", "io")
     if kind not in KINDS:
         return HttpResponseBadRequest("kind must be cpu or io")
@@ -84,7 +86,14 @@ def enqueue(request):
     if size is None:
         return HttpResponseBadRequest("n must be 0..50000000")
     record = TaskRecord.objects.create(kind=kind, size=size, enqueued_ns=time.monotonic_ns())
-    result = KINDS[kind].enqueue(record.pk, size)
+    try:
+        result = KINDS[kind].enqueue(record.pk, size)
+    except Exception as e:
+        TaskRecord.objects.filter(pk=record.pk).update(accepted=False)
+        return JsonResponse(
+            {"id": record.pk, "error": f"task not accepted: {type(e).__name__}: {e}"[:300]},
+            status=503,
+        )
     return JsonResponse({"id": record.pk, "task_id": result.id})
 
 
@@ -130,9 +139,45 @@ def _psycopg_implementation():
         return None
 
 
+def _task_options():
+    """The delivery settings of the task backend in use, read from the live objects (the Celery
+    app's configuration, the worker's poll interval), not from the environment that asked for
+    them. Keys by backend:
+    - Celery: acks_late, reject_on_worker_lost (booleans), visibility_timeout_s (the redis
+      transport's, seconds; null when Celery's default applies, one hour), prefetch_multiplier;
+    - django-tasks-db: poll_interval_s, how long an idle worker sleeps between polls;
+    - any other backend (memory queues, a project's own): {}."""
+    from django.tasks import task_backends
+
+    backend = task_backends["default"]
+    try:
+        from django_tasks_celery import CeleryBackend
+    except ImportError:
+        CeleryBackend = None
+    try:
+        from django_tasks_db import DatabaseBackend
+    except ImportError:
+        DatabaseBackend = None
+    if CeleryBackend is not None and isinstance(backend, CeleryBackend):
+        conf = backend._get_celery_app().conf
+        timeout = (conf.broker_transport_options or {}).get("visibility_timeout")
+        return {
+            "acks_late": bool(conf.task_acks_late),
+            "reject_on_worker_lost": bool(conf.task_reject_on_worker_lost),
+            "visibility_timeout_s": None if timeout is None else float(timeout),
+            "prefetch_multiplier": conf.worker_prefetch_multiplier,
+        }
+    if DatabaseBackend is not None and isinstance(backend, DatabaseBackend):
+        from .backends import dbworker
+
+        return {"poll_interval_s": dbworker.poll_interval()}
+    return {}
+
+
 def env(request):
     """What is serving this request, observed now: interpreter, GIL state, process,
-    subinterpreter and thread, server, versions, and how many task workers are up."""
+    subinterpreter and thread, server, versions, how many task workers are up, and the task
+    backend's delivery settings (`task_options`, see _task_options)."""
     return JsonResponse(
         {
             "python": sys.version.split()[0],
@@ -151,6 +196,7 @@ def env(request):
             "mode": os.environ.get("DJBENCH_MODE", "unknown"),
             # The backend that runs, as the settings name it (a project's own, or the mode's).
             "task_backend": settings.TASKS.get("default", {}).get("BACKEND", "unknown"),
+            "task_options": _task_options(),
             "django": django.get_version(),
             "psycopg": _psycopg_implementation(),
             "extension_modules": _extension_modules(),
@@ -161,7 +207,12 @@ def env(request):
 
 def tasks(request):
     """Task accounting since a cursor: counts, and each task's enqueue, start and finish
-    times (CLOCK_MONOTONIC ns) with ids above `after`, at most `limit` of them."""
+    times (CLOCK_MONOTONIC ns) with ids above `after`, at most `limit` of them.
+
+    Counts cover every record: `enqueued` (asked for, accepted or not), `accepted` (the
+    backend took it), `started`, `finished` (at least once), `running` (started, not
+    finished). Each task also carries `starts` and `finishes` (how many deliveries began and
+    ended: 2 finishes is a duplicate run) and `accepted`."""
     if "tasks_500" in settings.DJBENCH_FAULTS:
         return HttpResponseServerError("fault injected: tasks_500")
     after = _int_param(request, "after", 0, 0, 2**62)
@@ -171,15 +222,30 @@ def tasks(request):
     records = list(
         TaskRecord.objects.filter(pk__gt=after)
         .order_by("pk")
-        .values("id", "kind", "size", "enqueued_ns", "started_ns", "finished_ns", "worker")[
-            :limit
-        ]
+        .values(
+            "id",
+            "kind",
+            "size",
+            "enqueued_ns",
+            "started_ns",
+            "finished_ns",
+            "worker",
+            "starts",
+            "finishes",
+            "accepted",
+        )[:limit]
+    )
+    # One query for the counts, so they describe one moment.
+    counts = TaskRecord.objects.aggregate(
+        enqueued=Count("id"),
+        accepted=Count("id", filter=Q(accepted=True)),
+        started=Count("id", filter=Q(started_ns__isnull=False)),
+        finished=Count("id", filter=Q(finished_ns__isnull=False)),
+        running=Count("id", filter=Q(started_ns__isnull=False, finished_ns__isnull=True)),
     )
     return JsonResponse(
         {
-            "enqueued": TaskRecord.objects.count(),
-            "started": TaskRecord.objects.filter(started_ns__isnull=False).count(),
-            "finished": TaskRecord.objects.filter(finished_ns__isnull=False).count(),
+            **counts,
             "now_ns": time.monotonic_ns(),
             "tasks": records,
             "next": records[-1]["id"] if records else after,
