@@ -373,7 +373,7 @@ mod tests {
         );
         assert_eq!(
             (e.requests_while_recovering, e.first_success_after_s),
-            (370, None)
+            (270, None)
         );
     }
 }
