@@ -174,6 +174,27 @@ def _task_options():
     return {}
 
 
+def broker(request):
+    """Whether the task backend's broker answers now: 200 when a connection to it opens, 503
+    when it does not, 404 for a backend without one. djbench asks this after a fault to the
+    broker to time its recovery, without enqueueing a task."""
+    from django.tasks import task_backends
+
+    backend = task_backends["default"]
+    try:
+        from django_tasks_celery import CeleryBackend
+    except ImportError:
+        CeleryBackend = None
+    if CeleryBackend is None or not isinstance(backend, CeleryBackend):
+        return JsonResponse({"broker": None}, status=404)
+    try:
+        with backend._get_celery_app().connection_for_write() as conn:
+            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=1)
+    except Exception as e:  # any failure to reach it is "down", with its reason
+        return JsonResponse({"broker": "down", "error": f"{type(e).__name__}: {e}"}, status=503)
+    return JsonResponse({"broker": "up"})
+
+
 def env(request):
     """What is serving this request, observed now: interpreter, GIL state, process,
     subinterpreter and thread, server, versions, how many task workers are up, and the task

@@ -12,4 +12,5 @@ urlpatterns = [
     # Under a prefix no application of the user's would use.
     path("_djbench/env", views.env),
     path("_djbench/tasks", views.tasks),
+    path("_djbench/broker", views.broker),
 ]

@@ -80,10 +80,15 @@ pub fn inject(
         .timeout(Duration::from_secs(1))
         .pool_max_idle_per_host(0)
         .build();
-    let url = format!("{}/_djbench/env", d.base_url);
-    let answers = |client: &reqwest::blocking::Client| {
+    // After a fault to the broker the web side never stopped answering: what recovers is the
+    // broker, which the app reports on by opening a connection to it.
+    let url = |target: Target| match target {
+        Target::Broker => format!("{}/_djbench/broker", d.base_url),
+        _ => format!("{}/_djbench/env", d.base_url),
+    };
+    let answers = |client: &reqwest::blocking::Client, url: &str| {
         client
-            .get(&url)
+            .get(url)
             .send()
             .is_ok_and(|r| r.status().is_success())
     };
@@ -134,10 +139,11 @@ pub fn inject(
                 s.resumed = Some(Instant::now());
             }
             if let Ok(client) = &client {
+                let url = url(p.target);
                 probes.push(scope.spawn(move || {
                     while Instant::now() < until && !done.load(Ordering::Relaxed) {
                         let asked = Instant::now();
-                        if answers(client) {
+                        if answers(client, &url) {
                             return Some(asked);
                         }
                         std::thread::sleep(PROBE_EVERY.saturating_sub(asked.elapsed()));
@@ -174,8 +180,9 @@ pub struct FaultEvent {
     pub held_task: Option<bool>,
     /// How long a stall lasted.
     pub stall_s: Option<f64>,
-    /// From the fault to the first successful answer of the deployment; None: none came
-    /// before the drain ended.
+    /// From the fault to the first successful answer of the deployment (for a broker fault:
+    /// the first time the app reached its broker again); None: none came before the drain
+    /// ended.
     pub first_success_after_s: Option<f64>,
     /// Web requests and failures in the seconds from the fault to that answer (the whole
     /// rest of the window when none came).

@@ -245,6 +245,8 @@ pub struct TaskDurability {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FaultRun {
     pub restart: Restart,
+    /// How long after a death the supervisor started it again (s).
+    pub restart_delay_s: f64,
     /// Celery's visibility timeout as djbench set it (s); None: celery's own (an hour), or a
     /// mode without celery.
     pub visibility_timeout_s: Option<f64>,

@@ -1170,8 +1170,12 @@ fn measure(
     let mut sent = Vec::new();
     let mut deaths = Vec::new();
     std::thread::scope(|scope| {
-        let supervisor = (!planned.is_empty())
-            .then(|| scope.spawn(|| deploy::supervisor::watch(d, s.file.restart(), &faults_done)));
+        let supervisor = (!planned.is_empty()).then(|| {
+            scope.spawn(|| {
+                let delay = s.file.restart_delay.0;
+                deploy::supervisor::watch(d, s.file.restart(), delay, &faults_done)
+            })
+        });
         let injector = (!planned.is_empty()).then(|| {
             let until = window_start + plan.duration + tasks.drain_timeout.0;
             let (planned, busy, done) = (&planned, &busy, &faults_done);
@@ -1321,6 +1325,7 @@ fn fault_run(
     let gunicorn_celery = shape.mode == Mode::GunicornCelery;
     crate::results::FaultRun {
         restart: s.file.restart(),
+        restart_delay_s: s.file.restart_delay.0.as_secs_f64(),
         visibility_timeout_s: s
             .file
             .tasks

@@ -266,6 +266,16 @@ pub struct Deployment {
     stopped: bool,
 }
 
+/// A leader the supervisor started again.
+#[derive(Debug, Clone)]
+pub struct Restarted {
+    pub name: String,
+    pub status: String,
+    pub noticed: Instant,
+    /// When it was started again, or why it could not be.
+    pub restarted: Result<Instant, String>,
+}
+
 /// How teardown went.
 #[derive(Debug, Clone, Default)]
 pub struct Teardown {
@@ -497,21 +507,35 @@ impl Deployment {
         .filter(|&p| process::stat(p).is_some())
     }
 
-    /// Restarts every leader that has exited since the last call; returns each one's name and
-    /// how it ended. Leaders alive are left alone.
-    pub fn restart_exited(&self) -> Vec<(String, String, Result<(), String>)> {
+    /// Restarts every leader that has exited since the last call, `delay` after it was seen
+    /// dead (systemd's `RestartSec`), without holding the leaders meanwhile; returns each one's
+    /// name, how it ended, when it was seen dead, and how its restart went.
+    pub fn restart_exited(&self, delay: Duration) -> Vec<Restarted> {
+        let dead: Vec<(usize, String, String, Instant)> = self
+            .leaders()
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, l)| Some((i, l.name.clone(), l.exited()?.to_string(), Instant::now())))
+            .collect();
+        if dead.is_empty() {
+            return Vec::new();
+        }
+        std::thread::sleep(delay);
         let mut leaders = self.leaders();
-        let mut done = Vec::new();
-        for l in leaders.iter_mut() {
-            if let Some(status) = l.exited() {
-                let restarted = l.restart().map_err(|e| e.to_string());
-                done.push((l.name.clone(), status.to_string(), restarted));
-            }
-        }
-        if !done.is_empty() {
-            self.sessions
-                .set(leaders.iter().map(|l| (l.session(), l.role)).collect());
-        }
+        let done = dead
+            .into_iter()
+            .map(|(i, name, status, noticed)| Restarted {
+                name,
+                status,
+                noticed,
+                restarted: leaders[i]
+                    .restart()
+                    .map(|()| Instant::now())
+                    .map_err(|e| e.to_string()),
+            })
+            .collect();
+        self.sessions
+            .set(leaders.iter().map(|l| (l.session(), l.role)).collect());
         done
     }
 

@@ -27,20 +27,20 @@ pub struct Death {
     pub restart_error: Option<String>,
 }
 
-/// Watches `d` until `stop` is set, restarting under `policy`; returns every death seen.
-pub fn watch(d: &Deployment, policy: Restart, stop: &AtomicBool) -> Vec<Death> {
+/// Watches `d` until `stop` is set, restarting under `policy` `delay` after a death; returns
+/// every death seen.
+pub fn watch(d: &Deployment, policy: Restart, delay: Duration, stop: &AtomicBool) -> Vec<Death> {
     let mut deaths = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         match policy {
             Restart::Always => {
-                for (name, status, restarted) in d.restart_exited() {
-                    let now = Instant::now();
+                for r in d.restart_exited(delay) {
                     deaths.push(Death {
-                        name,
-                        status,
-                        noticed: now,
-                        restarted: restarted.is_ok().then_some(now),
-                        restart_error: restarted.err(),
+                        name: r.name,
+                        status: r.status,
+                        noticed: r.noticed,
+                        restarted: r.restarted.as_ref().ok().copied(),
+                        restart_error: r.restarted.err(),
                     });
                 }
             }

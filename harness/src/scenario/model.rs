@@ -100,6 +100,14 @@ pub struct ScenarioFile {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<super::faults::Restart>")]
     pub restart: Option<Spanned<super::faults::Restart>>,
+    /// Under `restart: always`, how long after a death the process is started again
+    /// (systemd's `RestartSec`, whose default is also 100ms). Default: 100ms.
+    #[serde(default = "default_restart_delay")]
+    pub restart_delay: Duration,
+}
+
+fn default_restart_delay() -> Duration {
+    Duration(std::time::Duration::from_millis(100))
 }
 
 impl ScenarioFile {

@@ -175,6 +175,13 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
                 format!("task backend `{backend}` does not run in mode `{}`", d.mode),
                 Some(format!("{} takes: auto, {}", d.mode, names.join(", "))),
             );
+        } else if backend != TaskBackend::Auto && s.app.is_some() {
+            err(
+                d.task_backend.referenced,
+                "`task_backend` chooses how the sample app's tasks travel; a project under `app:` keeps its own"
+                    .into(),
+                Some("drop `task_backend`, or measure the sample app".into()),
+            );
         }
         let threads = d.threads.value.get();
         if threads > 1 && d.mode.workers_are_threads() {
