@@ -173,7 +173,10 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
     for b in &breaches {
         eprintln!(
             "threshold broken: {} {}: {} (limit {})",
-            b.label, b.threshold, b.measured, b.limit
+            b.who(),
+            b.threshold,
+            b.measured,
+            b.limit
         );
     }
     if !breaches.is_empty() {
