@@ -1101,6 +1101,7 @@ mod tests {
         RunResult {
             faults: Some(crate::results::FaultRun {
                 restart: crate::scenario::faults::Restart::Never,
+                restart_delay_s: 0.1,
                 visibility_timeout_s: None,
                 drain_s: 0.0,
                 events: Vec::new(),

@@ -194,11 +194,14 @@ pub struct FaultEvent {
     /// From the fault until the tasks accepted before recovery had finished (those that
     /// finished at all); None when unknown or there were none.
     pub backlog_drained_s: Option<f64>,
-    /// Tasks queued or running at the fault (accepted before it, unfinished at it), and how
-    /// many of them never finished: for a kill of a process holding its queue in memory, the
-    /// lost tasks are exactly these.
+    /// Tasks queued or running at the fault (accepted before it, unfinished at it), how many
+    /// of them were lost, and how many are stuck as running (a durable backend still holds
+    /// them as running): for a kill of a process holding its queue in memory, the lost tasks
+    /// are exactly these.
     pub tasks_at_fault: Option<u64>,
     pub of_those_lost: Option<u64>,
+    #[serde(default)]
+    pub of_those_stuck: Option<u64>,
     /// Why the fault could not be sent as planned.
     pub error: Option<String>,
 }
@@ -274,6 +277,7 @@ pub fn event(
         backlog_drained_s: None,
         tasks_at_fault: None,
         of_those_lost: None,
+        of_those_stuck: None,
         error: s.error.clone(),
     }
 }

@@ -1310,7 +1310,9 @@ fn fault_run(
         .collect();
     // A user's project's tasks are its own: no ledger of them.
     let ledger = if s.file.app.is_none() {
-        crate::tasks::ledger(task_page, &marks).map_err(|e| format!("reading the task ledger: {e}"))
+        let durable = shape.task_backend() == crate::scenario::model::TaskBackend::Database;
+        crate::tasks::ledger(task_page, &marks, durable)
+            .map_err(|e| format!("reading the task ledger: {e}"))
     } else {
         Err("a project's own tasks keep no djbench ledger".into())
     };
@@ -1319,6 +1321,7 @@ fn fault_run(
             e.backlog_drained_s = at.backlog_drained_s;
             e.tasks_at_fault = Some(at.queued_or_running);
             e.of_those_lost = Some(at.of_those_lost);
+            e.of_those_stuck = Some(at.of_those_stuck);
         }
     }
     let rel = |t: Instant| t.saturating_duration_since(window_start).as_secs_f64();

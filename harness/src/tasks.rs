@@ -96,9 +96,13 @@ pub struct Ledger {
     pub finished_once: u64,
     /// Finished more than once (redelivered after its worker died, and run again).
     pub duplicated: u64,
-    /// Accepted and never finished.
+    /// Accepted and never finished, and not held by the backend: gone. With a backend that
+    /// keeps no task of its own once a worker took it (memory, celery), a task started and
+    /// never finished died with its worker and counts here.
     pub lost: u64,
-    /// Of the lost: started and never finished, left marked running.
+    /// Started and never finished where the backend still holds the task as running (the
+    /// database backend's row says RUNNING after its worker died): stuck, not gone, but no
+    /// worker will take it again.
     pub still_running: u64,
     /// Recorded but refused by the backend at enqueue (the broker was down).
     pub not_accepted: u64,
@@ -111,15 +115,17 @@ pub struct Ledger {
 pub struct AtFault {
     /// Accepted before the fault and not finished at it: queued or running at that moment.
     pub queued_or_running: u64,
-    /// Of those, how many never finished.
+    /// Of those, how many were lost, and how many are stuck as running (see [`Ledger`]).
     pub of_those_lost: u64,
+    #[serde(default)]
+    pub of_those_stuck: u64,
     /// From the fault until every task accepted before the deployment answered again, and
     /// finished at all, had finished (s); None when there were none or it never answered.
     pub backlog_drained_s: Option<f64>,
 }
 
 impl Ledger {
-    fn add(&mut self, t: &Task) {
+    fn add(&mut self, t: &Task, durable: bool) {
         self.recorded += 1;
         if t.accepted == Some(false) {
             self.not_accepted += 1;
@@ -127,14 +133,17 @@ impl Ledger {
         }
         let finishes = t.finishes.unwrap_or(u32::from(t.finished_ns.is_some()));
         match finishes {
-            0 => {
-                self.lost += 1;
-                self.still_running += u64::from(t.started_ns.is_some());
-            }
+            0 if stuck(t, durable) => self.still_running += 1,
+            0 => self.lost += 1,
             1 => self.finished_once += 1,
             _ => self.duplicated += 1,
         }
     }
+}
+
+/// A task started and never finished that a durable backend still holds as running.
+fn stuck(t: &Task, durable: bool) -> bool {
+    durable && t.started_ns.is_some() && t.finished_ns.is_none()
 }
 
 /// What the task figures of one run are.
@@ -224,8 +233,9 @@ pub fn figures(get: Get<'_>, window: Window) -> Result<Figures, String> {
 }
 
 /// Reads every task and sorts them into the ledger's lines, with what happened around each of
-/// `marks` (the run's faults).
-pub fn ledger(get: Get<'_>, marks: &[Mark]) -> Result<Ledger, String> {
+/// `marks` (the run's faults). `durable`: the backend keeps each task until it finishes (the
+/// database backend), so one started and never finished is stuck, not lost.
+pub fn ledger(get: Get<'_>, marks: &[Mark], durable: bool) -> Result<Ledger, String> {
     let mut ledger = Ledger {
         at_faults: vec![AtFault::default(); marks.len()],
         ..Ledger::default()
@@ -238,14 +248,20 @@ pub fn ledger(get: Get<'_>, marks: &[Mark]) -> Result<Ledger, String> {
             break;
         }
         for t in &page.tasks {
-            ledger.add(t);
+            ledger.add(t, durable);
             if t.accepted == Some(false) {
                 continue;
             }
             for ((m, at), drained) in marks.iter().zip(&mut ledger.at_faults).zip(&mut drained) {
                 if t.enqueued_ns < m.at_ns && t.finished_ns.is_none_or(|f| f > m.at_ns) {
                     at.queued_or_running += 1;
-                    at.of_those_lost += u64::from(t.finished_ns.is_none());
+                    if t.finished_ns.is_none() {
+                        if stuck(t, durable) {
+                            at.of_those_stuck += 1;
+                        } else {
+                            at.of_those_lost += 1;
+                        }
+                    }
                 }
                 if let (Some(r), Some(f)) = (m.recovered_ns, t.finished_ns)
                     && t.enqueued_ns <= r
@@ -311,7 +327,7 @@ mod tests {
             // Enqueued after recovery: not part of the backlog.
             counted(task(14 * S, Some(14 * S), Some(20 * S)), 1, 1, true),
         ];
-        let l = ledger(&pages(tasks), &[kill]).unwrap();
+        let l = ledger(&pages(tasks.clone()), &[kill], false).unwrap();
         assert_eq!(
             (
                 l.recorded,
@@ -321,10 +337,15 @@ mod tests {
                 l.still_running,
                 l.not_accepted
             ),
-            (6, 2, 1, 2, 1, 1)
+            (6, 2, 1, 2, 0, 1)
         );
         assert_eq!(l.at_faults[0].queued_or_running, 3);
         assert_eq!(l.at_faults[0].of_those_lost, 2);
+        // A durable backend still holds the one that was running: stuck, not lost.
+        let durable = ledger(&pages(tasks), &[kill], true).unwrap();
+        assert_eq!((durable.lost, durable.still_running), (1, 1));
+        let at = &durable.at_faults[0];
+        assert_eq!((at.of_those_lost, at.of_those_stuck), (1, 1));
         // The backlog (accepted by 12 s) drained when the redelivered task finished at 13 s.
         assert_eq!(l.at_faults[0].backlog_drained_s, Some(3.0));
         // Nothing recovered: no drain time, never 0.
@@ -332,7 +353,7 @@ mod tests {
             at_ns: 10 * S,
             recovered_ns: None,
         };
-        let l = ledger(&pages(vec![task(9 * S, None, None)]), &[dead]).unwrap();
+        let l = ledger(&pages(vec![task(9 * S, None, None)]), &[dead], true).unwrap();
         assert_eq!((l.lost, l.at_faults[0].backlog_drained_s), (1, None));
     }
 

@@ -100,6 +100,12 @@ fn at_fault(f: &FaultRun, i: usize, e: &FaultEvent) -> (Option<u64>, Option<u64>
     )
 }
 
+/// Of the tasks queued or running at the `i`th fault, those stuck as running.
+fn stuck_at(f: &FaultRun, i: usize, e: &FaultEvent) -> Option<u64> {
+    let l = f.ledger.as_ref().and_then(|l| l.at_faults.get(i));
+    e.of_those_stuck.or(l.map(|a| a.of_those_stuck))
+}
+
 /// The task backend of a run: as the scenario chose it (resolved), else as the app named it.
 fn backend(r: &RunResult) -> String {
     match (&r.task_durability, &r.task_backend) {
@@ -131,13 +137,16 @@ fn row(r: &RunResult, f: &FaultRun) -> (String, Vec<String>) {
         count(l.map(|l| l.still_running)),
         count(f.never_accepted),
         per_event(&|i, e| match at_fault(f, i, e) {
-            (Some(q), lost, _) => format!("{q} ({} lost)", count(lost)),
+            (Some(q), lost, _) => match stuck_at(f, i, e) {
+                Some(s) if s > 0 => format!("{q} ({} lost, {s} stuck)", count(lost)),
+                _ => format!("{q} ({} lost)", count(lost)),
+            },
             (None, _, _) => UNKNOWN.into(),
         }),
         per_event(&|_, e| e.first_success_after_s.map_or("none came".into(), seconds)),
         per_event(&|i, e| match at_fault(f, i, e) {
             (_, _, Some(s)) => seconds(s),
-            (Some(0), _, None) => "nothing queued".into(),
+            (Some(_), _, None) => "nothing to drain".into(),
             _ => UNKNOWN.into(),
         }),
         per_event(&|_, e| {
@@ -240,13 +249,25 @@ fn why_line(r: &RunResult, f: &FaultRun) -> String {
             ledger.lost
         );
     }
+    let stuck = match ledger.still_running {
+        0 => String::new(),
+        1 => "; 1 task stuck as running: it was running when its worker died, and the backend \
+              still holds it as running, so no worker takes it again"
+            .to_owned(),
+        n => format!(
+            "; {n} tasks stuck as running: they were running when their worker died, and the \
+             backend still holds them as running, so no worker takes them again"
+        ),
+    };
     if ledger.lost == 0 {
         return if queued == 0 {
-            format!("{name}: no task lost, and none was queued or running at its faults")
-        } else {
+            format!("{name}: no task lost, and none was queued or running at its faults{stuck}")
+        } else if ledger.still_running == 0 {
             format!(
                 "{name}: no task lost: the {queued} queued or running at its faults all finished"
             )
+        } else {
+            format!("{name}: no task lost of the {queued} queued or running at its faults{stuck}")
         };
     }
     let terms: Vec<String> = (f.events.iter().zip(&figures))
@@ -260,7 +281,12 @@ fn why_line(r: &RunResult, f: &FaultRun) -> String {
             }
         })
         .collect();
-    format!("{name}: {} tasks lost = {}", ledger.lost, terms.join(" + "))
+    let tasks = if ledger.lost == 1 { "task" } else { "tasks" };
+    format!(
+        "{name}: {} {tasks} lost = {}{stuck}",
+        ledger.lost,
+        terms.join(" + ")
+    )
 }
 
 /// What was done to a run and when: a heading line, then one line per fault and per death.
@@ -541,6 +567,7 @@ pub mod tests {
             backlog_drained_s: None,
             tasks_at_fault: None,
             of_those_lost: None,
+            of_those_stuck: None,
             error: None,
         }
     }
@@ -557,6 +584,7 @@ pub mod tests {
         });
         r.faults = Some(FaultRun {
             restart: Restart::Always,
+            restart_delay_s: 0.1,
             visibility_timeout_s: None,
             drain_s: 30.0,
             events: vec![event(Action::Kill, Target::TaskWorker, 8.013)],
@@ -577,6 +605,7 @@ pub mod tests {
                 at_faults: vec![AtFault {
                     queued_or_running: 37,
                     of_those_lost: 37,
+                    of_those_stuck: 0,
                     backlog_drained_s: Some(2.5),
                 }],
             }),

@@ -1164,10 +1164,13 @@ pub fn warnings(doc: &Results) -> Vec<String> {
             )),
             _ => {}
         }
+        // A process restarted in a fault run serves from new workers: the shares of the old
+        // and the new are not a balance.
+        let restarted = r.faults.as_ref().is_some_and(|f| !f.deaths.is_empty());
         if let Some(b) = r
             .workers
             .as_ref()
-            .filter(|b| b.max_deviation > MAX_WORKER_DEVIATION)
+            .filter(|b| b.max_deviation > MAX_WORKER_DEVIATION && !restarted)
         {
             let shares = worker_shares(r);
             w.push(format!(
