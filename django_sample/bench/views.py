@@ -175,8 +175,8 @@ def _task_options():
 
 
 def broker(request):
-    """Whether the task backend's broker answers now: 200 when a connection to it opens, 503
-    when it does not, 404 for a backend without one. djbench asks this after a fault to the
+    """Whether the task backend's broker answers now: 200 when it answers a PING, 503 when it
+    does not, 404 for a backend without one. djbench asks this after a fault to the
     broker to time its recovery, without enqueueing a task."""
     from django.tasks import task_backends
 
@@ -187,9 +187,13 @@ def broker(request):
         CeleryBackend = None
     if CeleryBackend is None or not isinstance(backend, CeleryBackend):
         return JsonResponse({"broker": None}, status=404)
+    # A ping on a connection of its own: kombu's connections connect lazily, so opening one
+    # proves nothing until a command goes through.
+    import redis
+
+    url = backend._get_celery_app().conf.broker_url
     try:
-        with backend._get_celery_app().connection_for_write() as conn:
-            conn.ensure_connection(max_retries=1, interval_start=0, interval_step=0, timeout=1)
+        redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
     except Exception as e:  # any failure to reach it is "down", with its reason
         return JsonResponse({"broker": "down", "error": f"{type(e).__name__}: {e}"}, status=503)
     return JsonResponse({"broker": "up"})

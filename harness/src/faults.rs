@@ -191,6 +191,12 @@ pub struct FaultEvent {
     /// The worst per-second p99 over those seconds, failures included; None: no request
     /// finished then.
     pub p99_while_recovering_us: Option<u64>,
+    /// The task load's `/enqueue` requests and failures over the same seconds (None without
+    /// a task load): a broker outage shows here, not on the web side.
+    #[serde(default)]
+    pub enqueues_while_recovering: Option<u64>,
+    #[serde(default)]
+    pub enqueue_errors_while_recovering: Option<u64>,
     /// From the fault until the tasks accepted before recovery had finished (those that
     /// finished at all); None when unknown or there were none.
     pub backlog_drained_s: Option<f64>,
@@ -234,24 +240,30 @@ pub fn describe(target: Target, mode: crate::scenario::model::Mode) -> &'static 
     }
 }
 
-/// The recovery figures of `sent` from the web load's per-second rows (all endpoints).
+/// The recovery figures of `sent` from the web load's per-second rows (all endpoints), and
+/// the task load's when there is one.
 pub fn event(
     s: &Sent,
     mode: crate::scenario::model::Mode,
     window_start: Instant,
     window_ns: u64,
     seconds: &[crate::load::SecondRow],
+    task_seconds: Option<&[crate::load::SecondRow]>,
 ) -> FaultEvent {
     let rel = |t: Instant| t.saturating_duration_since(window_start).as_secs_f64();
     let at_s = rel(s.at);
     let recovered_s = s.recovered.map(rel);
     let first = at_s.floor() as u64;
     let last = recovered_s.map_or(u64::MAX, |r| r.ceil() as u64);
-    let rows = seconds
-        .iter()
-        .filter(|r| r.path == "*" && (first..=last).contains(&r.second));
+    let between = |rows: &[crate::load::SecondRow]| -> Vec<crate::load::SecondRow> {
+        rows.iter()
+            .filter(|r| r.path == "*" && (first..=last).contains(&r.second))
+            .cloned()
+            .collect()
+    };
+    let tasks = task_seconds.map(between);
     let (mut requests, mut errors, mut p99) = (0, 0, None::<u64>);
-    for r in rows {
+    for r in between(seconds) {
         requests += r.count;
         errors += r.errors;
         if r.count > 0 {
@@ -274,6 +286,8 @@ pub fn event(
         requests_while_recovering: requests,
         errors_while_recovering: errors,
         p99_while_recovering_us: p99,
+        enqueues_while_recovering: tasks.as_ref().map(|t| t.iter().map(|r| r.count).sum()),
+        enqueue_errors_while_recovering: tasks.as_ref().map(|t| t.iter().map(|r| r.errors).sum()),
         backlog_drained_s: None,
         tasks_at_fault: None,
         of_those_lost: None,
@@ -362,6 +376,15 @@ mod tests {
             start,
             0,
             &seconds,
+            Some(&seconds[1..2]),
+        );
+        // The task load's rows count the same way: only second 3 of them is given.
+        assert_eq!(
+            (
+                e.enqueues_while_recovering,
+                e.enqueue_errors_while_recovering
+            ),
+            (Some(40), Some(10))
         );
         // Seconds 3 to 5 (4.5 rounded up): 170 requests, 15 failed, worst p99 90 ms.
         assert_eq!(
@@ -381,7 +404,9 @@ mod tests {
             start,
             0,
             &seconds,
+            None,
         );
+        assert_eq!(e.enqueues_while_recovering, None);
         assert_eq!(
             (e.requests_while_recovering, e.first_success_after_s),
             (270, None)

@@ -1296,7 +1296,10 @@ fn fault_run(
     let seconds = o.load.as_ref().map_or(&[][..], |l| &l.seconds[..]);
     let mut events: Vec<_> = sent
         .iter()
-        .map(|x| crate::faults::event(x, shape.mode, window_start, window.from_ns, seconds))
+        .map(|x| {
+            let tasks = o.task_load.as_ref().map(|l| &l.seconds[..]);
+            crate::faults::event(x, shape.mode, window_start, window.from_ns, seconds, tasks)
+        })
         .collect();
     let ns_of =
         |t: Instant| window.from_ns + t.saturating_duration_since(window_start).as_nanos() as u64;

@@ -56,6 +56,9 @@ pub fn monotonic_ns() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Page {
     pub enqueued: u64,
+    /// Of those, accepted by the backend (None from an app that does not say).
+    #[serde(default)]
+    pub accepted: Option<u64>,
     pub started: u64,
     pub finished: u64,
     pub tasks: Vec<Task>,
@@ -149,7 +152,7 @@ fn stuck(t: &Task, durable: bool) -> bool {
 /// What the task figures of one run are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Figures {
-    /// Every task the app recorded, warm-up included.
+    /// Every task the app recorded and its backend accepted, warm-up included.
     pub enqueued: u64,
     pub finished: u64,
     /// Enqueued and not finished by the end of the drain.
@@ -173,7 +176,8 @@ pub type Get<'a> = &'a dyn Fn(&str) -> Result<Page, String>;
 pub fn drain(get: Get<'_>, deadline: Instant, stop: &dyn Fn() -> bool) -> Result<Page, String> {
     loop {
         let page = get("/_djbench/tasks?limit=1")?;
-        if page.finished >= page.enqueued || Instant::now() > deadline || stop() {
+        let waiting_for = page.accepted.unwrap_or(page.enqueued);
+        if page.finished >= waiting_for || Instant::now() > deadline || stop() {
             return Ok(page);
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -192,6 +196,11 @@ pub fn figures(get: Get<'_>, window: Window) -> Result<Figures, String> {
             break;
         }
         for t in &page.tasks {
+            // A task the backend refused (its request answered 503) is counted by the task
+            // load as a failed enqueue: counting its record too would count it twice.
+            if t.accepted == Some(false) {
+                continue;
+            }
             enqueued += 1;
             finished += u64::from(t.finished_ns.is_some());
             if t.finished_ns.is_some_and(|f| window.holds(f)) {
@@ -368,6 +377,7 @@ mod tests {
             let page: Vec<Task> = tasks.iter().skip(after).take(2).cloned().collect();
             Ok(Page {
                 enqueued: tasks.len() as u64,
+                accepted: None,
                 started: 0,
                 finished: 0,
                 next: (after + page.len()) as u64,

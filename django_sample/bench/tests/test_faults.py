@@ -179,3 +179,22 @@ class CeleryOptionTests(TestCase):
 
     def test_in_memory_backends_have_no_options(self):
         self.assertEqual(self.client.get("/_djbench/env").json()["task_options"], {})
+
+
+class BrokerProbeTests(TestCase):
+    def test_a_backend_without_a_broker_has_none_to_probe(self):
+        self.assertEqual(self.client.get("/_djbench/broker").status_code, 404)
+
+    @override_settings(TASKS=CELERY)
+    def test_a_broker_that_does_not_answer_is_down(self):
+        from djsample.celery import app
+
+        # Nothing listens on port 1 of loopback: the PING is refused at once.
+        saved = app.conf.broker_url
+        app.conf.broker_url = "redis://127.0.0.1:1/0"
+        try:
+            response = self.client.get("/_djbench/broker")
+        finally:
+            app.conf.broker_url = saved
+        self.assertEqual(response.status_code, 503)
+        self.assertEqual(response.json()["broker"], "down")

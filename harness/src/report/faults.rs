@@ -150,10 +150,17 @@ fn row(r: &RunResult, f: &FaultRun) -> (String, Vec<String>) {
             _ => UNKNOWN.into(),
         }),
         per_event(&|_, e| {
-            format!(
+            let web = format!(
                 "{} of {}",
                 e.errors_while_recovering, e.requests_while_recovering
-            )
+            );
+            match (
+                e.enqueue_errors_while_recovering,
+                e.enqueues_while_recovering,
+            ) {
+                (Some(x), Some(n)) => format!("{web}; enqueues {x} of {n}"),
+                _ => web,
+            }
         }),
         per_event(&|_, e| {
             e.p99_while_recovering_us
@@ -358,7 +365,8 @@ fn event_lines(r: &RunResult, f: &FaultRun) -> (String, Vec<String>) {
 
 const INTRO: &str = "Faults were injected into these runs at the times below (seconds from the \
      start of the measured window). Task figures come from the app's task ledger after the \
-     drain; recovery counts web requests from the fault to the first successful answer.";
+     drain; recovery counts web requests (and the task load's enqueues) from the fault to the \
+     first successful answer (for the broker: the first time the app reached it again).";
 
 /// summary.md's Faults section; empty without a fault run.
 pub fn markdown(doc: &Results) -> String {
@@ -564,6 +572,8 @@ pub mod tests {
             requests_while_recovering: 170,
             errors_while_recovering: 15,
             p99_while_recovering_us: Some(90_000),
+            enqueues_while_recovering: None,
+            enqueue_errors_while_recovering: None,
             backlog_drained_s: None,
             tasks_at_fault: None,
             of_those_lost: None,
