@@ -144,7 +144,9 @@ pub fn inject(
                     while Instant::now() < until && !done.load(Ordering::Relaxed) {
                         let asked = Instant::now();
                         if answers(client, &url) {
-                            return Some(asked);
+                            // When the answer came: a probe sent while the deployment was down
+                            // may wait in its backlog and be answered after it recovered.
+                            return Some(Instant::now());
                         }
                         std::thread::sleep(PROBE_EVERY.saturating_sub(asked.elapsed()));
                     }
