@@ -1,5 +1,10 @@
 """The endpoints djbench loads, each a workload with its own reason to be in a comparison, and
-the bench endpoints under /_djbench/ that report on the deployment itself."""
+the bench endpoints under /_djbench/ that report on the deployment itself. Their async twins
+live in bench.async_views and share the parameters and queries defined here.
+
+The CPU work of every view is pure Python (bench.work.spin, Django's template engine): no
+hashlib or other C code that releases the GIL, so a GIL build cannot look parallel through it.
+Only waiting releases the GIL (time.sleep, the database driver)."""
 
 import os
 import sys
@@ -27,30 +32,58 @@ def _int_param(request, name, default, low, high):
     return value if low <= value <= high else None
 
 
+# The workload parameters a sync view shares with its async twin (bench.async_views): name,
+# default, bounds. One definition, so /cpu and /async/cpu cannot drift apart in what they
+# accept or in the 400 they give.
+CPU_N = ("n", 20_000, 0, 50_000_000)
+IO_MS = ("ms", 10, 0, 60_000)
+
+
+def bounded_param(request, spec):
+    """`(value, None)`, or `(None, a 400 naming the bounds)` when the parameter is not a whole
+    number within them."""
+    name, default, low, high = spec
+    value = _int_param(request, name, default, low, high)
+    if value is None:
+        return None, HttpResponseBadRequest(f"{name} must be {low}..{high}")
+    return value, None
+
+
 def hello(request):
     """Framework overhead: routing, middleware and a small JSON response."""
     return JsonResponse({"message": "hello"})
 
 
-def db(request):
-    """ORM reads: the best-rated articles with their authors (a join), and an aggregate over
-    a few authors' articles (a GROUP BY of a few hundred rows, not the whole table)."""
-    top = [
-        {"title": a.title, "author": a.author.name, "rating": a.rating}
-        for a in Article.objects.select_related("author").order_by("-rating")[:20]
-    ]
-    by_country = list(
+def top_articles():
+    """/db's first query (lazy): the 20 best-rated articles, each with its author (a join, so
+    reading `author` later runs no query: an async view may read it too)."""
+    return Article.objects.select_related("author").order_by("-rating")[:20]
+
+
+def countries():
+    """/db's second query (lazy): a GROUP BY over a few authors' articles (a few hundred rows,
+    not the whole table)."""
+    return (
         Author.objects.filter(pk__lte=25)
         .values("country")
         .annotate(article_count=Count("articles"), mean_rating=Avg("articles__rating"))
         .order_by("country")
     )
-    return JsonResponse({"top": top, "countries": by_country})
+
+
+def db(request):
+    """ORM reads: the best-rated articles with their authors (a join), and an aggregate over
+    a few authors' articles. /async/db runs the same two queries through the async ORM."""
+    top = [
+        {"title": a.title, "author": a.author.name, "rating": a.rating} for a in top_articles()
+    ]
+    return JsonResponse({"top": top, "countries": list(countries())})
 
 
 def template(request):
     """Template rendering: a table of rows built in Python, like pyperformance's
-    django_template benchmark, so it measures the template engine, not the database."""
+    django_template benchmark, so it measures the template engine (pure Python, holding the
+    GIL), not the database."""
     rows = _int_param(request, "rows", 100, 1, 2000)
     if rows is None:
         return HttpResponseBadRequest("rows must be 1..2000")
@@ -59,18 +92,19 @@ def template(request):
 
 
 def cpu(request):
-    """Pure-Python CPU work that holds the GIL for its whole run."""
-    n = _int_param(request, "n", 20_000, 0, 50_000_000)
-    if n is None:
-        return HttpResponseBadRequest("n must be 0..50000000")
+    """Pure-Python CPU work that holds the GIL for its whole run (bench.work.spin: bytecode
+    only, no C code that releases the GIL, so a GIL build cannot look parallel here)."""
+    n, bad = bounded_param(request, CPU_N)
+    if bad:
+        return bad
     return JsonResponse({"n": n, "result": spin(n)})
 
 
 def io(request):
     """Waits like a call to an upstream API: the worker is busy but the CPU is free."""
-    ms = _int_param(request, "ms", 10, 0, 60_000)
-    if ms is None:
-        return HttpResponseBadRequest("ms must be 0..60000")
+    ms, bad = bounded_param(request, IO_MS)
+    if bad:
+        return bad
     time.sleep(ms / 1000)
     return JsonResponse({"ms": ms})
 
