@@ -29,6 +29,17 @@ balance out="reports/balance-latest":
 capacity scenario="capacity":
     cargo run --release -- capacity {{scenario}}
 
+# What each mode loses when whatever runs its tasks is killed mid-run (issue #17's acceptance):
+# six deployments, one SIGKILL each, restarted; about 6 minutes. tests/faults.rs runs a short
+# representative pair in CI.
+durability:
+    cargo run --release -- scenario task_durability
+
+# gunicorn_celery's broker killed mid-run and restarted 2 s later: errors during the outage and
+# the time to reach the broker again (about 2 minutes).
+broker-outage:
+    cargo run --release -- scenario broker_outage
+
 # The pip-installable wheel of djbench (harness/pyproject.toml; maturin, a release build) into
 # target/wheels/, e.g. for `pip install target/wheels/djbench-*.whl` on another machine. Its
 # tag is plain linux_x86_64, which pip takes and PyPI refuses: publishing needs a manylinux

@@ -4,6 +4,9 @@ worker's share of the requests and djbench can warn when one idles while another
 import os
 import threading
 
+from asgiref.sync import iscoroutinefunction
+from django.utils.decorators import sync_and_async_middleware
+
 HEADER = "X-Djbench-Worker"
 
 
@@ -28,10 +31,24 @@ def worker_id():
     return f"{os.getpid()}.{INTERPRETER_ID}.{threading.get_native_id()}"
 
 
+@sync_and_async_middleware
 def worker_header(get_response):
-    def middleware(request):
-        response = get_response(request)
-        response[HEADER] = worker_id()
-        return response
+    """Both sync and async, as Django's docs write such middleware: under WSGI Django hands it
+    a sync get_response and it is the plain function it always was; under an async stack
+    (ASGI, the tests' AsyncClient) it awaits, so it forces no switch between sync and async
+    around an async view. The header then names the event loop's thread."""
+    if iscoroutinefunction(get_response):
+
+        async def middleware(request):
+            response = await get_response(request)
+            response[HEADER] = worker_id()
+            return response
+
+    else:
+
+        def middleware(request):
+            response = get_response(request)
+            response[HEADER] = worker_id()
+            return response
 
     return middleware

@@ -42,7 +42,11 @@ def worker_name():
 class TaskRecord(models.Model):
     """One enqueued task, written by the app at enqueue and by the task itself at start and
     finish, so a task that never finishes is counted as lost. Times are CLOCK_MONOTONIC
-    nanoseconds, which every process of the machine shares."""
+    nanoseconds, which every process of the machine shares.
+
+    A task may run more than once (a broker redelivers it after its worker died): the times
+    and worker are those of the first start and the first finish, and `starts` / `finishes`
+    count every one, so a duplicate shows as finishes > 1 rather than as a moved time."""
 
     kind = models.CharField(max_length=8)
     size = models.PositiveIntegerField()
@@ -50,6 +54,12 @@ class TaskRecord(models.Model):
     started_ns = models.BigIntegerField(null=True)
     finished_ns = models.BigIntegerField(null=True)
     worker = models.CharField(max_length=80, blank=True)
+    # How many times the task started and finished (1 and 1 when all went well).
+    starts = models.PositiveIntegerField(default=0)
+    finishes = models.PositiveIntegerField(default=0)
+    # False when the backend refused the task at enqueue (its broker down …): the client got a
+    # 503, so such a task is not lost, it was never taken.
+    accepted = models.BooleanField(default=True)
 
 
 class WorkerHeartbeat(models.Model):

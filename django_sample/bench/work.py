@@ -1,5 +1,12 @@
-"""CPU work shared by the /cpu view and the cpu task: pure Python that holds the GIL for its
-whole run (no C-accelerated hashing or numeric library that would release it)."""
+"""CPU work shared by /cpu, /async/cpu and the cpu task: pure Python that holds the GIL for its
+whole run.
+
+It is bytecode only: integer arithmetic on small ints and a `range` loop. No hashlib, zlib,
+numpy or other C code that releases the GIL while it works, so on a GIL build two threads
+running it take turns, and only a free-threaded build (or separate processes or
+subinterpreters) runs two of them at once. A C-accelerated kernel would let a GIL build look
+parallel through the C code and hide the very difference djbench measures. Keep it this way;
+test_async.PureCpuTests checks that spin calls nothing but the builtins it names."""
 
 
 def spin(n):

@@ -3,6 +3,8 @@
 Celery's Django fix-up sets Django up in the worker; CELERY_IMPORTS (the sample) or the
 autodiscovery of each installed app's `tasks` module (a user's project) makes it import the
 task modules, whose @task functions the django-tasks-celery backend registers with this app.
+Its settings, the delivery guarantees among them (acks early or late, the visibility timeout),
+come from serve/taskbackends.py's CELERY through Django's settings.
 """
 
 import os

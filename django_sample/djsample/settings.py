@@ -5,10 +5,21 @@ the same project in every mode:
 DJBENCH_DB            sqlite (default) or postgres
 DJBENCH_SQLITE_PATH   the SQLite file (default: db.sqlite3 beside manage.py)
 DJBENCH_PG_HOST, DJBENCH_PG_PORT, DJBENCH_PG_NAME, DJBENCH_PG_USER
-DJBENCH_TASKS         immediate (default), celery, interpreters or threads: the django.tasks
-                      backend of the mode (serve/taskbackends.py)
+DJBENCH_TASKS         immediate (default), celery, interpreters, threads or database: the
+                      django.tasks backend of the mode (serve/taskbackends.py); database is
+                      django-tasks-db, whose workers the launchers run (--task-backend database)
 DJBENCH_REDIS_URL     the Celery broker (celery backend only)
 DJBENCH_TASK_THREADS  task threads of the threads backend (default 2)
+DJBENCH_CELERY_ACKS_LATE   1: Celery acknowledges a task after it ran and requeues it when the
+                      child running it dies (task_acks_late, task_reject_on_worker_lost); unset:
+                      acknowledged when taken, Celery's default (a killed task is lost)
+DJBENCH_VISIBILITY_TIMEOUT seconds before redis hands an unacknowledged task to another worker
+                      (broker_transport_options); unset: Celery's default, one hour
+DJBENCH_DB_WORKER_INTERVAL seconds an idle django-tasks-db worker sleeps between polls (default
+                      0.1, a choice: db_worker's own 1 s would add up to a second of pick-up
+                      latency; bench/backends/dbworker.py)
+DJBENCH_DB_WORKER_THREADS  django-tasks-db worker threads in the serving process (set by
+                      serve/free_threaded.py --task-backend database; default none)
 DJBENCH_SECRET_KEY    shared by every process of a deployment (default: a fresh random key)
 DJBENCH_FAULTS        faults to inject, comma-separated, for djbench's own tests (default none):
                       tasks_500 makes the task accounting view (/_djbench/tasks) answer 500
@@ -32,7 +43,9 @@ DEBUG = False
 # Load only ever comes from the same machine.
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
 
-INSTALLED_APPS = ["bench"]
+# django_tasks_db always, so the template database every deployment copies has its table
+# whichever backend a scenario picks.
+INSTALLED_APPS = ["bench", taskbackends.DATABASE_APP]
 
 MIDDLEWARE = [
     # First, so every response names its worker, errors included.

@@ -31,12 +31,20 @@ def _load():
 
 def _start_task_workers():
     """Backends that run tasks in the serving process start their workers now, not on the
-    first enqueue, so djbench sees them ready before load arrives."""
+    first enqueue, so djbench sees them ready before load arrives. django-tasks-db's workers
+    run here too when the launcher asks for them (DJBENCH_DB_WORKER_THREADS, set by
+    serve/free_threaded.py): a server such as granian loads this module in its own worker
+    process, which is where the task threads must live."""
     from django.tasks import task_backends
 
     start = getattr(task_backends["default"], "start", None)
     if start is not None:
         start()
+    db_threads = int(os.environ.get("DJBENCH_DB_WORKER_THREADS") or 0)
+    if db_threads > 0:
+        from bench.backends import dbworker
+
+        dbworker.start_threads(db_threads)
 
 
 application = _load()

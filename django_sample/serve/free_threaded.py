@@ -7,6 +7,11 @@ module. Then it serves in-process (waitress, cheroot) or hands over to a server'
 command line (granian, gunicorn's gthread worker), whose worker process repeats the check
 when it loads the app.
 
+Task backends (--task-backend): memory (default), a queue.Queue in the process that its task
+threads take from, so queued tasks die with the process; database, django-tasks-db: web
+threads write each task as a row, and each task thread runs django-tasks-db's worker loop
+(bench/backends/dbworker.py), so queued tasks outlive a killed process.
+
     python serve/free_threaded.py --bind 127.0.0.1:8000 --threads 2 --task-threads 2
 """
 
@@ -28,6 +33,12 @@ def main():
     parser.add_argument("--threads", type=int, default=2, help="serving threads")
     parser.add_argument("--task-threads", type=int, default=2)
     parser.add_argument(
+        "--task-backend",
+        default="memory",
+        choices=["memory", "database"],
+        help="memory: an in-process queue (default); database: django-tasks-db",
+    )
+    parser.add_argument(
         "--server", default="granian", choices=["granian", "gunicorn_gthread", "waitress", "cheroot"]
     )
     parser.add_argument("--backlog", type=int, default=1024, help="listen backlog")
@@ -39,7 +50,11 @@ def main():
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
-    if args.task_threads:
+    if args.task_threads and args.task_backend == "database":
+        os.environ["DJBENCH_TASKS"] = "database"
+        # serve.entry starts them in whichever process serves (granian's worker, too).
+        os.environ["DJBENCH_DB_WORKER_THREADS"] = str(args.task_threads)
+    elif args.task_threads:
         # 0: web only (a project that does not use django.tasks, or brings its own backend).
         os.environ["DJBENCH_TASKS"] = "threads"
         os.environ["DJBENCH_TASK_THREADS"] = str(args.task_threads)
@@ -96,6 +111,9 @@ def main():
     stop_tasks = getattr(task_backends["default"], "stop", None)
     if stop_tasks is not None:
         stop_tasks()
+    from bench.backends import dbworker
+
+    dbworker.stop_threads()
     os._exit(0)
 
 

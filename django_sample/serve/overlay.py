@@ -10,6 +10,10 @@ Everything of the project's settings is kept. On top, only what djbench measures
 - the mode's task backend, only when djbench swaps it in (DJBENCH_TASKS set): the project
   uses django.tasks with one of Django's built-in backends, which run no task in a worker.
   A project that brings its own backend keeps it, and the report names it.
+- django_tasks_db in INSTALLED_APPS, only when that backend is swapped in
+  (DJBENCH_TASKS=database) and the project does not list it already: a project that never
+  runs it should not see an app of djbench's choosing. Its table then needs
+  `migrate django_tasks_database` (its app label) with DJBENCH_TASKS=database set.
 """
 
 import os
@@ -39,3 +43,8 @@ if os.environ.get("DJBENCH_TASKS"):
         "default": taskbackends.backend(os.environ["DJBENCH_TASKS"]),
     }
     globals().update(taskbackends.CELERY)
+    if os.environ["DJBENCH_TASKS"] == "database" and not any(
+        app == taskbackends.DATABASE_APP or app.startswith(taskbackends.DATABASE_APP + ".")
+        for app in INSTALLED_APPS
+    ):
+        INSTALLED_APPS = [*INSTALLED_APPS, taskbackends.DATABASE_APP]

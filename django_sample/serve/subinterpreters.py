@@ -9,6 +9,12 @@ that the web ones fill through Django's task framework. Signals only reach the m
 interpreter, so SIGTERM is relayed to the others through queues: web servers stop taking
 requests, task workers finish what they hold, then the process exits.
 
+Task backends (--task-backend): memory (default), the concurrent.interpreters.Queue above, so
+queued tasks die with the process; database, django-tasks-db: web subinterpreters write each
+task as a row, and each task subinterpreter runs django-tasks-db's worker loop
+(bench/backends/dbworker.py; its db_worker command cannot run here, it installs signal
+handlers), so queued tasks outlive a killed process.
+
     python serve/subinterpreters.py --bind 127.0.0.1:8000 --web 2 --tasks 2 --server cheroot
 """
 
@@ -58,6 +64,38 @@ ready.put(("tasks", index))
 run_worker(tasks_queue)
 """
 
+# A task subinterpreter of the database backend: django-tasks-db's worker loop on this
+# interpreter's thread, and a watcher thread that stops it when the launcher says so (None on
+# `control`); the loop then ends after the task in hand, or within a poll interval.
+TASKS_DATABASE = """
+import sys
+sys.path[:0] = paths
+import os
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
+import django
+django.setup()
+import threading
+from bench.backends import dbworker
+
+worker = dbworker.make_worker()
+
+
+def watch():
+    control.get()
+    worker.running = False
+
+
+watcher = threading.Thread(target=watch)
+watcher.start()
+ready.put(("tasks", index))
+try:
+    dbworker.run(worker)
+finally:
+    # Ends the watcher if the loop ended by itself (an error): the interpreter waits for it.
+    control.put(None)
+    watcher.join()
+"""
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -67,12 +105,20 @@ def main():
     parser.add_argument("--threads", type=int, default=4, help="threads per web subinterpreter")
     parser.add_argument("--server", default="cheroot", choices=["cheroot", "wsgiref", "hypercorn"])
     parser.add_argument("--backlog", type=int, default=1024, help="listen backlog")
+    parser.add_argument(
+        "--task-backend",
+        default="memory",
+        choices=["memory", "database"],
+        help="memory: a queue between subinterpreters (default); database: django-tasks-db",
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
     if args.tasks:
         # 0: web only (a project that does not use django.tasks, or brings its own backend).
-        os.environ["DJBENCH_TASKS"] = "interpreters"
+        os.environ["DJBENCH_TASKS"] = (
+            "database" if args.task_backend == "database" else "interpreters"
+        )
     os.environ.setdefault("DJBENCH_SERVER", args.server)
     host, port = args.bind.rsplit(":", 1)
     listener = servers.listen(host, port, args.backlog)
@@ -85,6 +131,7 @@ def main():
     ready = interpreters.create_queue()
     runners = []
     controls = []
+    task_controls = []
 
     def start(code, **names):
         interp = interpreters.create()
@@ -94,7 +141,12 @@ def main():
         runners.append((interp, thread))
 
     for i in range(args.tasks):
-        start(TASKS, index=i)
+        if args.task_backend == "database":
+            control = interpreters.create_queue()
+            task_controls.append(control)
+            start(TASKS_DATABASE, index=i, control=control)
+        else:
+            start(TASKS, index=i)
     for i in range(args.web):
         control = interpreters.create_queue()
         controls.append(control)
@@ -124,7 +176,7 @@ def main():
         servers.start_dispatch(listener, outs)
     print(
         f"djbench subinterpreters: serving on {args.bind} from {args.web} web and "
-        f"{args.tasks} task subinterpreters ({args.server})",
+        f"{args.tasks} task subinterpreters ({args.server}, {args.task_backend} tasks)",
         flush=True,
     )
 
@@ -148,6 +200,8 @@ def main():
         control.put(None)
     for _ in range(args.tasks):
         tasks_queue.put(None)
+    for control in task_controls:
+        control.put(None)
     for interp, thread in runners:
         thread.join()
         interp.close()

@@ -20,5 +20,6 @@ urlpatterns = [
     # Under a prefix no application of the user's would use.
     path("_djbench/env", views.env),
     path("_djbench/tasks", views.tasks),
+    path("_djbench/broker", views.broker),
     *_project.urlpatterns,
 ]

@@ -152,6 +152,9 @@ pub struct Run {
     pub folder: Option<String>,
     /// Each metric's value; None when the run could not know it.
     pub figures: BTreeMap<Metric, Option<f64>>,
+    /// Faults were injected into it (`RunResult::faults`): it is weighed only against fault
+    /// runs.
+    pub fault: bool,
 }
 
 /// One results file, or a folder of them, reduced to what comparing needs.
@@ -193,6 +196,19 @@ impl Loaded {
         self.runs_of(label)
             .filter_map(|r| Some((r.folder.as_deref()?, r.figures.get(&m).copied().flatten()?)))
             .collect()
+    }
+
+    /// `label`'s runs as fault runs or not: `None` for a side that mixes them, with how many
+    /// of how many runs were fault runs.
+    fn faults(&self, label: &str) -> (Option<bool>, usize, usize) {
+        let all = self.runs_of(label).count();
+        let faulted = self.runs_of(label).filter(|r| r.fault).count();
+        let kind = match faulted {
+            0 => Some(false),
+            n if n == all => Some(true),
+            _ => None,
+        };
+        (kind, faulted, all)
     }
 
     fn runs_of(&self, label: &str) -> impl Iterator<Item = &Run> {
@@ -308,6 +324,7 @@ fn load_file(
                     )
                 })
                 .collect(),
+            fault: false,
         });
     }
     for run in doc.runs.iter().filter(|_| doc.capacity.is_empty()) {
@@ -319,6 +336,7 @@ fn load_file(
         loaded.runs.entry(label.clone()).or_default().push(Run {
             folder: folder.clone(),
             figures: metrics.iter().map(|&m| (m, m.of(run))).collect(),
+            fault: run.fault_run(),
         });
         let py = &run.interpreter.version;
         let seen = loaded.pythons.entry(label.clone()).or_default();
@@ -431,8 +449,22 @@ pub struct Comparison {
     /// How many comparisons Holm's correction counted.
     pub family: usize,
     pub rows: Vec<Row>,
+    /// Deployments left out because a fault run would have been weighed against a fault-free
+    /// one (a note says which side had which): they neither pass nor fail.
+    pub not_compared: Vec<String>,
     /// Things a reader must know before trusting the verdict.
     pub notes: Vec<String>,
+}
+
+impl Breach {
+    /// The deployment as a breach line names it: `label`, or `label (fault run)`.
+    pub fn who(&self) -> String {
+        if self.fault_run {
+            format!("{} (fault run)", self.label)
+        } else {
+            self.label.clone()
+        }
+    }
 }
 
 impl Comparison {
@@ -544,7 +576,33 @@ pub fn compare(
         test: Option<(Vec<f64>, Vec<f64>)>,
     }
     let mut pending: Vec<Pending> = Vec::new();
+    let mut not_compared = Vec::new();
     for label in base.runs.keys() {
+        // A fault run measures the faults and the recovery from them, not a steady state:
+        // weighed against a fault-free run it would fail or pass for that alone.
+        match (base.faults(label), cand.faults(label)) {
+            ((Some(false), ..), (Some(false), ..)) => {}
+            ((Some(true), ..), (Some(true), ..)) => notes.push(format!(
+                "`{label}`: fault runs on both sides, compared with each other (their figures \
+                 include the faults and the recovery from them)"
+            )),
+            (b, c) => {
+                let side = |(kind, faulted, all): (Option<bool>, usize, usize)| match kind {
+                    Some(true) => "fault runs".to_owned(),
+                    Some(false) => "fault-free".to_owned(),
+                    None => format!("a mix ({faulted} of {all} runs fault runs)"),
+                };
+                notes.push(format!(
+                    "`{label}` not compared: the baseline's runs are {} and the candidate's {}; \
+                     a fault run is weighed only against fault runs, so this deployment neither \
+                     passes nor fails",
+                    side(b),
+                    side(c)
+                ));
+                not_compared.push(label.clone());
+                continue;
+            }
+        }
         if let (Some(b), Some(c)) = (base.speeds.get(label), cand.speeds.get(label))
             && let Some(note) = speed_note(label, b, c)
         {
@@ -758,6 +816,7 @@ pub fn compare(
         paired,
         family: counted.len(),
         rows,
+        not_compared,
         notes,
     })
 }
@@ -1037,6 +1096,106 @@ mod tests {
         assert_eq!(file.pairable, None);
     }
 
+    /// `r` as a fault run (what the faults were does not matter to `compare`).
+    fn faulted(r: RunResult) -> RunResult {
+        RunResult {
+            faults: Some(crate::results::FaultRun {
+                restart: crate::scenario::faults::Restart::Never,
+                restart_delay_s: 0.1,
+                visibility_timeout_s: None,
+                drain_s: 0.0,
+                events: Vec::new(),
+                deaths: Vec::new(),
+                ledger: None,
+                ledger_unknown: None,
+                never_accepted: None,
+            }),
+            ..r
+        }
+    }
+
+    /// Five repetitions of `label` at `rps`.
+    fn five_of(label: &str, rps: f64) -> Vec<RunResult> {
+        five(rps, |i| i)
+            .into_iter()
+            .map(|r| RunResult {
+                label: label.into(),
+                ..r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_fault_run_is_never_weighed_against_a_fault_free_one() {
+        let dir = tempfile::tempdir().unwrap();
+        // `a` halves its throughput under faults in the candidate: that must not fail the gate.
+        let mut base_runs = five_of("a", 100.0);
+        base_runs.extend(five_of("b", 100.0));
+        let mut head_runs: Vec<RunResult> = five_of("a", 50.0).into_iter().map(faulted).collect();
+        head_runs.extend(five_of("b", 100.0));
+        let base = load(&save(dir.path(), "base", base_runs), &METRICS).unwrap();
+        let head = load(&save(dir.path(), "head", head_runs), &METRICS).unwrap();
+        let c = compare(&base, &head, &METRICS, 0.05).unwrap();
+        assert_eq!(c.not_compared, ["a"]);
+        assert!(c.rows.iter().all(|r| r.label == "b") && !c.rows.is_empty());
+        assert_eq!(c.failed().count(), 0, "{:?}", c.rows);
+        assert!(
+            c.notes.iter().any(|n| n.contains(
+                "`a` not compared: the baseline's runs are fault-free and the candidate's fault \
+                 runs"
+            ) && n.contains("neither passes nor fails")),
+            "{:?}",
+            c.notes
+        );
+        // A side that mixes them is not compared either, and says how many were fault runs.
+        let mixed: Vec<RunResult> = (five_of("a", 100.0).into_iter().enumerate())
+            .map(|(i, r)| if i < 2 { faulted(r) } else { r })
+            .collect();
+        let mixed = load(&save(dir.path(), "mixed", mixed), &METRICS).unwrap();
+        let calm = load(&save(dir.path(), "calm", five_of("a", 50.0)), &METRICS).unwrap();
+        let c = compare(&mixed, &calm, &METRICS, 0.05).unwrap();
+        assert!(c.rows.is_empty() && c.not_compared == ["a"]);
+        assert!(
+            c.notes
+                .iter()
+                .any(|n| n.contains("a mix (2 of 5 runs fault runs)")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn fault_runs_against_fault_runs_compare_as_usual() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = |rps| five_of("a", rps).into_iter().map(faulted).collect();
+        let base = load(&save(dir.path(), "base", f(100.0)), &METRICS).unwrap();
+        let head = load(&save(dir.path(), "head", f(80.0)), &METRICS).unwrap();
+        let c = compare(&base, &head, &METRICS, 0.05).unwrap();
+        assert!(c.not_compared.is_empty());
+        assert!(
+            c.failed().any(|r| r.metric == Metric::Throughput),
+            "{:?}",
+            c.rows
+        );
+        assert!(
+            c.notes
+                .iter()
+                .any(|n| n.contains("fault runs on both sides")),
+            "{:?}",
+            c.notes
+        );
+    }
+
+    #[test]
+    fn thresholds_still_hold_fault_runs_and_name_them() {
+        let doc = results(
+            "  p99: 1ms",
+            vec![faulted(run("a", 1, 100.0, 2000)), run("b", 1, 100.0, 2000)],
+        );
+        let who: Vec<String> = thresholds(&doc).iter().map(Breach::who).collect();
+        assert_eq!(who, ["a (fault run)", "b"]);
+    }
+
     #[test]
     fn pairs_are_matched_by_folder_when_a_value_is_unknown() {
         let dir = tempfile::tempdir().unwrap();
@@ -1074,6 +1233,8 @@ mod tests {
 #[derive(Debug, Clone, Serialize)]
 pub struct Breach {
     pub label: String,
+    /// The deployment's runs were fault runs: its figures include the faults.
+    pub fault_run: bool,
     pub threshold: &'static str,
     pub limit: String,
     pub measured: String,
@@ -1114,6 +1275,7 @@ pub fn thresholds(doc: &Results) -> Vec<Breach> {
             };
             breaches.push(Breach {
                 label: c.label.clone(),
+                fault_run: false,
                 threshold: "capacity",
                 limit: limit.to_string(),
                 measured,
@@ -1131,9 +1293,11 @@ pub fn thresholds(doc: &Results) -> Vec<Breach> {
         .iter()
         .filter(|(_, runs)| !runs.is_empty())
     {
+        let fault_run = runs.iter().any(|r| r.fault_run());
         let mut breach = |threshold: &'static str, limit: String, measured: String| {
             breaches.push(Breach {
                 label: label.clone(),
+                fault_run,
                 threshold,
                 limit,
                 measured,

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod commands;
 pub mod compare;
 pub mod deploy;
+pub mod faults;
 pub mod host;
 pub mod init;
 pub mod limits;

@@ -13,11 +13,14 @@ use serde::{Deserialize, Serialize};
 pub use crate::capacity::Capacity;
 use crate::deploy::Serving;
 use crate::deploy::sockets::Listening;
+use crate::faults::{Death, FaultEvent};
 use crate::load::{Latency, LoadReport, WorkerCount};
 use crate::provision::host::Host;
 use crate::sample::{HarnessCpu, Idle, PeakMean, SampleReport};
 use crate::scenario::Plan;
-use crate::scenario::model::{ScenarioFile, SweepPoint, WorkerUnit};
+use crate::scenario::faults::Restart;
+use crate::scenario::model::{ScenarioFile, SweepPoint, TaskBackend, WorkerUnit};
+use crate::tasks::Ledger;
 
 /// 2: unknown figures are null instead of 0 (`latency_us`, `tasks`, memory, `cpu`), and
 /// `error_rate` is new. A version-1 file is refused, not converted: its zeros cannot be told
@@ -172,6 +175,15 @@ pub struct RunResult {
     /// The django.tasks backend the app ran with, as its live settings named it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task_backend: Option<String>,
+    /// The scenario's `task_backend:` choice for this deployment (resolved) and the options
+    /// the app reported for it live (acks_late, visibility timeout, poll interval…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_durability: Option<TaskDurability>,
+    /// Present in a fault run, and only there: its faults, the deaths and restarts of its
+    /// processes, and the task ledger. Thresholds and `compare` never weigh a fault run
+    /// against a fault-free one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultRun>,
     pub extension_modules: Vec<String>,
     pub requests: u64,
     pub errors: u64,
@@ -218,7 +230,45 @@ pub struct RunResult {
     pub login: Option<crate::load::login::Record>,
 }
 
+/// A deployment's task backend as chosen and as the app ran it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskDurability {
+    pub backend: TaskBackend,
+    /// What a process's death means for its tasks, in a sentence.
+    pub explained: String,
+    /// As `/_djbench/env` reported them (`task_options`); null from an app that does not.
+    #[serde(default)]
+    pub options: serde_json::Value,
+}
+
+/// What a fault run did and what it cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRun {
+    pub restart: Restart,
+    /// How long after a death the supervisor started it again (s).
+    pub restart_delay_s: f64,
+    /// Celery's visibility timeout as djbench set it (s); None: celery's own (an hour), or a
+    /// mode without celery.
+    pub visibility_timeout_s: Option<f64>,
+    /// How long djbench waited after the load for tasks to finish (redelivery included).
+    pub drain_s: f64,
+    pub events: Vec<FaultEvent>,
+    /// Session leaders that died, and when they were started again.
+    pub deaths: Vec<Death>,
+    /// The task ledger after the drain; None: unknown (`ledger_unknown` says why).
+    pub ledger: Option<Ledger>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ledger_unknown: Option<String>,
+    /// `/enqueue` requests of the task load that failed: tasks never accepted.
+    pub never_accepted: Option<u64>,
+}
+
 impl RunResult {
+    /// Whether faults were injected into this run.
+    pub fn fault_run(&self) -> bool {
+        self.faults.is_some()
+    }
+
     /// `label #repetition`, as warnings name a run.
     pub fn name(&self) -> String {
         format!("{} #{}", self.label, self.repetition)
@@ -391,6 +441,8 @@ pub(crate) mod testing {
             django: None,
             psycopg: None,
             task_backend: None,
+            task_durability: None,
+            faults: None,
             extension_modules: Vec::new(),
             requests: 1000,
             errors: 0,

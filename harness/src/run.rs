@@ -55,6 +55,8 @@ pub struct RunOutcome {
     pub capacity: Option<crate::capacity::Capacity>,
     /// The login done before the load, when the workload has one.
     pub login: Option<crate::load::login::Record>,
+    /// A fault run's faults, deaths, restarts and task ledger.
+    pub faults: Option<crate::results::FaultRun>,
 }
 
 /// Steering a scenario while it runs.
@@ -702,6 +704,8 @@ pub fn execute_with(
                 .as_ref()
                 .map(|i| i.value.deployment.clone()),
             app: ready.app.as_ref().map(|a| a.app.clone()),
+            task_backend: shape.task_backend(),
+            visibility_timeout: s.file.tasks.visibility_timeout(!s.file.faults.is_empty()),
         };
         let mut panicked = false;
         let starting = Instant::now();
@@ -802,6 +806,12 @@ pub fn run_result(index: usize, d: &Shape, o: &RunOutcome) -> RunResult {
         django: env.django,
         psycopg: env.psycopg,
         task_backend: env.task_backend,
+        task_durability: Some(crate::results::TaskDurability {
+            backend: d.task_backend(),
+            explained: d.task_backend().explain().to_owned(),
+            options: o.env.get("task_options").cloned().unwrap_or_default(),
+        }),
+        faults: o.faults.clone(),
         extension_modules: env.extension_modules,
         requests: load.map_or(0, |l| l.requests),
         errors: load.map_or(0, |l| l.errors),
@@ -1137,7 +1147,7 @@ fn measure(
         });
     let glances = events.clone();
     let sampler = crate::sample::Sampler::watched(
-        d.session_roles(),
+        d.sessions(),
         s.file.sampling.rss_hz.0,
         s.file.sampling.pss_hz.0,
         Instant::now() + plan.warmup,
@@ -1153,7 +1163,24 @@ fn measure(
     // The window as the app's clock has it: the generator opens it after the warm-up from
     // about now (microseconds apart), and it ends as the load report says it lasted.
     let window = crate::tasks::Window::from_now(plan.warmup, plan.duration);
+    let window_start = Instant::now() + plan.warmup;
+    let planned = crate::faults::Planned::all(&s.file.faults);
+    let faults_done = AtomicBool::new(false);
+    let busy = || crate::faults::busy_pids(sqlite);
+    let mut sent = Vec::new();
+    let mut deaths = Vec::new();
     std::thread::scope(|scope| {
+        let supervisor = (!planned.is_empty()).then(|| {
+            scope.spawn(|| {
+                let delay = s.file.restart_delay.0;
+                deploy::supervisor::watch(d, s.file.restart(), delay, &faults_done)
+            })
+        });
+        let injector = (!planned.is_empty()).then(|| {
+            let until = window_start + plan.duration + tasks.drain_timeout.0;
+            let (planned, busy, done) = (&planned, &busy, &faults_done);
+            scope.spawn(move || crate::faults::inject(d, planned, window_start, until, busy, done))
+        });
         if watching.load(Ordering::Relaxed)
             && let Some(db) = sqlite
         {
@@ -1191,7 +1218,26 @@ fn measure(
             }
         }
         watching.store(false, Ordering::Relaxed);
+        faults_done.store(true, Ordering::Relaxed);
+        if let Some(h) = injector {
+            sent = h.join().unwrap_or_default();
+        }
+        if let Some(h) = supervisor {
+            deaths = h.join().unwrap_or_default();
+        }
     });
+    if !planned.is_empty() {
+        o.faults = Some(fault_run(
+            s,
+            shape,
+            o,
+            &task_page,
+            window,
+            window_start,
+            &sent,
+            &deaths,
+        ));
+    }
     if let Some(l) = o.load.as_ref().filter(|l| l.stopped_early) {
         let how = if controls.stop.load(Ordering::Relaxed) {
             "interrupted"
@@ -1232,6 +1278,82 @@ fn measure(
         ],
         std::thread::available_parallelism().map_or(1, |n| n.get()),
     ));
+}
+
+/// A fault run's record: each fault with its recovery, each death with its restart, and the
+/// task ledger with what it says around each fault.
+#[allow(clippy::too_many_arguments)]
+fn fault_run(
+    s: &Scenario,
+    shape: &Shape,
+    o: &RunOutcome,
+    task_page: crate::tasks::Get<'_>,
+    window: crate::tasks::Window,
+    window_start: Instant,
+    sent: &[crate::faults::Sent],
+    deaths: &[deploy::supervisor::Death],
+) -> crate::results::FaultRun {
+    let seconds = o.load.as_ref().map_or(&[][..], |l| &l.seconds[..]);
+    let mut events: Vec<_> = sent
+        .iter()
+        .map(|x| {
+            let tasks = o.task_load.as_ref().map(|l| &l.seconds[..]);
+            crate::faults::event(x, shape.mode, window_start, window.from_ns, seconds, tasks)
+        })
+        .collect();
+    let ns_of =
+        |t: Instant| window.from_ns + t.saturating_duration_since(window_start).as_nanos() as u64;
+    let marks: Vec<_> = events
+        .iter()
+        .zip(sent)
+        .map(|(e, x)| crate::tasks::Mark {
+            at_ns: e.monotonic_ns,
+            recovered_ns: x.recovered.map(ns_of),
+        })
+        .collect();
+    // A user's project's tasks are its own: no ledger of them.
+    let ledger = if s.file.app.is_none() {
+        let durable = shape.task_backend() == crate::scenario::model::TaskBackend::Database;
+        crate::tasks::ledger(task_page, &marks, durable)
+            .map_err(|e| format!("reading the task ledger: {e}"))
+    } else {
+        Err("a project's own tasks keep no djbench ledger".into())
+    };
+    if let Ok(l) = &ledger {
+        for (e, at) in events.iter_mut().zip(&l.at_faults) {
+            e.backlog_drained_s = at.backlog_drained_s;
+            e.tasks_at_fault = Some(at.queued_or_running);
+            e.of_those_lost = Some(at.of_those_lost);
+            e.of_those_stuck = Some(at.of_those_stuck);
+        }
+    }
+    let rel = |t: Instant| t.saturating_duration_since(window_start).as_secs_f64();
+    let gunicorn_celery = shape.mode == Mode::GunicornCelery;
+    crate::results::FaultRun {
+        restart: s.file.restart(),
+        restart_delay_s: s.file.restart_delay.0.as_secs_f64(),
+        visibility_timeout_s: s
+            .file
+            .tasks
+            .visibility_timeout(true)
+            .filter(|_| gunicorn_celery)
+            .map(|d| d.as_secs_f64()),
+        drain_s: s.file.tasks.drain_timeout.0.as_secs_f64(),
+        events,
+        deaths: deaths
+            .iter()
+            .map(|x| crate::faults::Death {
+                process: x.name.clone(),
+                status: x.status.clone(),
+                noticed_s: rel(x.noticed),
+                restarted_s: x.restarted.map(rel),
+                restart_error: x.restart_error.clone(),
+            })
+            .collect(),
+        ledger_unknown: ledger.as_ref().err().cloned(),
+        ledger: ledger.ok(),
+        never_accepted: o.task_load.as_ref().map(|l| l.errors),
+    }
 }
 
 /// The deployment at rest before its load (`plan.idle`, none when 0): nothing is sent while

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::deploy::{Role, process::members_by_role};
+use crate::deploy::{Role, Sessions, process::members_by_role};
 
 /// Peak and mean of a sum over the measured window, in bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
@@ -249,7 +249,7 @@ impl Sampler {
     /// Starts sampling the sessions `leaders` (session id, role); only samples taken at or
     /// after `measure_from` count.
     pub fn start(
-        leaders: Vec<(i32, Role)>,
+        leaders: impl Into<Sessions>,
         rss_hz: f64,
         pss_hz: f64,
         measure_from: Instant,
@@ -259,7 +259,7 @@ impl Sampler {
 
     /// As `start`, and hands `watch` a glance at every PSS sample of the measured window.
     pub fn watched(
-        leaders: Vec<(i32, Role)>,
+        leaders: impl Into<Sessions>,
         rss_hz: f64,
         pss_hz: f64,
         measure_from: Instant,
@@ -267,6 +267,7 @@ impl Sampler {
     ) -> Self {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let leaders = leaders.into();
         let handle = std::thread::Builder::new()
             .name("djbench-sample".into())
             .spawn(move || run(leaders, rss_hz, pss_hz, measure_from, &flag, watch))
@@ -295,7 +296,7 @@ impl Sampler {
 }
 
 fn run(
-    leaders: Vec<(i32, Role)>,
+    leaders: Sessions,
     rss_hz: f64,
     pss_hz: f64,
     from: Instant,
@@ -324,7 +325,7 @@ fn run(
     while !stop.load(Ordering::Relaxed) {
         let now = Instant::now();
         if last_scan.is_none_or(|t| now - t >= Duration::from_secs(1)) {
-            pids = members_by_role(&leaders);
+            pids = members_by_role(&leaders.now());
             watched.retain(|pid, _| pids.iter().any(|(p, _)| p == pid));
             for &(pid, role) in &pids {
                 if let std::collections::hash_map::Entry::Vacant(e) = watched.entry(pid)

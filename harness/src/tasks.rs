@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::load::{Latency, recorder_histogram};
 
@@ -56,6 +56,9 @@ pub fn monotonic_ns() -> u64 {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Page {
     pub enqueued: u64,
+    /// Of those, accepted by the backend (None from an app that does not say).
+    #[serde(default)]
+    pub accepted: Option<u64>,
     pub started: u64,
     pub finished: u64,
     pub tasks: Vec<Task>,
@@ -67,12 +70,89 @@ pub struct Task {
     pub enqueued_ns: u64,
     pub started_ns: Option<u64>,
     pub finished_ns: Option<u64>,
+    /// Times the task started and finished (a redelivered task runs again); None from an app
+    /// that does not count them.
+    #[serde(default)]
+    pub starts: Option<u32>,
+    #[serde(default)]
+    pub finishes: Option<u32>,
+    /// False when the backend refused it at enqueue (the request answered 503).
+    #[serde(default)]
+    pub accepted: Option<bool>,
+}
+
+/// A fault's moment in the app's clock, and when the deployment answered again after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    pub at_ns: u64,
+    /// The first successful answer after it; None: none came.
+    pub recovered_ns: Option<u64>,
+}
+
+/// Every task of a run sorted by what became of it, as the app's ledger (its task table in
+/// the database, which outlives any process of the deployment) has it after the drain.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Ledger {
+    /// Tasks the app recorded at enqueue.
+    pub recorded: u64,
+    /// Finished exactly once.
+    pub finished_once: u64,
+    /// Finished more than once (redelivered after its worker died, and run again).
+    pub duplicated: u64,
+    /// Accepted and never finished, and not held by the backend: gone. With a backend that
+    /// keeps no task of its own once a worker took it (memory, celery), a task started and
+    /// never finished died with its worker and counts here.
+    pub lost: u64,
+    /// Started and never finished where the backend still holds the task as running (the
+    /// database backend's row says RUNNING after its worker died): stuck, not gone, but no
+    /// worker will take it again.
+    pub still_running: u64,
+    /// Recorded but refused by the backend at enqueue (the broker was down).
+    pub not_accepted: u64,
+    /// Per fault, in order: what the ledger says of the tasks around it.
+    pub at_faults: Vec<AtFault>,
+}
+
+/// The tasks around one fault.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AtFault {
+    /// Accepted before the fault and not finished at it: queued or running at that moment.
+    pub queued_or_running: u64,
+    /// Of those, how many were lost, and how many are stuck as running (see [`Ledger`]).
+    pub of_those_lost: u64,
+    #[serde(default)]
+    pub of_those_stuck: u64,
+    /// From the fault until every task accepted before the deployment answered again, and
+    /// finished at all, had finished (s); None when there were none or it never answered.
+    pub backlog_drained_s: Option<f64>,
+}
+
+impl Ledger {
+    fn add(&mut self, t: &Task, durable: bool) {
+        self.recorded += 1;
+        if t.accepted == Some(false) {
+            self.not_accepted += 1;
+            return;
+        }
+        let finishes = t.finishes.unwrap_or(u32::from(t.finished_ns.is_some()));
+        match finishes {
+            0 if stuck(t, durable) => self.still_running += 1,
+            0 => self.lost += 1,
+            1 => self.finished_once += 1,
+            _ => self.duplicated += 1,
+        }
+    }
+}
+
+/// A task started and never finished that a durable backend still holds as running.
+fn stuck(t: &Task, durable: bool) -> bool {
+    durable && t.started_ns.is_some() && t.finished_ns.is_none()
 }
 
 /// What the task figures of one run are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Figures {
-    /// Every task the app recorded, warm-up included.
+    /// Every task the app recorded and its backend accepted, warm-up included.
     pub enqueued: u64,
     pub finished: u64,
     /// Enqueued and not finished by the end of the drain.
@@ -96,7 +176,8 @@ pub type Get<'a> = &'a dyn Fn(&str) -> Result<Page, String>;
 pub fn drain(get: Get<'_>, deadline: Instant, stop: &dyn Fn() -> bool) -> Result<Page, String> {
     loop {
         let page = get("/_djbench/tasks?limit=1")?;
-        if page.finished >= page.enqueued || Instant::now() > deadline || stop() {
+        let waiting_for = page.accepted.unwrap_or(page.enqueued);
+        if page.finished >= waiting_for || Instant::now() > deadline || stop() {
             return Ok(page);
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -115,6 +196,11 @@ pub fn figures(get: Get<'_>, window: Window) -> Result<Figures, String> {
             break;
         }
         for t in &page.tasks {
+            // A task the backend refused (its request answered 503) is counted by the task
+            // load as a failed enqueue: counting its record too would count it twice.
+            if t.accepted == Some(false) {
+                continue;
+            }
             enqueued += 1;
             finished += u64::from(t.finished_ns.is_some());
             if t.finished_ns.is_some_and(|f| window.holds(f)) {
@@ -155,6 +241,58 @@ pub fn figures(get: Get<'_>, window: Window) -> Result<Figures, String> {
     })
 }
 
+/// Reads every task and sorts them into the ledger's lines, with what happened around each of
+/// `marks` (the run's faults). `durable`: the backend keeps each task until it finishes (the
+/// database backend), so one started and never finished is stuck, not lost.
+pub fn ledger(get: Get<'_>, marks: &[Mark], durable: bool) -> Result<Ledger, String> {
+    let mut ledger = Ledger {
+        at_faults: vec![AtFault::default(); marks.len()],
+        ..Ledger::default()
+    };
+    let mut drained: Vec<Option<u64>> = vec![None; marks.len()];
+    let mut after = 0;
+    loop {
+        let page = get(&format!("/_djbench/tasks?after={after}&limit=5000"))?;
+        if page.tasks.is_empty() {
+            break;
+        }
+        for t in &page.tasks {
+            ledger.add(t, durable);
+            if t.accepted == Some(false) {
+                continue;
+            }
+            for ((m, at), drained) in marks.iter().zip(&mut ledger.at_faults).zip(&mut drained) {
+                if t.enqueued_ns < m.at_ns && t.finished_ns.is_none_or(|f| f > m.at_ns) {
+                    at.queued_or_running += 1;
+                    if t.finished_ns.is_none() {
+                        if stuck(t, durable) {
+                            at.of_those_stuck += 1;
+                        } else {
+                            at.of_those_lost += 1;
+                        }
+                    }
+                }
+                if let (Some(r), Some(f)) = (m.recovered_ns, t.finished_ns)
+                    && t.enqueued_ns <= r
+                    && f > m.at_ns
+                {
+                    *drained = Some(drained.map_or(f, |d: u64| d.max(f)));
+                }
+            }
+        }
+        if page.next <= after {
+            return Err(format!(
+                "the app's task list did not advance past id {after}"
+            ));
+        }
+        after = page.next;
+    }
+    for ((m, at), d) in marks.iter().zip(&mut ledger.at_faults).zip(drained) {
+        at.backlog_drained_s = d.map(|d| d.saturating_sub(m.at_ns) as f64 / 1e9);
+    }
+    Ok(ledger)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,7 +304,66 @@ mod tests {
             enqueued_ns: enq,
             started_ns: start,
             finished_ns: fin,
+            starts: None,
+            finishes: None,
+            accepted: None,
         }
+    }
+
+    #[test]
+    fn the_ledger_sorts_tasks_and_counts_those_queued_or_running_at_a_kill() {
+        let counted = |mut t: Task, starts, finishes, accepted| {
+            t.starts = Some(starts);
+            t.finishes = Some(finishes);
+            t.accepted = Some(accepted);
+            t
+        };
+        let kill = Mark {
+            at_ns: 10 * S,
+            recovered_ns: Some(12 * S),
+        };
+        let tasks = vec![
+            // Done before the kill.
+            counted(task(S, Some(S), Some(2 * S)), 1, 1, true),
+            // Queued at the kill, never ran: lost.
+            counted(task(9 * S, None, None), 0, 0, true),
+            // Running at the kill, left marked running: lost, still running.
+            counted(task(8 * S, Some(9 * S), None), 1, 0, true),
+            // Running at the kill, redelivered, finished twice.
+            counted(task(8 * S, Some(9 * S), Some(13 * S)), 2, 2, true),
+            // Refused during the outage.
+            counted(task(11 * S, None, None), 0, 0, false),
+            // Enqueued after recovery: not part of the backlog.
+            counted(task(14 * S, Some(14 * S), Some(20 * S)), 1, 1, true),
+        ];
+        let l = ledger(&pages(tasks.clone()), &[kill], false).unwrap();
+        assert_eq!(
+            (
+                l.recorded,
+                l.finished_once,
+                l.duplicated,
+                l.lost,
+                l.still_running,
+                l.not_accepted
+            ),
+            (6, 2, 1, 2, 0, 1)
+        );
+        assert_eq!(l.at_faults[0].queued_or_running, 3);
+        assert_eq!(l.at_faults[0].of_those_lost, 2);
+        // A durable backend still holds the one that was running: stuck, not lost.
+        let durable = ledger(&pages(tasks), &[kill], true).unwrap();
+        assert_eq!((durable.lost, durable.still_running), (1, 1));
+        let at = &durable.at_faults[0];
+        assert_eq!((at.of_those_lost, at.of_those_stuck), (1, 1));
+        // The backlog (accepted by 12 s) drained when the redelivered task finished at 13 s.
+        assert_eq!(l.at_faults[0].backlog_drained_s, Some(3.0));
+        // Nothing recovered: no drain time, never 0.
+        let dead = Mark {
+            at_ns: 10 * S,
+            recovered_ns: None,
+        };
+        let l = ledger(&pages(vec![task(9 * S, None, None)]), &[dead], true).unwrap();
+        assert_eq!((l.lost, l.at_faults[0].backlog_drained_s), (1, None));
     }
 
     /// Serves `tasks` in pages of two, as the app does with a cursor.
@@ -180,6 +377,7 @@ mod tests {
             let page: Vec<Task> = tasks.iter().skip(after).take(2).cloned().collect();
             Ok(Page {
                 enqueued: tasks.len() as u64,
+                accepted: None,
                 started: 0,
                 finished: 0,
                 next: (after + page.len()) as u64,

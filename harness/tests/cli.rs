@@ -34,6 +34,8 @@ fn every_shipped_scenario_is_valid() {
         "ci_smoke",
         "compare_modes_postgres",
         "scaling",
+        "task_durability",
+        "broker_outage",
     ] {
         assert!(
             names.iter().any(|n| n == want),
@@ -45,6 +47,25 @@ fn every_shipped_scenario_is_valid() {
 
 /// Each invalid fixture: the line and column the error must name, and words it must say.
 const INVALID: &[(&str, u64, u64, &str)] = &[
+    (
+        "fault_outside_window",
+        5,
+        10,
+        "a fault at 12s falls outside the measured window of 10s",
+    ),
+    ("fault_unknown_target", 4, 11, "unknown value `scheduler`"),
+    (
+        "fault_role_missing",
+        5,
+        20,
+        "no `broker` to signal: deployment `subinterpreters` (subinterpreters) has no broker",
+    ),
+    (
+        "task_backend_wrong_mode",
+        4,
+        19,
+        "task backend `memory` does not run in mode `gunicorn_celery`",
+    ),
     ("unknown_key", 4, 3, "unknown key `duraton`"),
     ("bad_duration", 3, 13, "`10 parsecs` is not a duration"),
     (

@@ -66,6 +66,8 @@ fn spec(mode: Mode, tmp: &Path) -> Spec {
         env: Vec::new(),
         cpus: None,
         app: None,
+        task_backend: djbench::scenario::model::TaskBackend::Auto.resolve(mode),
+        visibility_timeout: None,
     }
 }
 

@@ -228,7 +228,10 @@ fn scenario(s: &Scenario, args: &CapacityArgs) -> Exit {
     for b in crate::compare::thresholds(&doc) {
         eprintln!(
             "threshold broken: {} {}: {} (limit {})",
-            b.label, b.threshold, b.measured, b.limit
+            b.who(),
+            b.threshold,
+            b.measured,
+            b.limit
         );
         exit = Exit::Failed;
     }

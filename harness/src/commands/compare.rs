@@ -124,6 +124,12 @@ pub(super) fn compare_cmd(args: &crate::cli::CompareArgs) -> Exit {
         .map(|r| format!("{} {}", r.label, r.metric.name()))
         .collect();
     if failed.is_empty() {
+        if !args.json && !c.not_compared.is_empty() {
+            println!(
+                "\nNot compared (fault runs against fault-free ones, see the notes): {}.",
+                c.not_compared.join(", ")
+            );
+        }
         if !args.json {
             let short = c
                 .rows

@@ -173,7 +173,10 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
     for b in &breaches {
         eprintln!(
             "threshold broken: {} {}: {} (limit {})",
-            b.label, b.threshold, b.measured, b.limit
+            b.who(),
+            b.threshold,
+            b.measured,
+            b.limit
         );
     }
     if !breaches.is_empty() {
@@ -462,6 +465,32 @@ fn print_plan(s: &Scenario, plan: &Plan) {
             ),
         ));
     }
+    if !f.faults.is_empty() {
+        let each: Vec<String> = crate::faults::Planned::all(&f.faults)
+            .iter()
+            .map(|p| {
+                let what = match p.length {
+                    Some(l) => format!("stall {} for {}", p.target, humantime::format_duration(l)),
+                    None => format!("kill {}", p.target),
+                };
+                format!("{what} at {}", humantime::format_duration(p.at))
+            })
+            .collect();
+        facts.push((
+            "Faults",
+            format!(
+                "{} (from the window's start), in every run; restart {}{}; these are fault runs, \
+                 never weighed against fault-free ones",
+                each.join(", "),
+                f.restart().name(),
+                if f.restart() == crate::scenario::faults::Restart::Always {
+                    format!(" after {}", f.restart_delay)
+                } else {
+                    String::new()
+                },
+            ),
+        ));
+    }
     if let Some(iso) = &f.isolation {
         facts.push((
             "Placement",
@@ -489,6 +518,7 @@ fn print_plan(s: &Scenario, plan: &Plan) {
         "web",
         "threads",
         "tasks",
+        "task backend",
     ]);
     let deployments: Vec<_> = s.deployments().collect();
     for r in &plan.runs {
@@ -507,6 +537,7 @@ fn print_plan(s: &Scenario, plan: &Plan) {
             } else {
                 format!("{} (no load)", d.task_workers)
             },
+            d.task_backend().to_string(),
         ]);
     }
     print_table(&runs);

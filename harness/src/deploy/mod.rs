@@ -7,6 +7,7 @@ pub mod app;
 pub mod postgres;
 pub mod process;
 pub mod sockets;
+pub mod supervisor;
 pub mod watchdog;
 
 use std::path::{Path, PathBuf};
@@ -17,8 +18,9 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::scenario::model::{Mode, Server, WorkerUnit};
-pub use process::{Leader, Role};
+use crate::scenario::faults::Target;
+use crate::scenario::model::{Mode, Server, TaskBackend, WorkerUnit};
+pub use process::{Leader, Role, Sessions};
 
 /// The project the deployments serve.
 pub fn django_dir() -> PathBuf {
@@ -52,6 +54,10 @@ pub struct Spec {
     pub cpus: Option<Vec<u32>>,
     /// A user's project instead of the sample (`app:`), its settings already read.
     pub app: Option<app::App>,
+    /// How tasks travel (never `Auto`).
+    pub task_backend: TaskBackend,
+    /// Celery's redis visibility timeout, when djbench sets one (a fault run).
+    pub visibility_timeout: Option<Duration>,
 }
 
 impl Spec {
@@ -226,6 +232,17 @@ pub fn migrate_and_seed(
     Ok(())
 }
 
+/// The celery options of the spec's task backend, for every process that loads the celery app
+/// (the worker, and the web processes that publish).
+fn celery_options(cmd: &mut Command, spec: &Spec) {
+    if spec.task_backend == TaskBackend::CeleryAcksLate {
+        cmd.env("DJBENCH_CELERY_ACKS_LATE", "1");
+    }
+    if let Some(t) = spec.visibility_timeout {
+        cmd.env("DJBENCH_VISIBILITY_TIMEOUT", t.as_secs().max(1).to_string());
+    }
+}
+
 /// A fresh random hex string: /dev/urandom directly, as a crate for one key would be overkill.
 fn random_hex(bytes: usize) -> String {
     use std::io::Read;
@@ -240,10 +257,23 @@ fn random_hex(bytes: usize) -> String {
 #[derive(Debug)]
 pub struct Deployment {
     pub base_url: String,
-    pub leaders: Vec<Leader>,
+    /// Behind a lock: the supervisor restarts a leader while the run measures.
+    leaders: std::sync::Mutex<Vec<Leader>>,
+    sessions: Sessions,
+    mode: Mode,
     expected_task_workers: u32,
     http: reqwest::blocking::Client,
     stopped: bool,
+}
+
+/// A leader the supervisor started again.
+#[derive(Debug, Clone)]
+pub struct Restarted {
+    pub name: String,
+    pub status: String,
+    pub noticed: Instant,
+    /// When it was started again, or why it could not be.
+    pub restarted: Result<Instant, String>,
 }
 
 /// How teardown went.
@@ -313,7 +343,9 @@ impl Deployment {
         // started so far (redis, when celery cannot start).
         let mut deployment = Self {
             base_url: format!("http://{bind}"),
-            leaders: Vec::new(),
+            leaders: Default::default(),
+            sessions: Sessions::default(),
+            mode: spec.mode,
             expected_task_workers: task_workers,
             // A new connection per request, so probes reach every worker, not one kept alive.
             http: reqwest::blocking::Client::builder()
@@ -323,7 +355,10 @@ impl Deployment {
                 .map_err(|e| err("make an HTTP client", e.to_string()))?,
             stopped: false,
         };
-        let leaders = &mut deployment.leaders;
+        let leaders = deployment
+            .leaders
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let log = |name: &str| spec.run_dir.join(format!("{name}.log"));
         let spawn = |leaders: &mut Vec<Leader>, name: &str, role, cmd| {
             Leader::spawn(name, role, cmd, &log(name), spec.cpus.as_deref())
@@ -357,6 +392,7 @@ impl Deployment {
                             ])
                             .env("DJBENCH_TASKS", "celery")
                             .env("DJBENCH_REDIS_URL", url);
+                        celery_options(&mut celery, spec);
                         spawn(leaders, "celery", Role::Tasks, celery)?;
                         Some(url.clone())
                     }
@@ -367,6 +403,7 @@ impl Deployment {
                     if let Some(url) = &url {
                         cmd.env("DJBENCH_TASKS", "celery")
                             .env("DJBENCH_REDIS_URL", url);
+                        celery_options(cmd, spec);
                     }
                 };
 
@@ -405,7 +442,8 @@ impl Deployment {
                     .args(["--web", &spec.web_workers.to_string()])
                     .args(["--tasks", &task_workers.to_string()])
                     .args(["--threads", &spec.threads.to_string()])
-                    .args(["--backlog", &spec.backlog.to_string()]);
+                    .args(["--backlog", &spec.backlog.to_string()])
+                    .args(["--task-backend", spec.task_backend.name()]);
                 spawn(leaders, "app", Role::App, app)?;
             }
             Mode::FreeThreaded => {
@@ -414,14 +452,99 @@ impl Deployment {
                     .args(["--bind", &bind, "--server", server.name()])
                     .args(["--threads", &spec.web_workers.to_string()])
                     .args(["--task-threads", &task_workers.to_string()])
-                    .args(["--backlog", &spec.backlog.to_string()]);
+                    .args(["--backlog", &spec.backlog.to_string()])
+                    .args(["--task-backend", spec.task_backend.name()]);
                 if spec.allow_gil {
                     app.arg("--allow-gil");
                 }
                 spawn(leaders, "app", Role::App, app)?;
             }
         }
+        deployment
+            .sessions
+            .set(leaders.iter().map(|l| (l.session(), l.role)).collect());
         Ok(deployment)
+    }
+
+    fn leaders(&self) -> std::sync::MutexGuard<'_, Vec<Leader>> {
+        self.leaders
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The sessions with their roles, shared: they follow a restart.
+    pub fn sessions(&self) -> Sessions {
+        self.sessions.clone()
+    }
+
+    /// The process a fault at `target` hits now: of a role's worker processes, the first of
+    /// `busy` (pids holding a task) when one is, else the lowest pid; None when the role has no
+    /// live process at this moment (a restart under way).
+    pub fn target_pid(&self, target: Target, busy: &[i32]) -> Option<i32> {
+        let leaders = self.leaders();
+        let leader_of = |role: Role| leaders.iter().find(|l| l.role == role);
+        let workers_of = |role: Role| -> Option<i32> {
+            let l = leader_of(role)?;
+            let mut kids: Vec<i32> = process::session_members(l.session())
+                .into_iter()
+                .filter(|&p| p != l.session())
+                .collect();
+            kids.sort_unstable();
+            kids.iter()
+                .find(|p| busy.contains(p))
+                .or(kids.first())
+                .copied()
+        };
+        let one = || leader_of(Role::App).map(Leader::session);
+        match (self.mode, target) {
+            (Mode::GunicornCelery, Target::WebWorker) => workers_of(Role::Web),
+            (Mode::GunicornCelery, Target::TaskWorker) => workers_of(Role::Tasks),
+            (Mode::GunicornCelery, Target::Main) => leader_of(Role::Web).map(Leader::session),
+            (Mode::GunicornCelery, Target::Broker) => leader_of(Role::Broker).map(Leader::session),
+            (_, Target::Broker) => None,
+            (_, _) => one(),
+        }
+        .filter(|&p| process::stat(p).is_some())
+    }
+
+    /// Restarts every leader that has exited since the last call, `delay` after it was seen
+    /// dead (systemd's `RestartSec`), without holding the leaders meanwhile; returns each one's
+    /// name, how it ended, when it was seen dead, and how its restart went.
+    pub fn restart_exited(&self, delay: Duration) -> Vec<Restarted> {
+        let dead: Vec<(usize, String, String, Instant)> = self
+            .leaders()
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, l)| Some((i, l.name.clone(), l.exited()?.to_string(), Instant::now())))
+            .collect();
+        if dead.is_empty() {
+            return Vec::new();
+        }
+        std::thread::sleep(delay);
+        let mut leaders = self.leaders();
+        let done = dead
+            .into_iter()
+            .map(|(i, name, status, noticed)| Restarted {
+                name,
+                status,
+                noticed,
+                restarted: leaders[i]
+                    .restart()
+                    .map(|()| Instant::now())
+                    .map_err(|e| e.to_string()),
+            })
+            .collect();
+        self.sessions
+            .set(leaders.iter().map(|l| (l.session(), l.role)).collect());
+        done
+    }
+
+    /// Each leader that has exited, with how (without restarting it).
+    pub fn exited(&self) -> Vec<(String, String)> {
+        self.leaders()
+            .iter_mut()
+            .filter_map(|l| Some((l.name.clone(), l.exited()?.to_string())))
+            .collect()
     }
 
     /// Waits until the app answers `/_djbench/env` and every task worker has reported; returns
@@ -437,7 +560,7 @@ impl Deployment {
                     "interrupted (Ctrl-C or a signal) before the deployment was ready",
                 ));
             }
-            for l in &mut self.leaders {
+            for l in self.leaders().iter_mut() {
                 if let Some(status) = l.exited() {
                     return Err(err(
                         format!("{} exited during start-up ({status})", l.name),
@@ -460,7 +583,7 @@ impl Deployment {
             }
             if Instant::now() > deadline {
                 let tails: Vec<String> = self
-                    .leaders
+                    .leaders()
                     .iter()
                     .map(|l| format!("--- {} ({}):\n{}", l.name, l.log.display(), l.log_tail(10)))
                     .collect();
@@ -525,9 +648,9 @@ impl Deployment {
         process::members_by_role(&self.session_roles())
     }
 
-    /// Each leader's session with its role, for the sampler.
+    /// Each leader's session with its role now.
     pub fn session_roles(&self) -> Vec<(i32, Role)> {
-        self.leaders.iter().map(|l| (l.session(), l.role)).collect()
+        self.sessions.now()
     }
 
     /// SIGTERM, a grace period, SIGKILL for the rest; then checks that nothing survived.
@@ -540,7 +663,11 @@ impl Deployment {
             return Teardown::default();
         }
         self.stopped = true;
-        let (killed, survivors) = process::stop_all(&mut self.leaders, Duration::from_secs(10));
+        let leaders = self
+            .leaders
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (killed, survivors) = process::stop_all(leaders, Duration::from_secs(10));
         Teardown { killed, survivors }
     }
 }

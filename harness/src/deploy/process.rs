@@ -54,6 +54,73 @@ impl Role {
     }
 }
 
+/// The sessions of a deployment with their roles, shared between the deployment and whoever
+/// watches its processes (the sampler): a process restarted by the supervisor leads a new
+/// session, and the watchers follow it from their next scan.
+#[derive(Debug, Clone, Default)]
+pub struct Sessions(std::sync::Arc<Mutex<Vec<(i32, Role)>>>);
+
+impl Sessions {
+    /// The sessions now.
+    pub fn now(&self) -> Vec<(i32, Role)> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub(crate) fn set(&self, sessions: Vec<(i32, Role)>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = sessions;
+    }
+}
+
+impl From<Vec<(i32, Role)>> for Sessions {
+    fn from(v: Vec<(i32, Role)>) -> Self {
+        Self(std::sync::Arc::new(Mutex::new(v)))
+    }
+}
+
+/// How a leader was started, to start it again the same way: `Command` cannot be cloned, but
+/// what it was given can be read back.
+#[derive(Debug, Clone)]
+struct Recipe {
+    program: std::ffi::OsString,
+    args: Vec<std::ffi::OsString>,
+    envs: Vec<(std::ffi::OsString, Option<std::ffi::OsString>)>,
+    dir: Option<PathBuf>,
+    cpus: Option<Vec<u32>>,
+}
+
+impl Recipe {
+    fn of(cmd: &Command, cpus: Option<&[u32]>) -> Self {
+        Self {
+            program: cmd.get_program().to_owned(),
+            args: cmd.get_args().map(ToOwned::to_owned).collect(),
+            envs: cmd
+                .get_envs()
+                .map(|(k, v)| (k.to_owned(), v.map(ToOwned::to_owned)))
+                .collect(),
+            dir: cmd.get_current_dir().map(Path::to_path_buf),
+            cpus: cpus.map(<[u32]>::to_vec),
+        }
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args);
+        for (k, v) in &self.envs {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        if let Some(d) = &self.dir {
+            cmd.current_dir(d);
+        }
+        cmd
+    }
+}
+
 /// A process djbench started, leader of its own session.
 #[derive(Debug)]
 pub struct Leader {
@@ -61,6 +128,7 @@ pub struct Leader {
     pub role: Role,
     pub child: Child,
     pub log: PathBuf,
+    recipe: Recipe,
     /// Told to the watchdog while any process of the session lives.
     _watch: watchdog::SessionWatch,
 }
@@ -71,12 +139,50 @@ impl Leader {
     pub fn spawn(
         name: &str,
         role: Role,
-        mut cmd: Command,
+        cmd: Command,
         log: &Path,
         cpus: Option<&[u32]>,
     ) -> std::io::Result<Self> {
+        let recipe = Recipe::of(&cmd, cpus);
         let out = File::create(log)?;
+        Self::start(name, role, cmd, out, log, recipe)
+    }
+
+    /// Kills whatever is left of its session (a supervisor's `KillMode=control-group`: the
+    /// orphaned workers of a killed master would hold its port), waits up to five seconds for
+    /// it to empty, and starts the same command again as a new session, its output appended to
+    /// the same log.
+    pub fn restart(&mut self) -> std::io::Result<()> {
+        let old = self.session();
+        let _ = killpg(Pid::from_raw(old), Signal::SIGKILL);
+        let _ = self.child.wait();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !session_members(old).is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let out = std::fs::OpenOptions::new().append(true).open(&self.log)?;
+        let recipe = self.recipe.clone();
+        *self = Self::start(
+            &self.name,
+            self.role,
+            recipe.command(),
+            out,
+            &self.log,
+            recipe,
+        )?;
+        Ok(())
+    }
+
+    fn start(
+        name: &str,
+        role: Role,
+        mut cmd: Command,
+        out: File,
+        log: &Path,
+        recipe: Recipe,
+    ) -> std::io::Result<Self> {
         let err = out.try_clone()?;
+        let cpus = recipe.cpus.as_deref();
         cmd.stdin(Stdio::null()).stdout(out).stderr(err);
         let set = cpus.map(cpu_set).transpose()?;
         // Running before the leader exists, so nothing starts unwatched.
@@ -100,6 +206,7 @@ impl Leader {
             _watch: watchdog::SessionWatch::new(child.id() as i32),
             child,
             log: log.to_owned(),
+            recipe,
         })
     }
 

@@ -6,6 +6,7 @@
 
 use std::fmt::Write as _;
 
+use super::faults;
 use super::svg::{Bars, Lines, PALETTE, ROLE_COLORS, Rule, Series, legend};
 use super::{
     COLUMNS, CapacityRow, Cell, Table, UNKNOWN, capacity_only, error_kinds, interpreter_notes,
@@ -94,7 +95,7 @@ pub fn html(doc: &Results) -> String {
             let _ = write!(
                 out,
                 "<li>{} <code>{}</code>: {} (limit {})</li>",
-                esc(&x.label),
+                esc(&x.who()),
                 x.threshold,
                 esc(&x.measured),
                 esc(&x.limit)
@@ -195,8 +196,12 @@ fn measured(out: &mut String, doc: &Results) {
         .collect();
     // The answer in one table.
     let table = Table::of(&deployments);
+    out.push_str("<h2>The answer</h2>");
+    if let Some(n) = faults::note(doc) {
+        let _ = write!(out, "<p class=\"warn\"><strong>{}</strong></p>", esc(&n));
+    }
     out.push_str(
-        "<h2>The answer</h2><div class=\"wide\"><table><tr><th>deployment</th><th>python</th><th>GIL</th><th>server</th><th>workers</th>",
+        "<div class=\"wide\"><table><tr><th>deployment</th><th>python</th><th>GIL</th><th>server</th><th>workers</th>",
     );
     for &i in &table.shown {
         let _ = write!(out, "<th>{}</th>", esc(COLUMNS[i].title));
@@ -209,7 +214,7 @@ fn measured(out: &mut String, doc: &Results) {
             out,
             "<tr><td><i style=\"display:inline-block;width:14px;height:14px;background:{};margin-right:8px\"></i>{}</td><td>{python}</td><td>{gil}</td><td>{}</td><td>{}</td>",
             color(d),
-            esc(label),
+            esc(&format!("{label}{}", faults::mark(rs))),
             esc(&server),
             esc(&shape)
         );
@@ -268,8 +273,15 @@ fn measured(out: &mut String, doc: &Results) {
     fairness(out, doc);
     loads(out, doc);
     out.push_str(&super::scaling::html(doc));
+    out.push_str(&faults::html(doc));
 
     out.push_str("<h2>Charts</h2>");
+    // Each fault on the charts over time: the runs drawn, in their deployment's colour.
+    let fault_runs = faults::any(doc);
+    let marks = |runs: Vec<(&RunResult, String)>| {
+        let named = runs.iter().filter(|(r, _)| r.fault_run()).count() > 1;
+        faults::marks(&runs, named)
+    };
     out.push_str(&legend(&names));
 
     // Throughput over time.
@@ -294,6 +306,11 @@ fn measured(out: &mut String, doc: &Results) {
             });
         }
     }
+    let (x_rules, x_spans) = marks(
+        (deployments.iter().enumerate())
+            .flat_map(|(d, (_, rs))| rs.iter().map(move |r| (*r, color(d))))
+            .collect(),
+    );
     figure(
         out,
         "Throughput over time",
@@ -303,10 +320,17 @@ fn measured(out: &mut String, doc: &Results) {
             series,
             x_ticks: None,
             stacked: false,
+            x_rules,
+            x_spans,
             ..Lines::default()
         }
         .render("Throughput over time"),
-        "Each repetition is a line; the first is drawn bold.",
+        if fault_runs {
+            "Each repetition is a line; the first is drawn bold. Dashed lines: faults; shaded: \
+             stalls."
+        } else {
+            "Each repetition is a line; the first is drawn bold."
+        },
     );
 
     // Latency spectrum on a log-percentile axis.
@@ -365,8 +389,9 @@ fn measured(out: &mut String, doc: &Results) {
             .collect::<Vec<_>>(),
     ));
     out.push_str("<div class=\"grid2\">");
-    for (label, rs) in &deployments {
+    for (d, (label, rs)) in deployments.iter().enumerate() {
         let Some(r) = rs.first() else { continue };
+        let (x_rules, x_spans) = marks(vec![(*r, color(d))]);
         let pts: &[crate::sample::Point] = r.memory.as_ref().map_or(&[], |m| &m.pss_series);
         let series = roles
             .iter()
@@ -396,6 +421,8 @@ fn measured(out: &mut String, doc: &Results) {
                 series,
                 x_ticks: None,
                 stacked: true,
+                x_rules,
+                x_spans,
                 ..Lines::default()
             }
             .render(&format!("ΣPSS of {label}")),
@@ -421,6 +448,11 @@ fn measured(out: &mut String, doc: &Results) {
             faint: false,
         })
         .collect();
+    let (x_rules, x_spans) = marks(
+        (deployments.iter().enumerate())
+            .filter_map(|(d, (_, rs))| Some((*rs.first()?, color(d))))
+            .collect(),
+    );
     if series.iter().all(|s| s.points.is_empty()) {
         out.push_str(
             "<h3>CPU over time</h3><p class=\"small\">No CPU series in these results (they \
@@ -436,6 +468,8 @@ fn measured(out: &mut String, doc: &Results) {
                 series,
                 x_ticks: None,
                 stacked: false,
+                x_rules,
+                x_spans,
                 ..Lines::default()
             }
             .render("CPU over time"),

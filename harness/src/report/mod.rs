@@ -16,6 +16,7 @@ use crate::load::LoadReport;
 use crate::results::{Results, RunResult};
 use crate::stats::{self, Best, Contest, Direction};
 
+mod faults;
 mod html;
 mod scaling;
 mod svg;
@@ -1163,10 +1164,13 @@ pub fn warnings(doc: &Results) -> Vec<String> {
             )),
             _ => {}
         }
+        // A process restarted in a fault run serves from new workers: the shares of the old
+        // and the new are not a balance.
+        let restarted = r.faults.as_ref().is_some_and(|f| !f.deaths.is_empty());
         if let Some(b) = r
             .workers
             .as_ref()
-            .filter(|b| b.max_deviation > MAX_WORKER_DEVIATION)
+            .filter(|b| b.max_deviation > MAX_WORKER_DEVIATION && !restarted)
         {
             let shares = worker_shares(r);
             w.push(format!(
@@ -1264,8 +1268,9 @@ fn headline_md(out: &mut String, doc: &Results) {
     let host = &doc.host;
     let _ = writeln!(
         out,
-        "{}{}; {}; {UNKNOWN}: unknown. \
+        "{}{}{}; {}; {UNKNOWN}: unknown. \
          Host: {}, {} cores, kernel {}. djbench {} ({}).\n",
+        faults::note(doc).map_or(String::new(), |n| format!("**{n}** ")),
         table.medians_over(),
         table.spread_text(""),
         table.best_text("**bold**"),
@@ -1290,6 +1295,7 @@ fn headline_md(out: &mut String, doc: &Results) {
     for (d, (label, runs)) in deployments.iter().enumerate() {
         let (python, gil) = python_and_gil(runs);
         let (server, shape) = serving_of(runs);
+        let label = format!("{label}{}", faults::mark(runs));
         let _ = write!(out, "| {label} | {python} | {gil} | {server} | {shape} |");
         for &i in &table.shown {
             let cell = match table.cell(d, i) {
@@ -1358,6 +1364,7 @@ pub fn summary_md(doc: &Results) -> String {
         }
     }
     out.push_str(&scaling::markdown(doc));
+    out.push_str(&faults::markdown(doc));
     let set = crate::compare::limits(&doc.scenario.thresholds);
     if !set.is_empty() {
         out.push_str("\n## Thresholds\n\n");
@@ -1377,7 +1384,10 @@ pub fn summary_md(doc: &Results) -> String {
                 let _ = writeln!(
                     out,
                     "- **broken**: {} `{}` {} (limit {})",
-                    x.label, x.threshold, x.measured, x.limit
+                    x.who(),
+                    x.threshold,
+                    x.measured,
+                    x.limit
                 );
             }
         }

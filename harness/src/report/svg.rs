@@ -43,8 +43,10 @@ pub struct Lines {
     pub log_y: bool,
     /// Dashed horizontal lines across the plot (a bound such as an SLO's).
     pub y_rules: Vec<Rule>,
-    /// Dashed vertical lines (a mark on x such as a deployment's capacity).
+    /// Dashed vertical lines (a mark on x such as a deployment's capacity, or a fault).
     pub x_rules: Vec<Rule>,
+    /// Shaded spans of x (a stall, from SIGSTOP to SIGCONT), drawn under the series.
+    pub x_spans: Vec<Span>,
     /// Every point gets a dot, however many: each is a measurement, not a second of a series.
     pub dots: bool,
 }
@@ -53,6 +55,15 @@ pub struct Lines {
 #[derive(Clone)]
 pub struct Rule {
     pub at: f64,
+    pub label: String,
+    pub color: String,
+}
+
+/// A shaded stretch of x from `from` to `to`, named in its tooltip.
+#[derive(Clone)]
+pub struct Span {
+    pub from: f64,
+    pub to: f64,
     pub label: String,
     pub color: String,
 }
@@ -207,7 +218,8 @@ impl Lines {
         let xs = all
             .clone()
             .map(|p| p.0)
-            .chain(self.x_rules.iter().map(|r| r.at));
+            .chain(self.x_rules.iter().map(|r| r.at))
+            .chain(self.x_spans.iter().flat_map(|s| [s.from, s.to]));
         let x_max = xs.clone().fold(0.0, f64::max);
         let x_min = xs.fold(f64::MAX, f64::min).min(0.0);
         let ys = all.map(|p| p.2).chain(
@@ -255,6 +267,17 @@ impl Lines {
             );
         }
         x_axis(&mut out);
+        for s in &self.x_spans {
+            let (a, b) = (sx(s.from), sx(s.to));
+            let _ = write!(
+                out,
+                "<rect class=\"span\" x=\"{a:.1}\" y=\"{TOP}\" width=\"{:.1}\" height=\"{}\" fill=\"{}\" fill-opacity=\"0.18\"><title>{}</title></rect>",
+                (b - a).max(1.0),
+                H - BOTTOM - TOP,
+                s.color,
+                esc(&s.label)
+            );
+        }
         rules(&mut out, &self.y_rules, &self.x_rules, &sx, &sy);
         for (s, pts) in self.series.iter().zip(&drawn) {
             if pts.is_empty() {

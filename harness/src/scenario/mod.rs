@@ -2,6 +2,7 @@
 //! plan of runs. Owns the file format and its errors; it starts nothing and measures nothing.
 
 mod diagnostic;
+pub mod faults;
 mod locate;
 pub mod model;
 mod plan;

@@ -86,6 +86,35 @@ pub struct ScenarioFile {
     /// Where results and reports are written.
     #[serde(default)]
     pub output: Output,
+    /// Optional: faults injected into every deployment during its measured window, each a
+    /// SIGKILL (`kill:`) or a SIGSTOP/SIGCONT stall (`stall:` with `for:`) of one process of a
+    /// role (web_worker, task_worker, main, broker) at `at` from the window's start. A run
+    /// with faults is a fault run: its report counts what was lost, and neither thresholds nor
+    /// `compare` weigh it against fault-free runs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(with = "Vec<super::faults::Fault>")]
+    pub faults: Vec<Spanned<super::faults::Fault>>,
+    /// What djbench does when a process of a deployment dies: `never` (default; gunicorn and
+    /// celery still replace their own workers) or `always` (restart it, like systemd's
+    /// `Restart=always`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<super::faults::Restart>")]
+    pub restart: Option<Spanned<super::faults::Restart>>,
+    /// Under `restart: always`, how long after a death the process is started again
+    /// (systemd's `RestartSec`, whose default is also 100ms). Default: 100ms.
+    #[serde(default = "default_restart_delay")]
+    pub restart_delay: Duration,
+}
+
+fn default_restart_delay() -> Duration {
+    Duration(std::time::Duration::from_millis(100))
+}
+
+impl ScenarioFile {
+    /// The supervisor policy, `never` when unwritten.
+    pub fn restart(&self) -> super::faults::Restart {
+        self.restart.as_ref().map(|r| r.value).unwrap_or_default()
+    }
 }
 
 fn default_version() -> Spanned<u32> {
@@ -419,6 +448,81 @@ impl fmt::Display for Server {
     }
 }
 
+/// How a deployment's background tasks travel from the web workers to the task workers, and so
+/// what survives when a process dies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskBackend {
+    /// The mode's own: memory (one-process modes), celery (gunicorn_celery).
+    #[default]
+    Auto,
+    /// In the process's memory: a `concurrent.interpreters.Queue` (subinterpreters) or a
+    /// `queue.Queue` (free_threaded). Gone with the process.
+    Memory,
+    /// Rows of the app's database (django-tasks-db), run by a worker in a subinterpreter or a
+    /// thread: queued tasks outlive the process.
+    Database,
+    /// Celery's defaults through redis: a task is acknowledged as it starts, so one whose worker
+    /// dies is gone.
+    Celery,
+    /// Celery with `acks_late` and `task_reject_on_worker_lost`: acknowledged when it finishes,
+    /// requeued when its worker dies (so it may run twice).
+    CeleryAcksLate,
+}
+
+impl TaskBackend {
+    pub const fn name(self) -> &'static str {
+        match self {
+            TaskBackend::Auto => "auto",
+            TaskBackend::Memory => "memory",
+            TaskBackend::Database => "database",
+            TaskBackend::Celery => "celery",
+            TaskBackend::CeleryAcksLate => "celery_acks_late",
+        }
+    }
+
+    pub const fn resolve(self, mode: Mode) -> Self {
+        match (self, mode) {
+            (TaskBackend::Auto, Mode::GunicornCelery) => TaskBackend::Celery,
+            (TaskBackend::Auto, _) => TaskBackend::Memory,
+            (b, _) => b,
+        }
+    }
+
+    /// The backends that run in `mode`.
+    pub const fn of(mode: Mode) -> &'static [TaskBackend] {
+        match mode {
+            Mode::GunicornCelery => &[TaskBackend::Celery, TaskBackend::CeleryAcksLate],
+            _ => &[TaskBackend::Memory, TaskBackend::Database],
+        }
+    }
+
+    /// What it means for a task when a process dies, in a sentence, for reports.
+    pub const fn explain(self) -> &'static str {
+        match self {
+            TaskBackend::Auto => "the mode's own backend",
+            TaskBackend::Memory => {
+                "tasks wait in the process's memory: a task queued or running when the process dies is lost with it"
+            }
+            TaskBackend::Database => {
+                "tasks wait as rows of the database (django-tasks-db): queued ones outlive the process and run after a restart; one running when it dies stays marked running"
+            }
+            TaskBackend::Celery => {
+                "celery's defaults: a task is acknowledged when a child takes it, so one whose child dies is lost"
+            }
+            TaskBackend::CeleryAcksLate => {
+                "celery with acks_late and task_reject_on_worker_lost: a task is acknowledged when it finishes and requeued when its child dies, so it can run twice"
+            }
+        }
+    }
+}
+
+impl fmt::Display for TaskBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Which Python runs a deployment: `auto` (the mode's own: 3.14 with the GIL for
 /// gunicorn_celery and subinterpreters, free-threaded for free_threaded), `gil`,
 /// `free_threaded`, `gil_twin` (the GIL build of the free-threaded interpreter's own source, for
@@ -531,6 +635,12 @@ pub struct Deployment {
     /// false on a copy of a deployment to see web latency without background work.
     #[serde(default = "yes")]
     pub background_tasks: bool,
+    /// How its background tasks travel, and what survives a crash: `auto` (memory in the
+    /// one-process modes, celery in gunicorn_celery), `memory`, `database`, `celery`,
+    /// `celery_acks_late`.
+    #[serde(default = "default_task_backend")]
+    #[schemars(with = "TaskBackend")]
+    pub task_backend: Spanned<TaskBackend>,
     /// Set by a `sweep:` expansion, never written: which point of the sweep this is.
     #[serde(skip)]
     pub sweep: Option<SweepPoint>,
@@ -557,6 +667,9 @@ fn default_python() -> Spanned<Python> {
 fn yes() -> bool {
     true
 }
+fn default_task_backend() -> Spanned<TaskBackend> {
+    unwritten(TaskBackend::Auto)
+}
 
 impl Deployment {
     pub fn of(mode: Mode) -> Self {
@@ -570,8 +683,14 @@ impl Deployment {
             server: default_server(),
             python: default_python(),
             background_tasks: true,
+            task_backend: default_task_backend(),
             sweep: None,
         }
+    }
+
+    /// The task backend it runs, `auto` resolved.
+    pub fn task_backend(&self) -> TaskBackend {
+        self.task_backend.value.resolve(self.mode)
     }
 
     pub fn label(&self) -> &str {
@@ -1092,6 +1211,11 @@ pub struct Tasks {
     /// rest as lost.
     #[serde(default = "default_drain_timeout")]
     pub drain_timeout: Duration,
+    /// Celery's redis visibility timeout: how long a task taken but not acknowledged waits
+    /// before redis hands it out again. Celery's default is an hour; a run with `faults:`
+    /// shortens it to 10s unless written here, so redelivery happens within the drain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub visibility_timeout: Option<Duration>,
 }
 
 impl Default for Tasks {
@@ -1101,6 +1225,7 @@ impl Default for Tasks {
             kind: default_task_kind(),
             size: None,
             drain_timeout: default_drain_timeout(),
+            visibility_timeout: None,
         }
     }
 }
@@ -1136,7 +1261,18 @@ impl TaskKind {
     }
 }
 
+/// Celery's visibility timeout in a run with faults, unless the scenario writes one.
+pub const FAULT_VISIBILITY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl Tasks {
+    /// The visibility timeout djbench sets for celery: the written one, 10s in a fault run,
+    /// celery's own (None) otherwise.
+    pub fn visibility_timeout(&self, fault_run: bool) -> Option<std::time::Duration> {
+        self.visibility_timeout
+            .map(|d| d.0)
+            .or(fault_run.then_some(FAULT_VISIBILITY_TIMEOUT))
+    }
+
     pub fn size(&self) -> u32 {
         self.size.map_or(self.kind.default_size(), |s| s.get())
     }

@@ -11,7 +11,7 @@ use serde_saphyr::{Location, Spanned};
 use super::diagnostic::{Diagnostic, closest};
 use super::model::{
     APP_PLACEHOLDERS, App, Credential, Endpoint, FORMAT_VERSION, LoadModel, Login, Pairs,
-    ScenarioFile, Server,
+    ScenarioFile, Server, TaskBackend,
 };
 use crate::limits::FRAMING_HEADERS;
 
@@ -167,6 +167,22 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
                 Some(format!("{} takes: auto, {}", d.mode, names.join(", "))),
             );
         }
+        let backend = d.task_backend.value;
+        if backend != TaskBackend::Auto && !TaskBackend::of(d.mode).contains(&backend) {
+            let names: Vec<&str> = TaskBackend::of(d.mode).iter().map(|b| b.name()).collect();
+            err(
+                d.task_backend.referenced,
+                format!("task backend `{backend}` does not run in mode `{}`", d.mode),
+                Some(format!("{} takes: auto, {}", d.mode, names.join(", "))),
+            );
+        } else if backend != TaskBackend::Auto && s.app.is_some() {
+            err(
+                d.task_backend.referenced,
+                "`task_backend` chooses how the sample app's tasks travel; a project under `app:` keeps its own"
+                    .into(),
+                Some("drop `task_backend`, or measure the sample app".into()),
+            );
+        }
         let threads = d.threads.value.get();
         if threads > 1 && d.mode.workers_are_threads() {
             err(
@@ -266,6 +282,7 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
     if let Some(app) = &s.app {
         app_checks(file, s, &app.value, &mut err);
     }
+    super::faults::check(s, &mut err);
 
     let dir = &s.output.dir;
     if dir.value.trim().is_empty() {
