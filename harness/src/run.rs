@@ -705,6 +705,7 @@ pub fn execute_with(
                 .map(|i| i.value.deployment.clone()),
             app: ready.app.as_ref().map(|a| a.app.clone()),
             task_backend: shape.task_backend(),
+            interface: shape.interface.value,
             visibility_timeout: s.file.tasks.visibility_timeout(!s.file.faults.is_empty()),
         };
         let mut panicked = false;
@@ -771,6 +772,7 @@ struct AppEnv {
     django: Option<String>,
     psycopg: Option<String>,
     task_backend: Option<String>,
+    interface: Option<String>,
     extension_modules: Vec<String>,
 }
 
@@ -787,6 +789,7 @@ pub fn run_result(index: usize, d: &Shape, o: &RunOutcome) -> RunResult {
         mode: d.mode.name().to_owned(),
         server: env.server,
         server_version: env.server_version,
+        interface: env.interface,
         serving: o.serving.clone(),
         serving_shape: o.serving.as_ref().map(deploy::Serving::shape),
         listening: o.listening.clone(),
