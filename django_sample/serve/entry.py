@@ -36,8 +36,8 @@ def _load():
 
 
 def _load_asgi():
-    """Django's ASGI handler; with DJBENCH_ASGI_THREADS=W (serve/free_threaded.py), its sync
-    code runs on W threads (serve.asgithreads says why)."""
+    """Django's ASGI handler; with DJBENCH_ASGI_THREADS=W (set by the free_threaded and
+    subinterpreters launchers), its sync code runs on W threads (serve.asgithreads says why)."""
     from django.core.asgi import get_asgi_application
 
     app = get_asgi_application()

@@ -69,7 +69,7 @@ def main():
     asgi = args.interface == "asgi"
     if asgi and args.threads < 1:
         parser.error("--threads must be at least 1 under --interface asgi")
-    if args.server in ("gunicorn_gthread",) and asgi:
+    if args.server == "gunicorn_gthread" and asgi:
         parser.error("--server gunicorn_gthread cannot serve --interface asgi (it serves wsgi)")
     if args.server in servers.INTERFACES:
         servers.check_interface(parser, args.server, args.interface)
