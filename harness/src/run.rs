@@ -794,6 +794,14 @@ pub fn run_result(index: usize, d: &Shape, o: &RunOutcome) -> RunResult {
         serving_shape: o.serving.as_ref().map(deploy::Serving::shape),
         listening: o.listening.clone(),
         workers: match (load, &o.serving) {
+            // Over ASGI the worker header names the event loop's thread, not the thread that
+            // ran the view: a thread's share is not known.
+            (Some(_), Some(sv))
+                if sv.interface == crate::scenario::model::Interface::Asgi
+                    && sv.worker_unit == crate::scenario::model::WorkerUnit::Thread =>
+            {
+                None
+            }
             (Some(l), Some(sv)) => WorkerBalance::of(&l.workers, sv.worker_unit, sv.web_workers),
             _ => None,
         },

@@ -146,7 +146,7 @@ impl Spec {
                 threads,
                 "each process accepts from the shared socket (gunicorn)",
             ),
-            (Mode::Subinterpreters, Server::Hypercorn) => (
+            (Mode::Subinterpreters, Server::Hypercorn | Server::Uvicorn) => (
                 1,
                 w,
                 threads,
@@ -437,8 +437,14 @@ impl Deployment {
                     // ASGI (or WSGI) served by granian's own worker processes.
                     let mut granian = base(&bin.join("granian"));
                     let (host, port) = bind.rsplit_once(':').unwrap_or(("127.0.0.1", "0"));
+                    // `asginl`: ASGI without the lifespan protocol, which Django does not speak
+                    // (plain `asgi` logs a lifespan error in every worker).
+                    let interface = match spec.interface {
+                        Interface::Wsgi => "wsgi",
+                        Interface::Asgi => "asginl",
+                    };
                     granian
-                        .args(["--interface", spec.interface.name()])
+                        .args(["--interface", interface])
                         .args(["--host", host, "--port", port])
                         .args(["--workers", &spec.web_workers.to_string()])
                         .args(["--backlog", &spec.backlog.to_string()])

@@ -10,8 +10,8 @@ use serde_saphyr::{Location, Spanned};
 
 use super::diagnostic::{Diagnostic, closest};
 use super::model::{
-    APP_PLACEHOLDERS, App, Credential, Endpoint, FORMAT_VERSION, LoadModel, Login, Pairs,
-    ScenarioFile, Server, TaskBackend, Interface,
+    APP_PLACEHOLDERS, App, Credential, Endpoint, FORMAT_VERSION, Interface, LoadModel, Login,
+    Pairs, ScenarioFile, Server, TaskBackend,
 };
 use crate::limits::FRAMING_HEADERS;
 
