@@ -40,6 +40,11 @@ durability:
 broker-outage:
     cargo run --release -- scenario broker_outage
 
+# The "Free Threaded Django" talk's comparisons on this machine's cores (issue #18): GIL and
+# free-threaded, gunicorn/uvicorn/granian, WSGI and ASGI, sync and async views; ~6 minutes.
+free-threaded-talk:
+    cargo run --release -- scenario free_threaded_talk
+
 # The pip-installable wheel of djbench (harness/pyproject.toml; maturin, a release build) into
 # target/wheels/, e.g. for `pip install target/wheels/djbench-*.whl` on another machine. Its
 # tag is plain linux_x86_64, which pip takes and PyPI refuses: publishing needs a manylinux

@@ -139,7 +139,22 @@ _SERVER_DISTRIBUTIONS = {
     "waitress": "waitress",
     "hypercorn": "hypercorn",
     "granian": "granian",
+    # Under gunicorn too (its UvicornWorker, from uvicorn-worker): the server is uvicorn's.
+    "uvicorn": "uvicorn",
 }
+
+
+def interface(request):
+    """The interface this request came through, observed from Django's request class: "asgi"
+    for an ASGIRequest (an ASGI server, the tests' AsyncClient), "wsgi" for a WSGIRequest."""
+    from django.core.handlers.asgi import ASGIRequest
+    from django.core.handlers.wsgi import WSGIRequest
+
+    if isinstance(request, ASGIRequest):
+        return "asgi"
+    if isinstance(request, WSGIRequest):
+        return "wsgi"
+    return "unknown"
 
 
 def _server_version(server):
@@ -235,8 +250,8 @@ def broker(request):
 
 def env(request):
     """What is serving this request, observed now: interpreter, GIL state, process,
-    subinterpreter and thread, server, versions, how many task workers are up, and the task
-    backend's delivery settings (`task_options`, see _task_options)."""
+    subinterpreter and thread, server, the interface (wsgi or asgi), versions, how many task
+    workers are up, and the task backend's delivery settings (`task_options`, see _task_options)."""
     return JsonResponse(
         {
             "python": sys.version.split()[0],
@@ -251,6 +266,7 @@ def env(request):
             "thread_id": threading.get_native_id(),
             "worker": worker_name(),
             "server": os.environ.get("DJBENCH_SERVER", "unknown"),
+            "interface": interface(request),
             "server_version": _server_version(os.environ.get("DJBENCH_SERVER", "")),
             "mode": os.environ.get("DJBENCH_MODE", "unknown"),
             # The backend that runs, as the settings name it (a project's own, or the mode's).

@@ -1,11 +1,17 @@
-"""The WSGI application every launcher and server of every mode serves: the project's own,
-loaded the way each mode needs it.
+"""The applications every launcher and server of every mode serves: the project's own,
+loaded the way each mode needs it. `application` is its WSGI application, `asgi_application`
+its ASGI one (a scenario's `interface:` picks which one a server is given).
 
 It watches imports before Django loads anything (so the module that turns the GIL back on
 is named), loads the project's WSGI application (DJBENCH_WSGI as `module:attr`, or else the
-WSGI_APPLICATION its settings name), starts task workers that run inside the serving process,
-and refuses to serve free_threaded with the GIL on. The sample project and a user's project
-(`app:` in a scenario, settings from serve.overlay) load through the same lines.
+WSGI_APPLICATION its settings name) and its ASGI application (Django's get_asgi_application
+over the same settings; `ASGI_APPLICATION` is not a Django setting, so there is none to read),
+starts task workers that run inside the serving process, and refuses to serve free_threaded
+with the GIL on. The sample project and a user's project (`app:` in a scenario, settings from
+serve.overlay) load through the same lines.
+
+Both are built whichever one is served: building one is loading the middleware, and having
+both means every server names this module the same way.
 """
 
 import os
@@ -29,6 +35,20 @@ def _load():
     return import_string(settings.WSGI_APPLICATION)
 
 
+def _load_asgi():
+    """Django's ASGI handler; with DJBENCH_ASGI_THREADS=W (set by the free_threaded and
+    subinterpreters launchers), its sync code runs on W threads (serve.asgithreads says why)."""
+    from django.core.asgi import get_asgi_application
+
+    app = get_asgi_application()
+    threads = os.environ.get("DJBENCH_ASGI_THREADS")
+    if threads:
+        from serve.asgithreads import SyncThreads
+
+        app = SyncThreads(app, int(threads))
+    return app
+
+
 def _start_task_workers():
     """Backends that run tasks in the serving process start their workers now, not on the
     first enqueue, so djbench sees them ready before load arrives. django-tasks-db's workers
@@ -48,5 +68,6 @@ def _start_task_workers():
 
 
 application = _load()
+asgi_application = _load_asgi()
 _start_task_workers()
 freethreading.require_if_asked()

@@ -1,5 +1,7 @@
 """gunicorn settings of the gunicorn_celery mode (bind, workers and worker class come from
-djbench's command line)."""
+djbench's command line). The same under ASGI (`-k uvicorn_worker.UvicornWorker
+serve.entry:asgi_application`): uvicorn's worker takes the timeouts and log settings below,
+and the worker header is async middleware, so nothing here depends on the interface."""
 
 # The control socket would land in ~/.gunicorn; nothing here uses it.
 control_socket_disable = True

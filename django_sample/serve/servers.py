@@ -1,7 +1,8 @@
-"""WSGI servers that run inside a process djbench launched (the subinterpreters, prefork and
-free_threaded launchers), each serving on a socket it is handed, each stoppable from another
-thread; and the hand-off that spreads connections across a launcher's web workers. gunicorn
-and granian are run by their own command lines instead.
+"""WSGI and ASGI servers that run inside a process djbench launched (the subinterpreters,
+prefork and free_threaded launchers), each serving on a socket it is handed, each stoppable
+from another thread (INTERFACES: which server serves which interface); and the hand-off that
+spreads connections across a launcher's web workers. gunicorn and granian are run by their own
+command lines instead.
 
 Why a hand-off: web workers that each accept from one shared socket race for every
 connection, and a client that keeps its connections alive stays with whichever worker won
@@ -125,7 +126,7 @@ class _WSGIRefServer(simple_server.WSGIServer):
         self.set_app(app)
 
 
-def wsgiref(sock, app, threads, backlog):
+def wsgiref(sock, app, threads, backlog, interface="wsgi"):
     """The stdlib's reference server: one request at a time (`threads` does not apply)."""
     server = _WSGIRefServer(sock, app)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2})
@@ -139,7 +140,7 @@ def wsgiref(sock, app, threads, backlog):
     return stop
 
 
-def cheroot(sock, app, threads, backlog):
+def cheroot(sock, app, threads, backlog, interface="wsgi"):
     """CherryPy's production WSGI server: a fixed pool of worker threads."""
     from cheroot import wsgi
 
@@ -165,7 +166,7 @@ def cheroot(sock, app, threads, backlog):
     return stop
 
 
-def waitress(sock, app, threads, backlog):
+def waitress(sock, app, threads, backlog, interface="wsgi"):
     """Pylons' production WSGI server (not in subinterpreters: its task threads are daemons)."""
     import waitress.server
 
@@ -181,8 +182,9 @@ def waitress(sock, app, threads, backlog):
     return stop
 
 
-def hypercorn(sock, app, threads, backlog):
-    """An asyncio server (HTTP/1.1 and HTTP/2) running the WSGI app in its thread pool."""
+def hypercorn(sock, app, threads, backlog, interface="wsgi"):
+    """An asyncio server (HTTP/1.1 and HTTP/2): a WSGI app runs in its thread pool (the loop's
+    default executor), an ASGI app on its loop."""
     import asyncio
 
     from hypercorn.asyncio import serve
@@ -200,7 +202,9 @@ def hypercorn(sock, app, threads, backlog):
 
     def run():
         asyncio.set_event_loop(loop)
-        loop.run_until_complete(serve(app, config, shutdown_trigger=stopping.wait, mode="wsgi"))
+        loop.run_until_complete(
+            serve(app, config, shutdown_trigger=stopping.wait, mode=interface)
+        )
 
     thread = threading.Thread(target=run)
     thread.start()
@@ -212,9 +216,69 @@ def hypercorn(sock, app, threads, backlog):
     return stop
 
 
+def uvicorn(sock, app, threads, backlog, interface="asgi"):
+    """uvicorn (asyncio, h11) serving an ASGI app on its loop, in a thread of its own; Django's
+    sync code runs in asgiref's threads (serve.asgithreads). On the socket it is given (a
+    shared listening socket: it cannot take a hand-off, asyncio accepts by itself). No
+    lifespan: Django refuses it."""
+    import asyncio
+
+    import uvicorn as uv
+
+    config = uv.Config(
+        app,
+        interface="asgi3",
+        lifespan="off",
+        access_log=False,
+        log_level="warning",
+        backlog=backlog,
+        # Python's asyncio and h11, whatever else is installed: what runs is what was pinned.
+        loop="asyncio",
+        http="h11",
+        ws="none",
+        # Within the launchers' 8 s before they give up on a clean stop.
+        timeout_graceful_shutdown=3,
+    )
+    server = uv.Server(config)
+
+    def run():
+        # In a thread, uvicorn installs no signal handlers: the launcher keeps SIGTERM.
+        asyncio.run(server.serve(sockets=[sock]))
+
+    thread = threading.Thread(target=run, name="djbench-uvicorn")
+    thread.start()
+
+    def stop():
+        server.should_exit = True
+        thread.join(timeout=5)
+
+    return stop
+
+
 IN_PROCESS = {
     "wsgiref": wsgiref,
     "cheroot": cheroot,
     "waitress": waitress,
     "hypercorn": hypercorn,
+    "uvicorn": uvicorn,
 }
+
+# The interfaces each in-process server serves. A launcher refuses any other pair (exit 2).
+INTERFACES = {
+    "wsgiref": {"wsgi"},
+    "cheroot": {"wsgi"},
+    "waitress": {"wsgi"},
+    "hypercorn": {"wsgi", "asgi"},
+    "uvicorn": {"asgi"},
+}
+
+
+def check_interface(parser, server, interface):
+    """Exits with status 2 (argparse's) naming the flags when `server` cannot serve
+    `interface`."""
+    supported = INTERFACES.get(server)
+    if supported is not None and interface not in supported:
+        parser.error(
+            f"--server {server} cannot serve --interface {interface} "
+            f"(it serves {', '.join(sorted(supported))})"
+        )

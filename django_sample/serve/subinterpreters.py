@@ -3,8 +3,12 @@ subinterpreters, each with its own GIL.
 
 The main interpreter binds the listening socket, accepts, and supervises. It hands each
 connection to the next of W web subinterpreters in turn (servers.dispatch), each serving WSGI
-on the connections it is handed; hypercorn, which makes its own socket object, serves on a dup
-of the listening socket instead, and the kernel decides. Each of T task subinterpreters runs tasks from a concurrent.interpreters.Queue
+on the connections it is handed; hypercorn, which makes its own socket object, and uvicorn,
+whose asyncio accepts by itself, serve on a dup of the listening socket instead, and the
+kernel decides. `--interface asgi` (hypercorn, uvicorn) serves serve.entry's
+asgi_application in each web subinterpreter, its sync code on --threads threads of that
+subinterpreter (serve.asgithreads: stock Django's thread per request ends in a daemon thread,
+which subinterpreters refuse). Each of T task subinterpreters runs tasks from a concurrent.interpreters.Queue
 that the web ones fill through Django's task framework. Signals only reach the main
 interpreter, so SIGTERM is relayed to the others through queues: web servers stop taking
 requests, task workers finish what they hold, then the process exits.
@@ -38,14 +42,15 @@ import sys
 sys.path[:0] = paths
 import socket
 from serve import servers
-from serve.entry import application
+from serve import entry
 import bench.backends.interpreters as backend
 
 backend.QUEUE = tasks_queue
 sock = socket.socket(fileno=fd)
 if handoff:
     sock = servers.Handoff(sock, address)
-stop = servers.IN_PROCESS[server](sock, application, threads, backlog)
+app = entry.asgi_application if interface == "asgi" else entry.application
+stop = servers.IN_PROCESS[server](sock, app, threads, backlog, interface=interface)
 ready.put(("web", index))
 control.get()
 stop()
@@ -103,7 +108,16 @@ def main():
     parser.add_argument("--web", type=int, default=2, help="web subinterpreters")
     parser.add_argument("--tasks", type=int, default=2, help="task subinterpreters")
     parser.add_argument("--threads", type=int, default=4, help="threads per web subinterpreter")
-    parser.add_argument("--server", default="cheroot", choices=["cheroot", "wsgiref", "hypercorn"])
+    parser.add_argument(
+        "--server", default="cheroot", choices=["cheroot", "wsgiref", "hypercorn", "uvicorn"]
+    )
+    parser.add_argument(
+        "--interface",
+        default="wsgi",
+        choices=["wsgi", "asgi"],
+        help="wsgi (cheroot, wsgiref, hypercorn) or asgi (hypercorn, uvicorn): serve.entry's "
+        "application or asgi_application",
+    )
     parser.add_argument("--backlog", type=int, default=1024, help="listen backlog")
     parser.add_argument(
         "--task-backend",
@@ -112,8 +126,16 @@ def main():
         help="memory: a queue between subinterpreters (default); database: django-tasks-db",
     )
     args = parser.parse_args()
+    servers.check_interface(parser, args.server, args.interface)
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
+    if args.interface == "asgi":
+        # Stock Django cannot serve ASGI here: at the end of every request asgiref joins the
+        # request's thread from a daemon thread, which an isolated subinterpreter refuses
+        # ("daemon threads are disabled in this (sub)interpreter"). serve.asgithreads gives
+        # the sync code --threads threads per subinterpreter instead (read by serve.entry in
+        # each web subinterpreter: they see the environment as it is when they start).
+        os.environ["DJBENCH_ASGI_THREADS"] = str(args.threads)
     if args.tasks:
         # 0: web only (a project that does not use django.tasks, or brings its own backend).
         os.environ["DJBENCH_TASKS"] = (
@@ -122,8 +144,9 @@ def main():
     os.environ.setdefault("DJBENCH_SERVER", args.server)
     host, port = args.bind.rsplit(":", 1)
     listener = servers.listen(host, port, args.backlog)
-    # hypercorn builds its own socket from a descriptor: it cannot take a hand-off.
-    handoff = args.server != "hypercorn"
+    # hypercorn builds its own socket from a descriptor, and uvicorn's asyncio accepts on the
+    # socket itself: neither can take a hand-off.
+    handoff = args.server not in ("hypercorn", "uvicorn")
     outs, ins = servers.channels(args.web) if handoff else ([], [])
 
     paths = tuple([str(PROJECT)] + sys.path)
@@ -157,6 +180,7 @@ def main():
             handoff=handoff,
             address=listener.getsockname()[:2],
             server=args.server,
+            interface=args.interface,
             threads=args.threads,
             backlog=args.backlog,
             control=control,
@@ -176,7 +200,8 @@ def main():
         servers.start_dispatch(listener, outs)
     print(
         f"djbench subinterpreters: serving on {args.bind} from {args.web} web and "
-        f"{args.tasks} task subinterpreters ({args.server}, {args.task_backend} tasks)",
+        f"{args.tasks} task subinterpreters ({args.server} {args.interface}, "
+        f"{args.task_backend} tasks)",
         flush=True,
     )
 
@@ -191,11 +216,14 @@ def main():
     # A worker stuck in a request must not keep the process alive: djbench's teardown
     # expects it gone within its grace period.
     threading.Timer(8, lambda: os._exit(1)).start()
-    # No new connections from here on; this also ends the dispatcher's accept().
-    try:
-        listener.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass
+    # No new connections from here on; this also ends the dispatcher's accept(). Servers that
+    # accept on a dup of the listener themselves (hypercorn, uvicorn) close it as they stop:
+    # shut down under them, their event loops would report EINVAL from accept() until then.
+    if handoff:
+        try:
+            listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
     for control in controls:
         control.put(None)
     for _ in range(args.tasks):

@@ -161,6 +161,9 @@ pub struct RunResult {
     pub serving: Option<Serving>,
     /// `serving`'s shape in words: `2 processes × 1 thread`.
     pub serving_shape: Option<String>,
+    /// `wsgi` or `asgi`, as the app observed its requests arrive (None: unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interface: Option<String>,
     /// Its listening sockets with the backlog the kernel gave each (None: `ss` unavailable).
     pub listening: Option<Vec<Listening>>,
     /// Each web worker's share of the window's responses.
@@ -443,6 +446,7 @@ pub(crate) mod testing {
             task_backend: None,
             task_durability: None,
             faults: None,
+            interface: None,
             extension_modules: Vec::new(),
             requests: 1000,
             errors: 0,

@@ -705,6 +705,7 @@ pub fn execute_with(
                 .map(|i| i.value.deployment.clone()),
             app: ready.app.as_ref().map(|a| a.app.clone()),
             task_backend: shape.task_backend(),
+            interface: shape.interface.value,
             visibility_timeout: s.file.tasks.visibility_timeout(!s.file.faults.is_empty()),
         };
         let mut panicked = false;
@@ -771,6 +772,7 @@ struct AppEnv {
     django: Option<String>,
     psycopg: Option<String>,
     task_backend: Option<String>,
+    interface: Option<String>,
     extension_modules: Vec<String>,
 }
 
@@ -787,10 +789,19 @@ pub fn run_result(index: usize, d: &Shape, o: &RunOutcome) -> RunResult {
         mode: d.mode.name().to_owned(),
         server: env.server,
         server_version: env.server_version,
+        interface: env.interface,
         serving: o.serving.clone(),
         serving_shape: o.serving.as_ref().map(deploy::Serving::shape),
         listening: o.listening.clone(),
         workers: match (load, &o.serving) {
+            // Over ASGI the worker header names the event loop's thread, not the thread that
+            // ran the view: a thread's share is not known.
+            (Some(_), Some(sv))
+                if sv.interface == crate::scenario::model::Interface::Asgi
+                    && sv.worker_unit == crate::scenario::model::WorkerUnit::Thread =>
+            {
+                None
+            }
             (Some(l), Some(sv)) => WorkerBalance::of(&l.workers, sv.worker_unit, sv.web_workers),
             _ => None,
         },

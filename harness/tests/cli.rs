@@ -36,6 +36,7 @@ fn every_shipped_scenario_is_valid() {
         "scaling",
         "task_durability",
         "broker_outage",
+        "free_threaded_talk",
     ] {
         assert!(
             names.iter().any(|n| n == want),
@@ -47,6 +48,18 @@ fn every_shipped_scenario_is_valid() {
 
 /// Each invalid fixture: the line and column the error must name, and words it must say.
 const INVALID: &[(&str, u64, u64, &str)] = &[
+    (
+        "wsgi_server_over_asgi",
+        5,
+        13,
+        "server `cheroot` cannot run in mode `free_threaded` over asgi: it is a WSGI server",
+    ),
+    (
+        "uvicorn_over_wsgi",
+        4,
+        13,
+        "server `uvicorn` cannot run in mode `gunicorn_celery` over wsgi: uvicorn serves ASGI only",
+    ),
     (
         "fault_outside_window",
         5,

@@ -68,6 +68,7 @@ fn spec(mode: Mode, tmp: &Path) -> Spec {
         app: None,
         task_backend: djbench::scenario::model::TaskBackend::Auto.resolve(mode),
         visibility_timeout: None,
+        interface: djbench::scenario::model::Interface::Wsgi,
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::SystemTime;
 
 use super::{Exit, print_table, table};
-use crate::scenario::model::Mode;
+use crate::scenario::model::{Interface, Mode, TaskBackend};
 use crate::scenario::{self, Overrides, Plan, ScenarioDirs};
 
 pub(super) fn list(dirs: &ScenarioDirs) -> Exit {
@@ -48,23 +48,43 @@ pub(super) fn list(dirs: &ScenarioDirs) -> Exit {
         None => println!("No scenarios folder found (looked in {:?}).\n", dirs.0),
     }
     println!("Modes (`mode:` in a scenario):\n");
-    let mut t = table(&["mode", "what runs", "servers (`server:`)"]);
+    let mut t = table(&[
+        "mode",
+        "what runs",
+        "wsgi servers (`server:`)",
+        "asgi servers (`interface: asgi`)",
+        "task backends (`task_backend:`)",
+    ]);
     for mode in Mode::ALL {
-        let servers: Vec<String> = mode
-            .servers()
+        let servers = |interface: Interface| -> String {
+            let default = mode.default_server_for(interface);
+            (mode.servers_for(interface).iter())
+                .map(|s| {
+                    if *s == default {
+                        format!("{s} (default)")
+                    } else {
+                        s.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let backends: Vec<String> = TaskBackend::of(mode)
             .iter()
-            .map(|s| {
-                if *s == mode.default_server() {
-                    format!("{s} (default)")
+            .map(|b| {
+                if *b == TaskBackend::Auto.resolve(mode) {
+                    format!("{b} (default)")
                 } else {
-                    s.to_string()
+                    b.to_string()
                 }
             })
             .collect();
         t.add_row(vec![
             mode.name().to_owned(),
             mode.summary().to_owned(),
-            servers.join(", "),
+            servers(Interface::Wsgi),
+            servers(Interface::Asgi),
+            backends.join(", "),
         ]);
     }
     print_table(&t);

@@ -508,27 +508,38 @@ fn print_plan(s: &Scenario, plan: &Plan) {
     }
     println!();
 
-    let mut runs = table(&[
-        "run",
-        "rep",
-        "deployment",
-        "mode",
-        "server",
-        "python",
-        "web",
-        "threads",
-        "tasks",
-        "task backend",
-    ]);
     let deployments: Vec<_> = s.deployments().collect();
+    // Columns for the newer axes only where a deployment uses them: the table must stay
+    // readable in 90 columns.
+    let asgi = deployments
+        .iter()
+        .any(|d| d.interface.value == crate::scenario::model::Interface::Asgi);
+    let backends = !f.faults.is_empty()
+        || deployments
+            .iter()
+            .any(|d| d.task_backend.value != crate::scenario::model::TaskBackend::Auto);
+    let mut headers = vec!["run", "rep", "deployment", "mode", "server"];
+    if asgi {
+        headers.push("interface");
+    }
+    headers.extend(["python", "web", "threads", "tasks"]);
+    if backends {
+        headers.push("task backend");
+    }
+    let mut runs = table(&headers);
     for r in &plan.runs {
         let d = deployments[r.deployment];
-        runs.add_row(vec![
+        let mut row = vec![
             r.index.to_string(),
             format!("{}/{}", r.repetition, plan.repetitions),
             d.label().to_owned(),
             d.mode.name().to_owned(),
             d.server.value.to_string(),
+        ];
+        if asgi {
+            row.push(d.interface.value.to_string());
+        }
+        row.extend([
             d.python.value.to_string(),
             d.web_workers.to_string(),
             d.threads.value.to_string(),
@@ -537,8 +548,11 @@ fn print_plan(s: &Scenario, plan: &Plan) {
             } else {
                 format!("{} (no load)", d.task_workers)
             },
-            d.task_backend().to_string(),
         ]);
+        if backends {
+            row.push(d.task_backend().to_string());
+        }
+        runs.add_row(row);
     }
     print_table(&runs);
     println!();

@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::scenario::faults::Target;
-use crate::scenario::model::{Mode, Server, TaskBackend, WorkerUnit};
+use crate::scenario::model::{Interface, Mode, Server, TaskBackend, WorkerUnit};
 pub use process::{Leader, Role, Sessions};
 
 /// The project the deployments serve.
@@ -58,6 +58,8 @@ pub struct Spec {
     pub task_backend: TaskBackend,
     /// Celery's redis visibility timeout, when djbench sets one (a fault run).
     pub visibility_timeout: Option<Duration>,
+    /// How the server talks to Django.
+    pub interface: Interface,
 }
 
 impl Spec {
@@ -70,9 +72,9 @@ impl Spec {
         }
     }
 
-    pub fn resolve_server(mode: Mode, server: Server) -> Server {
+    pub fn resolve_server(mode: Mode, interface: Interface, server: Server) -> Server {
         if server == Server::Auto {
-            mode.default_server()
+            mode.default_server_for(interface)
         } else {
             server
         }
@@ -84,6 +86,9 @@ impl Spec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Serving {
     pub server: Server,
+    /// WSGI or ASGI, as launched (results written before it existed read as WSGI).
+    #[serde(default)]
+    pub interface: Interface,
     /// Processes that serve requests (a supervising parent not counted).
     pub processes: u32,
     /// Subinterpreters serving in each of those processes (1: the main interpreter).
@@ -119,10 +124,16 @@ impl Serving {
 impl Spec {
     /// The serving shape this spec launches.
     pub fn serving(&self) -> Serving {
-        let server = Self::resolve_server(self.mode, self.server);
+        let server = Self::resolve_server(self.mode, self.interface, self.server);
         let (w, t) = (self.web_workers, self.threads);
         let threads = if server.is_single_threaded() { 1 } else { t };
         let (processes, interpreters, threads, dispatch) = match (self.mode, server) {
+            (Mode::GunicornCelery, Server::Granian) => (
+                w,
+                1,
+                1,
+                "each granian worker process accepts from the shared socket",
+            ),
             (Mode::GunicornCelery, Server::Cheroot) => (
                 w,
                 1,
@@ -135,7 +146,7 @@ impl Spec {
                 threads,
                 "each process accepts from the shared socket (gunicorn)",
             ),
-            (Mode::Subinterpreters, Server::Hypercorn) => (
+            (Mode::Subinterpreters, Server::Hypercorn | Server::Uvicorn) => (
                 1,
                 w,
                 threads,
@@ -147,10 +158,17 @@ impl Spec {
                 threads,
                 "one acceptor hands connections to the subinterpreters in turn",
             ),
+            (Mode::FreeThreaded, Server::Uvicorn) => (
+                1,
+                1,
+                w,
+                "one event loop; sync views run on a pool of W threads",
+            ),
             (Mode::FreeThreaded, _) => (1, 1, w, "one server queues requests for its threads"),
         };
         Serving {
             server,
+            interface: self.interface,
             processes,
             interpreters_per_process: interpreters,
             threads_per_interpreter: threads,
@@ -232,6 +250,14 @@ pub fn migrate_and_seed(
     Ok(())
 }
 
+/// The app's entry point for a server given a module path: WSGI's `application` or ASGI's.
+fn entry_point(interface: Interface) -> &'static str {
+    match interface {
+        Interface::Wsgi => "serve.entry:application",
+        Interface::Asgi => "serve.entry:asgi_application",
+    }
+}
+
 /// The celery options of the spec's task backend, for every process that loads the celery app
 /// (the worker, and the web processes that publish).
 fn celery_options(cmd: &mut Command, spec: &Spec) {
@@ -302,7 +328,7 @@ impl Deployment {
         };
         let port = process::free_port().map_err(|e| err("find a free port", e.to_string()))?;
         let bind = format!("127.0.0.1:{port}");
-        let server = Spec::resolve_server(spec.mode, spec.server);
+        let server = Spec::resolve_server(spec.mode, spec.interface, spec.server);
         let bin = spec.python.parent().unwrap_or(Path::new("."));
         let secret = random_hex(32);
         let task_workers = spec.started_task_workers();
@@ -407,7 +433,26 @@ impl Deployment {
                     }
                 };
 
-                if server == Server::Cheroot {
+                if server == Server::Granian {
+                    // ASGI (or WSGI) served by granian's own worker processes.
+                    let mut granian = base(&bin.join("granian"));
+                    let (host, port) = bind.rsplit_once(':').unwrap_or(("127.0.0.1", "0"));
+                    // `asginl`: ASGI without the lifespan protocol, which Django does not speak
+                    // (plain `asgi` logs a lifespan error in every worker).
+                    let interface = match spec.interface {
+                        Interface::Wsgi => "wsgi",
+                        Interface::Asgi => "asginl",
+                    };
+                    granian
+                        .args(["--interface", interface])
+                        .args(["--host", host, "--port", port])
+                        .args(["--workers", &spec.web_workers.to_string()])
+                        .args(["--backlog", &spec.backlog.to_string()])
+                        .args(["--no-ws", "--log-level", "warning"])
+                        .arg(entry_point(spec.interface));
+                    tasks_env(&mut granian);
+                    spawn(leaders, "granian", Role::Web, granian)?;
+                } else if server == Server::Cheroot {
                     // The same server the other modes run, as pre-forked processes.
                     let mut web = base(&spec.python);
                     web.arg(serve("prefork.py"))
@@ -431,7 +476,10 @@ impl Deployment {
                             .args(["--worker-class", "gthread", "--threads"])
                             .arg(spec.threads.to_string());
                     }
-                    gunicorn.arg("serve.entry:application");
+                    if server == Server::Uvicorn {
+                        gunicorn.args(["--worker-class", "uvicorn_worker.UvicornWorker"]);
+                    }
+                    gunicorn.arg(entry_point(spec.interface));
                     spawn(leaders, "gunicorn", Role::Web, gunicorn)?;
                 }
             }
@@ -443,7 +491,8 @@ impl Deployment {
                     .args(["--tasks", &task_workers.to_string()])
                     .args(["--threads", &spec.threads.to_string()])
                     .args(["--backlog", &spec.backlog.to_string()])
-                    .args(["--task-backend", spec.task_backend.name()]);
+                    .args(["--task-backend", spec.task_backend.name()])
+                    .args(["--interface", spec.interface.name()]);
                 spawn(leaders, "app", Role::App, app)?;
             }
             Mode::FreeThreaded => {
@@ -453,7 +502,8 @@ impl Deployment {
                     .args(["--threads", &spec.web_workers.to_string()])
                     .args(["--task-threads", &task_workers.to_string()])
                     .args(["--backlog", &spec.backlog.to_string()])
-                    .args(["--task-backend", spec.task_backend.name()]);
+                    .args(["--task-backend", spec.task_backend.name()])
+                    .args(["--interface", spec.interface.name()]);
                 if spec.allow_gil {
                     app.arg("--allow-gil");
                 }

@@ -330,6 +330,23 @@ impl Mode {
         self.servers()[0]
     }
 
+    /// The servers that can run inside this mode over `interface`, the default first.
+    pub const fn servers_for(self, interface: Interface) -> &'static [Server] {
+        match (interface, self) {
+            (Interface::Wsgi, _) => self.servers(),
+            (Interface::Asgi, Mode::GunicornCelery) => &[Server::Uvicorn, Server::Granian],
+            (Interface::Asgi, Mode::Subinterpreters) => &[Server::Hypercorn, Server::Uvicorn],
+            // uvicorn first: granian 2.7.9 over ASGI on 3.13t left about one request in 600
+            // unanswered (django_sample/README.md).
+            (Interface::Asgi, Mode::FreeThreaded) => &[Server::Uvicorn, Server::Granian],
+        }
+    }
+
+    /// The default server over `interface`.
+    pub const fn default_server_for(self, interface: Interface) -> Server {
+        self.servers_for(interface)[0]
+    }
+
     /// Whether web workers are threads of one process, so `threads` has no meaning of its own.
     pub const fn workers_are_threads(self) -> bool {
         matches!(self, Mode::FreeThreaded)
@@ -397,11 +414,14 @@ pub enum Server {
     Wsgiref,
     Hypercorn,
     Granian,
+    /// ASGI only: gunicorn's uvicorn workers (gunicorn_celery), or one uvicorn process.
+    Uvicorn,
 }
 
 impl Server {
     pub const fn name(self) -> &'static str {
         match self {
+            Server::Uvicorn => "uvicorn",
             Server::Auto => "auto",
             Server::GunicornSync => "gunicorn_sync",
             Server::GunicornGthread => "gunicorn_gthread",
@@ -416,6 +436,32 @@ impl Server {
     /// Servers that handle one request at a time per worker.
     pub const fn is_single_threaded(self) -> bool {
         matches!(self, Server::GunicornSync | Server::Wsgiref)
+    }
+
+    /// Whether it serves this interface at all.
+    pub const fn serves(self, interface: Interface) -> bool {
+        match interface {
+            Interface::Wsgi => !matches!(self, Server::Uvicorn),
+            Interface::Asgi => {
+                matches!(self, Server::Uvicorn | Server::Granian | Server::Hypercorn)
+            }
+        }
+    }
+
+    /// Why this server cannot run in `mode` over `interface`, for the error message.
+    pub const fn why_not(self, mode: Mode, interface: Interface) -> &'static str {
+        match (self, mode, interface) {
+            (Server::Uvicorn, _, Interface::Wsgi) => {
+                "uvicorn serves ASGI only: set `interface: asgi`"
+            }
+            (_, _, Interface::Asgi) if !self.serves(Interface::Asgi) => {
+                "it is a WSGI server: with `interface: asgi` take uvicorn, granian or hypercorn"
+            }
+            (Server::Hypercorn, Mode::GunicornCelery | Mode::FreeThreaded, Interface::Asgi) => {
+                "hypercorn serves ASGI only in subinterpreters here: take uvicorn or granian"
+            }
+            (_, _, _) => self.why_not_in(mode),
+        }
     }
 
     /// Why this server cannot run in `mode`, for the error message.
@@ -443,6 +489,33 @@ impl Server {
 }
 
 impl fmt::Display for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// How the server talks to Django: WSGI (sync, a thread per request) or ASGI (an event loop;
+/// sync views run in a thread pool, async views on the loop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Interface {
+    #[default]
+    Wsgi,
+    Asgi,
+}
+
+impl Interface {
+    pub const ALL: [Interface; 2] = [Interface::Wsgi, Interface::Asgi];
+
+    pub const fn name(self) -> &'static str {
+        match self {
+            Interface::Wsgi => "wsgi",
+            Interface::Asgi => "asgi",
+        }
+    }
+}
+
+impl fmt::Display for Interface {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
@@ -623,10 +696,14 @@ pub struct Deployment {
     /// net.core.somaxconn, which caps it silently).
     #[serde(default = "default_backlog")]
     pub backlog: Count<1, 65_535>,
-    /// WSGI server; `auto` takes the mode's default.
+    /// The server; `auto` takes the mode's default for the interface.
     #[serde(default = "default_server")]
     #[schemars(with = "Server")]
     pub server: Spanned<Server>,
+    /// `wsgi` (default) or `asgi`: how the server talks to Django.
+    #[serde(default = "default_interface")]
+    #[schemars(with = "Interface")]
+    pub interface: Spanned<Interface>,
     /// Which interpreter runs this deployment.
     #[serde(default = "default_python")]
     #[schemars(with = "Python")]
@@ -661,6 +738,9 @@ fn default_backlog() -> Count<1, 65_535> {
 fn default_server() -> Spanned<Server> {
     unwritten(Server::Auto)
 }
+fn default_interface() -> Spanned<Interface> {
+    unwritten(Interface::Wsgi)
+}
 fn default_python() -> Spanned<Python> {
     unwritten(Python::Auto)
 }
@@ -681,6 +761,7 @@ impl Deployment {
             task_workers: default_task_workers(),
             backlog: default_backlog(),
             server: default_server(),
+            interface: default_interface(),
             python: default_python(),
             background_tasks: true,
             task_backend: default_task_backend(),

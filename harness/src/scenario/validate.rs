@@ -10,8 +10,8 @@ use serde_saphyr::{Location, Spanned};
 
 use super::diagnostic::{Diagnostic, closest};
 use super::model::{
-    APP_PLACEHOLDERS, App, Credential, Endpoint, FORMAT_VERSION, LoadModel, Login, Pairs,
-    ScenarioFile, Server, TaskBackend,
+    APP_PLACEHOLDERS, App, Credential, Endpoint, FORMAT_VERSION, Interface, LoadModel, Login,
+    Pairs, ScenarioFile, Server, TaskBackend,
 };
 use crate::limits::FRAMING_HEADERS;
 
@@ -155,16 +155,30 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
         }
 
         let server = d.server.value;
-        if server != Server::Auto && !d.mode.servers().contains(&server) {
-            let names: Vec<&str> = d.mode.servers().iter().map(|s| s.name()).collect();
+        let interface = d.interface.value;
+        let servers = d.mode.servers_for(interface);
+        if server != Server::Auto && !servers.contains(&server) {
+            let names: Vec<&str> = servers.iter().map(|s| s.name()).collect();
             err(
                 d.server.referenced,
                 format!(
-                    "server `{server}` cannot run in mode `{}`: {}",
+                    "server `{server}` cannot run in mode `{}` over {interface}: {}",
                     d.mode,
-                    server.why_not_in(d.mode)
+                    server.why_not(d.mode, interface)
                 ),
-                Some(format!("{} takes: auto, {}", d.mode, names.join(", "))),
+                Some(format!(
+                    "{} over {interface} takes: auto, {}",
+                    d.mode,
+                    names.join(", ")
+                )),
+            );
+        }
+        if interface == Interface::Asgi && d.threads.value.get() > 1 {
+            err(
+                d.threads.referenced,
+                "`threads` applies to WSGI servers with threads; over asgi a worker is an event loop"
+                    .into(),
+                Some("drop `threads`, or use `interface: wsgi`".into()),
             );
         }
         let backend = d.task_backend.value;
