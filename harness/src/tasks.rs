@@ -184,39 +184,16 @@ pub fn drain(get: Get<'_>, deadline: Instant, stop: &dyn Fn() -> bool) -> Result
     }
 }
 
-/// Reads every task page by page and reduces them to the run's figures. Histograms and the
-/// rate cover the window; the counts cover every task.
-pub fn figures(get: Get<'_>, window: Window) -> Result<Figures, String> {
-    let (mut start, mut finish) = (recorder_histogram(), recorder_histogram());
-    let (mut enqueued, mut finished, mut in_window, mut done_in_window) = (0u64, 0u64, 0u64, 0u64);
+/// Hands `f` every task of the app's table, read page by page through its cursor; an error
+/// reading a page, or a cursor that does not advance, ends it with that error.
+fn each_task(get: Get<'_>, mut f: impl FnMut(&Task)) -> Result<(), String> {
     let mut after = 0;
     loop {
         let page = get(&format!("/_djbench/tasks?after={after}&limit=5000"))?;
         if page.tasks.is_empty() {
-            break;
+            return Ok(());
         }
-        for t in &page.tasks {
-            // A task the backend refused (its request answered 503) is counted by the task
-            // load as a failed enqueue: counting its record too would count it twice.
-            if t.accepted == Some(false) {
-                continue;
-            }
-            enqueued += 1;
-            finished += u64::from(t.finished_ns.is_some());
-            if t.finished_ns.is_some_and(|f| window.holds(f)) {
-                done_in_window += 1;
-            }
-            if !window.holds(t.enqueued_ns) {
-                continue;
-            }
-            in_window += 1;
-            if let Some(s) = t.started_ns {
-                start.saturating_record(s.saturating_sub(t.enqueued_ns) / 1000);
-            }
-            if let Some(f) = t.finished_ns {
-                finish.saturating_record(f.saturating_sub(t.enqueued_ns) / 1000);
-            }
-        }
+        page.tasks.iter().for_each(&mut f);
         if page.next <= after {
             return Err(format!(
                 "the app's task list did not advance past id {after}"
@@ -224,6 +201,35 @@ pub fn figures(get: Get<'_>, window: Window) -> Result<Figures, String> {
         }
         after = page.next;
     }
+}
+
+/// Reads every task page by page and reduces them to the run's figures. Histograms and the
+/// rate cover the window; the counts cover every task.
+pub fn figures(get: Get<'_>, window: Window) -> Result<Figures, String> {
+    let (mut start, mut finish) = (recorder_histogram(), recorder_histogram());
+    let (mut enqueued, mut finished, mut in_window, mut done_in_window) = (0u64, 0u64, 0u64, 0u64);
+    each_task(get, |t| {
+        // A task the backend refused (its request answered 503) is counted by the task
+        // load as a failed enqueue: counting its record too would count it twice.
+        if t.accepted == Some(false) {
+            return;
+        }
+        enqueued += 1;
+        finished += u64::from(t.finished_ns.is_some());
+        if t.finished_ns.is_some_and(|f| window.holds(f)) {
+            done_in_window += 1;
+        }
+        if !window.holds(t.enqueued_ns) {
+            return;
+        }
+        in_window += 1;
+        if let Some(s) = t.started_ns {
+            start.saturating_record(s.saturating_sub(t.enqueued_ns) / 1000);
+        }
+        if let Some(f) = t.finished_ns {
+            finish.saturating_record(f.saturating_sub(t.enqueued_ns) / 1000);
+        }
+    })?;
     let latency = |h: &hdrhistogram::Histogram<u64>| (!h.is_empty()).then(|| Latency::of(h));
     let seconds = window.seconds();
     Ok(Figures {
@@ -250,43 +256,30 @@ pub fn ledger(get: Get<'_>, marks: &[Mark], durable: bool) -> Result<Ledger, Str
         ..Ledger::default()
     };
     let mut drained: Vec<Option<u64>> = vec![None; marks.len()];
-    let mut after = 0;
-    loop {
-        let page = get(&format!("/_djbench/tasks?after={after}&limit=5000"))?;
-        if page.tasks.is_empty() {
-            break;
+    each_task(get, |t| {
+        ledger.add(t, durable);
+        if t.accepted == Some(false) {
+            return;
         }
-        for t in &page.tasks {
-            ledger.add(t, durable);
-            if t.accepted == Some(false) {
-                continue;
-            }
-            for ((m, at), drained) in marks.iter().zip(&mut ledger.at_faults).zip(&mut drained) {
-                if t.enqueued_ns < m.at_ns && t.finished_ns.is_none_or(|f| f > m.at_ns) {
-                    at.queued_or_running += 1;
-                    if t.finished_ns.is_none() {
-                        if stuck(t, durable) {
-                            at.of_those_stuck += 1;
-                        } else {
-                            at.of_those_lost += 1;
-                        }
+        for ((m, at), drained) in marks.iter().zip(&mut ledger.at_faults).zip(&mut drained) {
+            if t.enqueued_ns < m.at_ns && t.finished_ns.is_none_or(|f| f > m.at_ns) {
+                at.queued_or_running += 1;
+                if t.finished_ns.is_none() {
+                    if stuck(t, durable) {
+                        at.of_those_stuck += 1;
+                    } else {
+                        at.of_those_lost += 1;
                     }
                 }
-                if let (Some(r), Some(f)) = (m.recovered_ns, t.finished_ns)
-                    && t.enqueued_ns <= r
-                    && f > m.at_ns
-                {
-                    *drained = Some(drained.map_or(f, |d: u64| d.max(f)));
-                }
+            }
+            if let (Some(r), Some(f)) = (m.recovered_ns, t.finished_ns)
+                && t.enqueued_ns <= r
+                && f > m.at_ns
+            {
+                *drained = Some(drained.map_or(f, |d: u64| d.max(f)));
             }
         }
-        if page.next <= after {
-            return Err(format!(
-                "the app's task list did not advance past id {after}"
-            ));
-        }
-        after = page.next;
-    }
+    })?;
     for ((m, at), d) in marks.iter().zip(&mut ledger.at_faults).zip(drained) {
         at.backlog_drained_s = d.map(|d| d.saturating_sub(m.at_ns) as f64 / 1e9);
     }
