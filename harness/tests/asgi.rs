@@ -5,66 +5,17 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use djbench::deploy::{self, Deployment, Spec, process};
-use djbench::provision::{self, Cache, Flavour, Lookup, Report, Ui, Wants};
-use djbench::scenario::model::{Interface, Mode, TaskBackend};
+use djbench::deploy::{Deployment, Spec, process};
+use djbench::scenario::model::{Interface, Mode};
 
-fn provisioned() -> &'static Report {
-    static REPORT: OnceLock<Report> = OnceLock::new();
-    REPORT.get_or_init(|| {
-        provision::setup(
-            &Lookup::from_env(Cache::from_env()),
-            Wants::default(),
-            &Ui::quiet(),
-        )
-        .unwrap_or_else(|e| panic!("setup failed: {e}"))
-    })
-}
-
-fn venv_python(flavour: Flavour) -> PathBuf {
-    provisioned()
-        .venvs
-        .iter()
-        .find(|v| v.flavour == flavour)
-        .map(|v| v.path.join("bin/python"))
-        .unwrap_or_else(|| panic!("no {flavour} venv"))
-}
-
+/// The sample app in `mode` over ASGI, otherwise as every deployment test has it.
 fn spec(mode: Mode, tmp: &Path) -> Spec {
-    let flavour = if mode == Mode::FreeThreaded {
-        Flavour::FreeThreaded
-    } else {
-        Flavour::Gil
-    };
-    let python = venv_python(flavour);
-    let database = tmp.join("template.sqlite3");
-    deploy::prepare_database(&python, &database, &Default::default()).unwrap();
     Spec {
-        mode,
-        server: djbench::scenario::model::Server::Auto,
-        web_workers: 2,
-        threads: 1,
-        task_workers: 2,
-        backlog: 1024,
-        python,
-        allow_gil: false,
-        redis: provisioned()
-            .services
-            .iter()
-            .find(|s| s.name == "redis-server")
-            .map(|s| s.path.clone()),
-        run_dir: tmp.join("run"),
-        database: deploy::Database::SqliteTemplate(database),
-        env: Vec::new(),
-        cpus: None,
-        app: None,
-        task_backend: TaskBackend::Auto.resolve(mode),
-        visibility_timeout: None,
         interface: Interface::Asgi,
+        ..common::sample_spec(mode, tmp)
     }
 }
 

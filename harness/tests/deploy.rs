@@ -4,73 +4,19 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::path::Path;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use djbench::deploy::{self, Deployment, Spec, process};
-use djbench::provision::{self, Cache, Flavour, Lookup, Report, Ui, Wants};
+use djbench::deploy::{Deployment, process};
+use djbench::provision::Flavour;
 use djbench::scenario::model::{Mode, Server};
 use serde_json::Value;
 
 /// One deployment at a time: the machine has two cores.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn provisioned() -> &'static Report {
-    static REPORT: OnceLock<Report> = OnceLock::new();
-    REPORT.get_or_init(|| {
-        provision::setup(
-            &Lookup::from_env(Cache::from_env()),
-            Wants::default(),
-            &Ui::quiet(),
-        )
-        .unwrap_or_else(|e| panic!("setup failed: {e}"))
-    })
-}
-
-fn venv_python(flavour: Flavour) -> PathBuf {
-    provisioned()
-        .venvs
-        .iter()
-        .find(|v| v.flavour == flavour)
-        .map(|v| v.path.join("bin/python"))
-        .unwrap_or_else(|| panic!("no {flavour} venv"))
-}
-
-fn spec(mode: Mode, tmp: &Path) -> Spec {
-    let flavour = if mode == Mode::FreeThreaded {
-        Flavour::FreeThreaded
-    } else {
-        Flavour::Gil
-    };
-    let python = venv_python(flavour);
-    let database = tmp.join("template.sqlite3");
-    deploy::prepare_database(&python, &database, &Default::default()).unwrap();
-    Spec {
-        mode,
-        server: Server::Auto,
-        web_workers: 2,
-        threads: 1,
-        task_workers: 2,
-        // Not the default, so finding it on every socket shows it was passed through.
-        backlog: 777,
-        python,
-        allow_gil: false,
-        redis: provisioned()
-            .services
-            .iter()
-            .find(|s| s.name == "redis-server")
-            .map(|s| s.path.clone()),
-        run_dir: tmp.join("run"),
-        database: deploy::Database::SqliteTemplate(database),
-        env: Vec::new(),
-        cpus: None,
-        app: None,
-        task_backend: djbench::scenario::model::TaskBackend::Auto.resolve(mode),
-        visibility_timeout: None,
-        interface: djbench::scenario::model::Interface::Wsgi,
-    }
-}
+use common::{provisioned, sample_spec as spec};
 
 fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))

@@ -81,3 +81,68 @@ pub fn scale(r: &mut djbench::results::RunResult, f: f64) {
         }
     }
 }
+
+/// djbench's setup, once per test binary: the provisioned interpreters, venvs and services.
+pub fn provisioned() -> &'static djbench::provision::Report {
+    use djbench::provision::{self, Cache, Lookup, Ui, Wants};
+    static REPORT: std::sync::OnceLock<djbench::provision::Report> = std::sync::OnceLock::new();
+    REPORT.get_or_init(|| {
+        provision::setup(
+            &Lookup::from_env(Cache::from_env()),
+            Wants::default(),
+            &Ui::quiet(),
+        )
+        .unwrap_or_else(|e| panic!("setup failed: {e}"))
+    })
+}
+
+/// The python of the provisioned venv of `flavour`.
+pub fn venv_python(flavour: djbench::provision::Flavour) -> PathBuf {
+    provisioned()
+        .venvs
+        .iter()
+        .find(|v| v.flavour == flavour)
+        .map(|v| v.path.join("bin/python"))
+        .unwrap_or_else(|| panic!("no {flavour} venv"))
+}
+
+/// A deployment of the sample app in `mode` from the provisioned venvs, on a freshly migrated
+/// and seeded SQLite template in `tmp`: 2 web and 2 task workers, the mode's default server
+/// and task backend, over WSGI.
+pub fn sample_spec(mode: djbench::scenario::model::Mode, tmp: &Path) -> djbench::deploy::Spec {
+    use djbench::deploy;
+    use djbench::provision::Flavour;
+    use djbench::scenario::model::{Interface, Mode, Server, TaskBackend};
+    let flavour = if mode == Mode::FreeThreaded {
+        Flavour::FreeThreaded
+    } else {
+        Flavour::Gil
+    };
+    let python = venv_python(flavour);
+    let database = tmp.join("template.sqlite3");
+    deploy::prepare_database(&python, &database, &Default::default()).unwrap();
+    deploy::Spec {
+        mode,
+        server: Server::Auto,
+        web_workers: 2,
+        threads: 1,
+        task_workers: 2,
+        // Not the default, so finding it on every socket shows it was passed through.
+        backlog: 777,
+        python,
+        allow_gil: false,
+        redis: provisioned()
+            .services
+            .iter()
+            .find(|s| s.name == "redis-server")
+            .map(|s| s.path.clone()),
+        run_dir: tmp.join("run"),
+        database: deploy::Database::SqliteTemplate(database),
+        env: Vec::new(),
+        cpus: None,
+        app: None,
+        task_backend: TaskBackend::Auto.resolve(mode),
+        visibility_timeout: None,
+        interface: Interface::Wsgi,
+    }
+}
