@@ -8,6 +8,7 @@
 
 use std::fmt::Write as _;
 
+use super::html::esc;
 use super::svg::{Lines, PALETTE, Rule, Series, Span};
 use crate::faults::FaultEvent;
 use crate::results::{FaultRun, Results, RunResult};
@@ -417,12 +418,6 @@ pub fn markdown(doc: &Results) -> String {
         }
     }
     out
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// report.html's Faults section: the table, the sentences, the events, and each fault run's

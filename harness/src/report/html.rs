@@ -36,7 +36,9 @@ td.best{font-weight:700;background:#e8f3fb}
 @media print{body{font-size:12pt;max-width:none}h2{break-after:avoid}figure,svg,table{break-inside:avoid}}
 ";
 
-fn esc(s: &str) -> String {
+/// Text made safe for HTML outside attributes (report/svg.rs also quotes `"` for its
+/// attributes).
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -8,6 +8,7 @@
 use std::fmt::Write as _;
 
 use super::UNKNOWN;
+use super::html::esc;
 use super::svg::{Lines, PALETTE, Series, legend};
 use crate::results::{Results, RunResult};
 use crate::scenario::model::{Mode, SweepParameter};
@@ -272,12 +273,6 @@ pub fn markdown(doc: &Results) -> String {
         let _ = writeln!(out, "- {}", cost(s));
     }
     out
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// The sweep's section of report.html (charts against the parameter, the fits, the points);
