@@ -110,24 +110,28 @@ def io(request):
 
 
 def enqueue(request):
-    """Enqueues a background task through the mode's django.tasks backend. A backend that
-    refuses it (its broker down, its database locked past the timeout …) gets the record marked
-    accepted=False and a 503: never a 200 for a task nobody took."""
+    """Enqueues a background task through the mode's django.tasks backend. The record is
+    written not accepted, and marked accepted once the backend has taken the task: a process
+    that dies in between (a fault run's kill) leaves the task as never accepted, as its failed
+    request says, not as lost. A backend that refuses it (its broker down, its database locked
+    past the timeout …) gets a 503: never a 200 for a task nobody took."""
     kind = request.GET.get("kind", "io")
     if kind not in KINDS:
         return HttpResponseBadRequest("kind must be cpu or io")
     size = _int_param(request, "n", 50 if kind == "io" else 20_000, 0, 50_000_000)
     if size is None:
         return HttpResponseBadRequest("n must be 0..50000000")
-    record = TaskRecord.objects.create(kind=kind, size=size, enqueued_ns=time.monotonic_ns())
+    record = TaskRecord.objects.create(
+        kind=kind, size=size, enqueued_ns=time.monotonic_ns(), accepted=False
+    )
     try:
         result = KINDS[kind].enqueue(record.pk, size)
     except Exception as e:
-        TaskRecord.objects.filter(pk=record.pk).update(accepted=False)
         return JsonResponse(
             {"id": record.pk, "error": f"task not accepted: {type(e).__name__}: {e}"[:300]},
             status=503,
         )
+    TaskRecord.objects.filter(pk=record.pk).update(accepted=True)
     return JsonResponse({"id": record.pk, "task_id": result.id})
 
 

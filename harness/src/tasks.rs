@@ -107,7 +107,8 @@ pub struct Ledger {
     /// database backend's row says RUNNING after its worker died): stuck, not gone, but no
     /// worker will take it again.
     pub still_running: u64,
-    /// Recorded but refused by the backend at enqueue (the broker was down).
+    /// Recorded but never taken by the backend (it refused, or the process died before it
+    /// took the task): the enqueue request failed.
     pub not_accepted: u64,
     /// Per fault, in order: what the ledger says of the tasks around it.
     pub at_faults: Vec<AtFault>,
@@ -130,7 +131,7 @@ pub struct AtFault {
 impl Ledger {
     fn add(&mut self, t: &Task, durable: bool) {
         self.recorded += 1;
-        if t.accepted == Some(false) {
+        if refused(t) {
             self.not_accepted += 1;
             return;
         }
@@ -142,6 +143,13 @@ impl Ledger {
             _ => self.duplicated += 1,
         }
     }
+}
+
+/// A task the backend never took: its record is not marked accepted and it never finished (a
+/// task that finished was taken, whatever its flag says: the process can die between the
+/// backend taking it and the flag being set).
+fn refused(t: &Task) -> bool {
+    t.accepted == Some(false) && t.finished_ns.is_none()
 }
 
 /// A task started and never finished that a durable backend still holds as running.
@@ -211,7 +219,7 @@ pub fn figures(get: Get<'_>, window: Window) -> Result<Figures, String> {
     each_task(get, |t| {
         // A task the backend refused (its request answered 503) is counted by the task
         // load as a failed enqueue: counting its record too would count it twice.
-        if t.accepted == Some(false) {
+        if refused(t) {
             return;
         }
         enqueued += 1;
@@ -258,7 +266,7 @@ pub fn ledger(get: Get<'_>, marks: &[Mark], durable: bool) -> Result<Ledger, Str
     let mut drained: Vec<Option<u64>> = vec![None; marks.len()];
     each_task(get, |t| {
         ledger.add(t, durable);
-        if t.accepted == Some(false) {
+        if refused(t) {
             return;
         }
         for ((m, at), drained) in marks.iter().zip(&mut ledger.at_faults).zip(&mut drained) {
@@ -407,6 +415,17 @@ mod tests {
             "{}",
             f.tasks_per_second
         );
+    }
+
+    #[test]
+    fn a_task_that_finished_was_accepted_whatever_its_flag_says() {
+        // The process died after the backend took it and before the flag was set.
+        let mut t = task(S, Some(S), Some(2 * S));
+        t.accepted = Some(false);
+        let mut never = task(S, None, None);
+        never.accepted = Some(false);
+        let l = ledger(&pages(vec![t, never]), &[], true).unwrap();
+        assert_eq!((l.finished_once, l.not_accepted, l.lost), (1, 1, 0));
     }
 
     #[test]
