@@ -20,6 +20,7 @@ use crate::sample::{HarnessCpu, Idle, PeakMean, SampleReport};
 use crate::scenario::Plan;
 use crate::scenario::faults::Restart;
 use crate::scenario::model::{ScenarioFile, SweepPoint, TaskBackend, WorkerUnit};
+use crate::scenario::units::Workers;
 use crate::tasks::Ledger;
 
 /// 2: unknown figures are null instead of 0 (`latency_us`, `tasks`, memory, `cpu`), and
@@ -159,8 +160,13 @@ pub struct RunResult {
     /// How the deployment served: processes, subinterpreters and threads, and how a
     /// connection reaches a worker.
     pub serving: Option<Serving>,
-    /// `serving`'s shape in words: `2 processes × 1 thread`.
+    /// `serving`'s shape in words: `2 processes × 1 thread`, and `(4/core on 2 cores)` when
+    /// its web workers were written a core.
     pub serving_shape: Option<String>,
+    /// Worker counts the scenario wrote a core (`4/core`), and the cores they were multiplied
+    /// by; absent when every count was a plain number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub per_core: Option<PerCore>,
     /// `wsgi` or `asgi`, as the app observed its requests arrive (None: unknown).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub interface: Option<String>,
@@ -231,6 +237,31 @@ pub struct RunResult {
     /// Absent without a login.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<crate::load::login::Record>,
+}
+
+/// How a run's per-core worker counts became numbers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PerCore {
+    /// CPUs the deployment ran on (its `isolation.deployment` set, else every CPU).
+    pub cores: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub web_workers_per_core: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_workers_per_core: Option<u32>,
+}
+
+impl PerCore {
+    /// From a deployment's counts as loaded (resolved), or None when none was written a core.
+    pub fn of(web: Workers<1, 256>, tasks: Workers<1, 256>) -> Option<Self> {
+        let cores = [web, tasks]
+            .iter()
+            .find_map(|w| w.per_core().map(|k| w.get() / k))?;
+        Some(Self {
+            cores,
+            web_workers_per_core: web.per_core(),
+            task_workers_per_core: tasks.per_core(),
+        })
+    }
 }
 
 /// A deployment's task backend as chosen and as the app ran it.
@@ -430,6 +461,7 @@ pub(crate) mod testing {
             server_version: None,
             serving: None,
             serving_shape: None,
+            per_core: None,
             listening: None,
             workers: None,
             connections_per_request: None,

@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::deploy::{self, Deployment, Spec};
 use crate::provision::{self, Cache, Flavour, Lookup, Report, Ui, Wants};
 use crate::results::{
-    Cpu, Djbench, Interpreter, Results, RunResult, SCHEMA_VERSION, Tasks, WorkerBalance,
+    Cpu, Djbench, Interpreter, PerCore, Results, RunResult, SCHEMA_VERSION, Tasks, WorkerBalance,
 };
 use crate::scenario::model::{Database, Deployment as Shape, Mode, Python};
 use crate::scenario::{Plan, Scenario};
@@ -647,8 +647,8 @@ pub fn execute_with(
             label: label.clone(),
             mode: shape.mode,
             repetition: run.repetition,
-            web_workers: shape.web_workers.get(),
-            task_workers: shape.task_workers.get(),
+            web_workers: shape.web_workers.value.get(),
+            task_workers: shape.task_workers.value.get(),
             threads: shape.threads.value.get(),
             background_tasks: shape.background_tasks && s.file.tasks.rate.is_some(),
             warmup: plan.warmup,
@@ -688,9 +688,9 @@ pub fn execute_with(
         let spec = Spec {
             mode: shape.mode,
             server: shape.server.value,
-            web_workers: shape.web_workers.get(),
+            web_workers: shape.web_workers.value.get(),
             threads: shape.threads.value.get(),
-            task_workers: shape.task_workers.get(),
+            task_workers: shape.task_workers.value.get(),
             backlog: shape.backlog.get(),
             python,
             allow_gil,
@@ -791,7 +791,13 @@ pub fn run_result(index: usize, d: &Shape, o: &RunOutcome) -> RunResult {
         server_version: env.server_version,
         interface: env.interface,
         serving: o.serving.clone(),
-        serving_shape: o.serving.as_ref().map(deploy::Serving::shape),
+        serving_shape: o.serving.as_ref().map(|sv| {
+            match (d.web_workers.value.per_core(), d.web_workers.value.get()) {
+                (Some(k), n) => format!("{} ({k}/core on {} cores)", sv.shape(), n / k),
+                (None, _) => sv.shape(),
+            }
+        }),
+        per_core: PerCore::of(d.web_workers.value, d.task_workers.value),
         listening: o.listening.clone(),
         workers: match (load, &o.serving) {
             // Over ASGI the worker header names the event loop's thread, not the thread that
@@ -1532,7 +1538,7 @@ mod tests {
         assert_eq!(points, want.map(|(l, b, v)| (l, b.to_owned(), v)).to_vec());
         let twin = t.deployments().nth(5).unwrap();
         assert_eq!(
-            (twin.python.value.clone(), twin.web_workers.get()),
+            (twin.python.value.clone(), twin.web_workers.value.get()),
             (Python::GilTwin, 4)
         );
     }

@@ -88,6 +88,12 @@ const INVALID: &[(&str, u64, u64, &str)] = &[
         "a duration needs a unit: write `5s`",
     ),
     (
+        "workers_per_core_misspelt",
+        4,
+        18,
+        "`4/cpu` is not a count of workers: expected a whole number from 1 to 256, or a whole number a core",
+    ),
+    (
         "zero_workers",
         4,
         18,

@@ -500,6 +500,17 @@ fn print_plan(s: &Scenario, plan: &Plan) {
             ),
         ));
     }
+    if s.deployments().any(|d| {
+        d.web_workers.value.per_core().is_some() || d.task_workers.value.per_core().is_some()
+    }) {
+        facts.push((
+            "Per core",
+            format!(
+                "counts written `K/core` are K × {} CPUs, the CPUs the deployments run on",
+                crate::scenario::deployment_cores(f)
+            ),
+        ));
+    }
     for (k, v) in facts {
         let opts = textwrap::Options::new(90)
             .initial_indent("")
@@ -541,12 +552,12 @@ fn print_plan(s: &Scenario, plan: &Plan) {
         }
         row.extend([
             d.python.value.to_string(),
-            d.web_workers.to_string(),
+            d.web_workers.value.to_string(),
             d.threads.value.to_string(),
             if d.background_tasks {
-                d.task_workers.to_string()
+                d.task_workers.value.to_string()
             } else {
-                format!("{} (no load)", d.task_workers)
+                format!("{} (no load)", d.task_workers.value)
             },
         ]);
         if backends {

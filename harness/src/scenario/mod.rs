@@ -80,8 +80,14 @@ pub fn load(path: &Path) -> Result<Scenario, Invalid> {
     }
 }
 
-/// Parses and checks scenario text. `path` only names the source in errors.
+/// Parses and checks scenario text. `path` only names the source in errors. Per-core worker
+/// counts (`4/core`) are multiplied out over the CPUs the deployments will run on.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<Scenario, Invalid> {
+    parse_for(path, bytes, None)
+}
+
+/// [`parse`], with per-core counts multiplied by `cores` instead of the CPUs found here.
+pub fn parse_for(path: &Path, bytes: &[u8], cores: Option<u32>) -> Result<Scenario, Invalid> {
     let source = match std::str::from_utf8(bytes) {
         Ok(s) => s.to_owned(),
         Err(e) => {
@@ -122,7 +128,10 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Scenario, Invalid> {
             return Err(Invalid::one(path, source, d));
         }
     };
-    let mut problems = validate::check(path, &file);
+    let mut file = file;
+    let cores = cores.unwrap_or_else(|| deployment_cores(&file));
+    let mut problems = per_core(path, &mut file, cores);
+    problems.extend(validate::check(path, &file));
     problems.sort_by_key(|p| (p.line, p.column));
     if problems.is_empty() {
         Ok(Scenario {
@@ -136,6 +145,35 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<Scenario, Invalid> {
             problems,
         })
     }
+}
+
+/// CPUs the deployments run on: the scenario's `isolation.deployment` set, else every CPU
+/// djbench may use.
+pub fn deployment_cores(file: &ScenarioFile) -> u32 {
+    match &file.isolation {
+        Some(iso) if !iso.value.deployment.is_empty() => iso.value.deployment.len() as u32,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()) as u32,
+    }
+}
+
+/// Multiplies every per-core worker count out over `cores`, each product checked at its place.
+fn per_core(path: &Path, file: &mut ScenarioFile, cores: u32) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for entry in &mut file.modes {
+        let d = &mut entry.value.0;
+        for (key, w) in [
+            ("web_workers", &mut d.web_workers),
+            ("task_workers", &mut d.task_workers),
+        ] {
+            if let Err(why) = w.value.resolve(cores) {
+                out.push(
+                    Diagnostic::at(path, w.referenced, format!("`{key}`: {why}"))
+                        .with_help("write a smaller number a core, or a plain number".to_owned()),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// No YAML document at all: only white space and comments.
@@ -194,6 +232,69 @@ impl Scenario {
                 .arrivals
                 .as_ref()
                 .is_some_and(|a| a.value == model::Arrivals::Poisson),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::parse_for;
+
+    const TALK: &str = "name: t\nmodes:\n  - {mode: gunicorn_celery, web_workers: 1/core}\n  - \
+                        {mode: free_threaded, web_workers: 4/core, task_workers: 3}\n";
+
+    #[test]
+    fn a_count_a_core_is_multiplied_by_the_cores_and_a_plain_count_is_not() {
+        for cores in [2, 8] {
+            let s = parse_for(Path::new("t.yaml"), TALK.as_bytes(), Some(cores)).unwrap();
+            let counts: Vec<(u32, Option<u32>, u32)> = s
+                .deployments()
+                .map(|d| {
+                    let w = d.web_workers.value;
+                    (w.get(), w.per_core(), d.task_workers.value.get())
+                })
+                .collect();
+            assert_eq!(counts, [(cores, Some(1), 2), (4 * cores, Some(4), 3)]);
+        }
+    }
+
+    #[test]
+    fn a_count_a_core_is_written_back_as_written() {
+        let s = parse_for(Path::new("t.yaml"), TALK.as_bytes(), Some(2)).unwrap();
+        let json = serde_json::to_value(&s.file.modes[1]).unwrap();
+        assert_eq!(json["web_workers"], "4/core");
+        assert_eq!(json["task_workers"], 3);
+        let d = s.deployments().nth(1).unwrap();
+        assert_eq!(d.web_workers.value.to_string(), "8 (4/core)");
+    }
+
+    #[test]
+    fn a_product_past_the_limit_is_an_error_at_its_value() {
+        let yaml = "name: t\nmodes:\n  - mode: free_threaded\n    web_workers: 100/core\n";
+        let e = parse_for(Path::new("t.yaml"), yaml.as_bytes(), Some(4)).unwrap_err();
+        let p = &e.problems[0];
+        assert_eq!((p.line, p.column), (4, 18), "{p}");
+        assert!(
+            p.message
+                .contains("`100/core` is 400 on this machine's 4 cores: at most 256"),
+            "{p}"
+        );
+        assert!(parse_for(Path::new("t.yaml"), yaml.as_bytes(), Some(2)).is_ok());
+    }
+
+    #[test]
+    fn a_misspelt_count_a_core_says_what_is_expected() {
+        for bad in ["4/cores", "0/core", "four/core", "-1/core"] {
+            let yaml =
+                format!("name: t\nmodes:\n  - mode: free_threaded\n    web_workers: {bad}\n");
+            let e = parse_for(Path::new("t.yaml"), yaml.as_bytes(), Some(2)).unwrap_err();
+            assert!(
+                e.problems[0].message.contains("such as `4/core`"),
+                "{bad}: {}",
+                e.problems[0]
+            );
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_saphyr::{Location, Spanned};
 
-use super::units::{Bytes, Count, Duration, Hertz, Percent, Rate, Weight};
+use super::units::{Bytes, Count, Duration, Hertz, Percent, Rate, Weight, Workers};
 
 /// The newest scenario format this build reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -682,16 +682,20 @@ pub struct Deployment {
     #[schemars(with = "Option<String>", length(min = 1, max = 64))]
     pub label: Option<Spanned<String>>,
     /// Web workers: processes (gunicorn_celery), subinterpreters, or threads (free_threaded).
+    /// A number, or a number a core (`4/core`) of the CPUs the deployment runs on.
     #[serde(default = "default_web_workers")]
-    pub web_workers: Count<1, 256>,
+    #[schemars(with = "Workers<1, 256>")]
+    pub web_workers: Spanned<Workers<1, 256>>,
     /// Threads per web worker (gunicorn_gthread, waitress, cheroot). Not for free_threaded, whose
     /// workers already are threads.
     #[serde(default = "default_threads")]
     #[schemars(with = "Count<1, 1024>")]
     pub threads: Spanned<Count<1, 1024>>,
-    /// Task workers: celery children, subinterpreters, or threads.
+    /// Task workers: celery children, subinterpreters, or threads; a number, or a number a
+    /// core (`1/core`).
     #[serde(default = "default_task_workers")]
-    pub task_workers: Count<1, 256>,
+    #[schemars(with = "Workers<1, 256>")]
+    pub task_workers: Spanned<Workers<1, 256>>,
     /// The listen backlog of every listening socket of the deployment (at most the kernel's
     /// net.core.somaxconn, which caps it silently).
     #[serde(default = "default_backlog")]
@@ -723,14 +727,14 @@ pub struct Deployment {
     pub sweep: Option<SweepPoint>,
 }
 
-fn default_web_workers() -> Count<1, 256> {
-    Count(2)
+fn default_web_workers() -> Spanned<Workers<1, 256>> {
+    unwritten(Workers::fixed(2))
 }
 fn default_threads() -> Spanned<Count<1, 1024>> {
     unwritten(Count(1))
 }
-fn default_task_workers() -> Count<1, 256> {
-    Count(2)
+fn default_task_workers() -> Spanned<Workers<1, 256>> {
+    unwritten(Workers::fixed(2))
 }
 fn default_backlog() -> Count<1, 65_535> {
     Count(1024)

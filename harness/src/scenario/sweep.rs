@@ -7,7 +7,7 @@
 use serde_saphyr::{Location, Spanned};
 
 use super::model::{Deployment, Entry, ScenarioFile, SweepPoint, SweptValues};
-use super::units::Count;
+use super::units::{Count, Workers};
 
 /// Most values a sweep may list: each one is a full run of every deployment.
 pub const MAX_VALUES: usize = 16;
@@ -100,9 +100,9 @@ pub fn expand(s: &ScenarioFile) -> Option<Vec<Spanned<Entry<Deployment>>>> {
             // The value's own place: a check of the expanded deployment points at it.
             use super::model::SweepParameter as P;
             match list.parameter {
-                P::WebWorkers => point.web_workers = Count(value),
+                P::WebWorkers => point.web_workers = Spanned::new(Workers::fixed(value), at, at),
                 P::Threads => point.threads = Spanned::new(Count(value), at, at),
-                P::TaskWorkers => point.task_workers = Count(value),
+                P::TaskWorkers => point.task_workers = Spanned::new(Workers::fixed(value), at, at),
             }
             point.sweep = Some(SweepPoint {
                 base: d.label().to_owned(),
@@ -149,7 +149,7 @@ mod tests {
         .unwrap();
         let got: Vec<(&str, u32)> = s
             .deployments()
-            .map(|d| (d.label(), d.web_workers.get()))
+            .map(|d| (d.label(), d.web_workers.value.get()))
             .collect();
         assert_eq!(
             got,
@@ -184,8 +184,8 @@ mod tests {
         assert_eq!(d[1].label(), "subinterpreters_tasks5");
         assert_eq!(
             (
-                d[1].task_workers.get(),
-                d[1].web_workers.get(),
+                d[1].task_workers.value.get(),
+                d[1].web_workers.value.get(),
                 d[1].threads.value.get()
             ),
             (5, 2, 2)

@@ -150,6 +150,132 @@ impl<const MIN: u32, const MAX: u32> JsonSchema for Count<MIN, MAX> {
     }
 }
 
+/// A number of workers: a whole number (`8`), or a number for each CPU core the deployment
+/// runs on (`4/core`), which loading the scenario multiplies out with [`Workers::resolve`], so
+/// a scenario written for 2 cores keeps its proportions on 16. A per-core count written back
+/// (results.json's copy of the scenario) stays `4/core`; the runs record the number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Workers<const MIN: u32, const MAX: u32> {
+    count: u32,
+    per_core: Option<u32>,
+}
+
+impl<const MIN: u32, const MAX: u32> Workers<MIN, MAX> {
+    pub const fn fixed(count: u32) -> Self {
+        Self {
+            count,
+            per_core: None,
+        }
+    }
+
+    /// The number of workers (0 for a per-core count not yet resolved).
+    pub const fn get(self) -> u32 {
+        self.count
+    }
+
+    /// Workers a core, when written so.
+    pub const fn per_core(self) -> Option<u32> {
+        self.per_core
+    }
+
+    /// Multiplies a per-core count out over `cores`; says why when the product is out of
+    /// range. A plain number is left as written.
+    pub fn resolve(&mut self, cores: u32) -> Result<(), String> {
+        let Some(k) = self.per_core else {
+            return Ok(());
+        };
+        let n = k.saturating_mul(cores);
+        if !(MIN..=MAX).contains(&n) {
+            return Err(format!(
+                "`{k}/core` is {n} on this machine's {cores} cores: at most {MAX}"
+            ));
+        }
+        self.count = n;
+        Ok(())
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> fmt::Display for Workers<MIN, MAX> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.per_core {
+            Some(k) => write!(f, "{} ({k}/core)", self.count),
+            None => self.count.fmt(f),
+        }
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> Serialize for Workers<MIN, MAX> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.per_core {
+            Some(k) => s.collect_str(&format_args!("{k}/core")),
+            None => s.serialize_u32(self.count),
+        }
+    }
+}
+
+impl<'de, const MIN: u32, const MAX: u32> Deserialize<'de> for Workers<MIN, MAX> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<const MIN: u32, const MAX: u32>;
+        impl<const MIN: u32, const MAX: u32> Visitor<'_> for V<MIN, MAX> {
+            type Value = Workers<MIN, MAX>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(
+                    f,
+                    "a whole number from {MIN} to {MAX}, or a number a core such as `4/core`"
+                )
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+                match u32::try_from(v) {
+                    Ok(v) => self.visit_u64(u64::from(v)),
+                    Err(_) => Err(E::custom(format_args!(
+                        "{v} is out of range: expected a whole number from {MIN} to {MAX}"
+                    ))),
+                }
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+                match u32::try_from(v) {
+                    Ok(v) if (MIN..=MAX).contains(&v) => Ok(Workers::fixed(v)),
+                    _ => Err(E::custom(format_args!(
+                        "{v} is out of range: expected a whole number from {MIN} to {MAX}"
+                    ))),
+                }
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                let k = v
+                    .trim()
+                    .strip_suffix("/core")
+                    .and_then(|k| k.trim().parse::<u32>().ok());
+                match k {
+                    Some(k) if (1..=MAX).contains(&k) => Ok(Workers {
+                        count: 0,
+                        per_core: Some(k),
+                    }),
+                    _ => Err(E::custom(format_args!(
+                        "`{v}` is not a count of workers: expected a whole number from {MIN} to \
+                         {MAX}, or a whole number a core from 1 to {MAX} such as `4/core`"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V::<MIN, MAX>)
+    }
+}
+
+impl<const MIN: u32, const MAX: u32> JsonSchema for Workers<MIN, MAX> {
+    fn schema_name() -> Cow<'static, str> {
+        format!("Workers_{MIN}_to_{MAX}").into()
+    }
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A whole number, or a number for each CPU core the deployment runs on (`4/core`).",
+            "oneOf": [
+                { "type": "integer", "minimum": MIN, "maximum": MAX },
+                { "type": "string", "pattern": r"^\s*[1-9][0-9]*\s*/core\s*$", "examples": ["1/core", "4/core"] }
+            ]
+        })
+    }
+}
+
 /// Something per second, strictly positive and at most `limits::MAX_RATE` (10⁹: one a
 /// nanosecond): a bare number (`500`) or with its unit (`500/s`).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]

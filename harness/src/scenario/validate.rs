@@ -205,7 +205,7 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
                     .into(),
                 Some(format!(
                     "set `web_workers: {}` for that many serving threads",
-                    threads * d.web_workers.get()
+                    threads * d.web_workers.value.get()
                 )),
             );
         } else if threads > 1 && server.is_single_threaded() {
