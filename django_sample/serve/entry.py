@@ -4,8 +4,9 @@ its ASGI one (a scenario's `interface:` picks which one a server is given).
 
 It watches imports before Django loads anything (so the module that turns the GIL back on
 is named), loads the project's WSGI application (DJBENCH_WSGI as `module:attr`, or else the
-WSGI_APPLICATION its settings name) and its ASGI application (Django's get_asgi_application
-over the same settings; `ASGI_APPLICATION` is not a Django setting, so there is none to read),
+WSGI_APPLICATION its settings name) and its ASGI application (DJBENCH_ASGI as `module:attr`,
+a scenario's `app.asgi`, or else Django's get_asgi_application over the same settings:
+`ASGI_APPLICATION` is not a Django setting, so there is none to read),
 starts task workers that run inside the serving process, and refuses to serve free_threaded
 with the GIL on. The sample project and a user's project (`app:` in a scenario, settings from
 serve.overlay) load through the same lines.
@@ -24,11 +25,19 @@ freethreading.watch()
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "djsample.settings")
 
 
+def _named(variable):
+    """The application a `module:attr` in the environment names, or None when unset."""
+    target = os.environ.get(variable)
+    if not target:
+        return None
+    module, _, attr = target.partition(":")
+    return getattr(import_module(module), attr or "application")
+
+
 def _load():
-    target = os.environ.get("DJBENCH_WSGI")
-    if target:
-        module, _, attr = target.partition(":")
-        return getattr(import_module(module), attr or "application")
+    app = _named("DJBENCH_WSGI")
+    if app is not None:
+        return app
     from django.conf import settings
     from django.utils.module_loading import import_string
 
@@ -36,11 +45,14 @@ def _load():
 
 
 def _load_asgi():
-    """Django's ASGI handler; with DJBENCH_ASGI_THREADS=W (set by the free_threaded and
-    subinterpreters launchers), its sync code runs on W threads (serve.asgithreads says why)."""
-    from django.core.asgi import get_asgi_application
+    """The project's ASGI application (DJBENCH_ASGI), else Django's ASGI handler; with
+    DJBENCH_ASGI_THREADS=W (set by the free_threaded and subinterpreters launchers), Django's
+    sync code runs on W threads (serve.asgithreads says why)."""
+    app = _named("DJBENCH_ASGI")
+    if app is None:
+        from django.core.asgi import get_asgi_application
 
-    app = get_asgi_application()
+        app = get_asgi_application()
     threads = os.environ.get("DJBENCH_ASGI_THREADS")
     if threads:
         from serve.asgithreads import SyncThreads

@@ -279,9 +279,12 @@ impl AppReady {
         }
     }
 
-    /// The plan's account of the project.
-    pub fn plan(&self) -> crate::scenario::ProjectPlan {
+    /// The plan's account of the project, as `s` deploys it.
+    pub fn plan(&self, s: &Scenario) -> crate::scenario::ProjectPlan {
         let a = &self.app;
+        let over_asgi = s
+            .deployments()
+            .any(|d| d.interface.value == crate::scenario::model::Interface::Asgi);
         crate::scenario::ProjectPlan {
             dir: a.dir.clone(),
             settings: a.settings.clone(),
@@ -290,6 +293,12 @@ impl AppReady {
                     .as_ref()
                     .and_then(|i| i.wsgi_application.clone())
                     .unwrap_or_else(|| "WSGI_APPLICATION (unset)".into())
+            }),
+            asgi: over_asgi.then(|| {
+                a.asgi.clone().unwrap_or_else(|| {
+                    "Django's get_asgi_application() (name the project's own with `app.asgi`)"
+                        .into()
+                })
             }),
             tasks: a.tasks().describe(),
             skipped: self.skipped.clone(),
@@ -363,6 +372,7 @@ pub fn prepare_app(s: &Scenario, ready: &mut Ready, ui: &Ui) -> Result<(), Strin
         dir: project.dir.clone(),
         settings: project.settings.clone(),
         wsgi: a.wsgi.as_ref().map(|w| w.value.clone()),
+        asgi: a.asgi.as_ref().map(|w| w.value.clone()),
         env: a
             .env
             .0

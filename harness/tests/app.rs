@@ -156,6 +156,46 @@ fn a_project_that_needs_numpy_skips_subinterpreters_with_numpys_message() {
     assert!(stderr.contains("skipping subinterpreters"), "{stderr}");
 }
 
+/// `app.asgi` names the project's own ASGI application: bookshop's answers `/asgi-health/`
+/// itself, outside Django's URLs, so every answer of 200 there came through it.
+#[test]
+fn a_projects_own_asgi_application_is_served_over_asgi() {
+    let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let scenario = tmp.path().join("bookshop_asgi.yaml");
+    let project = common::root().join("fixtures/projects/bookshop");
+    std::fs::write(
+        &scenario,
+        format!(
+            "name: bookshop_asgi\n\
+             app:\n  path: {}\n  settings: config.settings\n  asgi: config.asgi:application\n  \
+             env: {{DATABASE_URL: \"{{db.url}}\"}}\n  setup: [manage.py migrate --no-input]\n\
+             modes: [{{mode: free_threaded, interface: asgi}}]\n\
+             workload: {{endpoints: [/asgi-health/, /health/], connections: 4, warmup: 1s}}\n",
+            project.display()
+        ),
+    )
+    .unwrap();
+    let o = run(
+        &[scenario.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        tmp.path(),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let doc = results(&out);
+    let plan = doc.plan.project.as_ref().unwrap();
+    assert_eq!(plan.asgi.as_deref(), Some("config.asgi:application"));
+    let r = &doc.runs[0];
+    assert!(r.failure.is_none(), "{:?}", r.failure);
+    assert_eq!(r.interface.as_deref(), Some("asgi"));
+    let load = r.load.as_ref().unwrap();
+    for path in ["/asgi-health/", "/health/"] {
+        let e = load.endpoints.iter().find(|e| e.path == path).unwrap();
+        assert!(e.requests > 0 && e.errors == 0, "{path}: {e:?}");
+    }
+}
+
 #[test]
 fn init_writes_a_scenario_that_runs_in_the_project() {
     let _one = SERIAL.lock().unwrap_or_else(|e| e.into_inner());

@@ -175,7 +175,7 @@ fn scenario(s: &Scenario, args: &CapacityArgs) -> Exit {
         duration: None,
     };
     let mut plan = Plan::new(s, &overrides, SystemTime::now());
-    plan.project = ready.app.as_ref().map(|a| a.plan());
+    plan.project = ready.app.as_ref().map(|a| a.plan(s));
     if args.out.is_none() {
         let mut dir = plan.out.clone().into_os_string();
         dir.push("-capacity");

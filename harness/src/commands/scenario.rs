@@ -69,7 +69,7 @@ fn run_scenario(s: &Scenario, overrides: &Overrides, keep: bool, live: bool) -> 
     };
     let s = twinned.as_ref().unwrap_or(s);
     let mut plan = Plan::new(s, overrides, SystemTime::now());
-    plan.project = ready.app.as_ref().map(|a| a.plan());
+    plan.project = ready.app.as_ref().map(|a| a.plan(s));
     let plan = &plan;
     eprintln!(
         "djbench: {} — {} runs into {}",

@@ -24,6 +24,9 @@ pub struct App {
     pub settings: String,
     /// `module:attr`; None: the settings' WSGI_APPLICATION.
     pub wsgi: Option<String>,
+    /// `module:attr`; None: Django's get_asgi_application() over the same settings.
+    #[serde(default)]
+    pub asgi: Option<String>,
     /// `app.env` as written, placeholders unresolved.
     pub env: Vec<(String, String)>,
     /// Each set-up command's arguments to `python`.
@@ -104,6 +107,9 @@ impl App {
         ];
         if let Some(w) = &self.wsgi {
             env.push(("DJBENCH_WSGI".to_owned(), w.clone()));
+        }
+        if let Some(a) = &self.asgi {
+            env.push(("DJBENCH_ASGI".to_owned(), a.clone()));
         }
         env.extend(self.env.iter().map(|(k, v)| (k.clone(), db.fill(v))));
         env
@@ -280,6 +286,7 @@ mod tests {
             dir: "/p".into(),
             settings: "config.settings".into(),
             wsgi: None,
+            asgi: None,
             env: vec![],
             setup: vec![],
             info: None,

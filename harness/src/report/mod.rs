@@ -1416,12 +1416,15 @@ pub fn project_lines(doc: &Results) -> Vec<String> {
     };
     let mut lines = vec![
         format!(
-            "Project {} (settings {}, WSGI {}), deployed in each mode with djbench's launchers; \
+            "Project {} (settings {}, WSGI {}{}), deployed in each mode with djbench's launchers; \
              djbench's probes (/_djbench/…, the worker header) were added through a settings \
              overlay.",
             p.dir.display(),
             p.settings,
-            p.wsgi
+            p.wsgi,
+            p.asgi
+                .as_ref()
+                .map_or(String::new(), |a| format!(", ASGI {a}"))
         ),
         format!(
             "Tasks: {}; task latency is not measured for a project's own tasks.",

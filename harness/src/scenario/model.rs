@@ -875,6 +875,13 @@ pub struct App {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]
     pub wsgi: Option<Spanned<String>>,
+    /// Its ASGI application as `module:attribute`, like `config.asgi:application`, served by
+    /// deployments with `interface: asgi`. Default: Django's `get_asgi_application()` over the
+    /// same settings, which is what a `startproject` asgi.py builds; name yours when it wraps
+    /// Django in more (ASGI middleware, routes of its own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<String>")]
+    pub asgi: Option<Spanned<String>>,
     /// Its pip requirements file, relative to `path`. Default: requirements.txt.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(with = "Option<String>")]

@@ -63,6 +63,10 @@ pub struct ProjectPlan {
     pub settings: String,
     /// `module:attr` as given, or the settings' WSGI_APPLICATION.
     pub wsgi: String,
+    /// What deployments with `interface: asgi` serve: `module:attr` as given, or Django's
+    /// handler; absent when none is served over ASGI.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asgi: Option<String>,
     /// How its background tasks ran, in a sentence (web only, swapped in, its own).
     pub tasks: String,
     pub skipped: Vec<Skipped>,

@@ -348,16 +348,17 @@ fn app_checks(
             Some("rename that module, or put the project one folder down".into()),
         );
     }
-    if let Some(wsgi) = &app.wsgi {
-        let ok = wsgi
+    for (key, target) in [("wsgi", &app.wsgi), ("asgi", &app.asgi)] {
+        let Some(target) = target else { continue };
+        let ok = target
             .value
             .split_once(':')
             .is_some_and(|(m, a)| m.split('.').all(is_identifier) && is_identifier(a));
         if !ok {
             err(
-                wsgi.referenced,
-                format!("`app.wsgi` `{}` is not `module:attribute`", wsgi.value),
-                Some("like config.wsgi:application".into()),
+                target.referenced,
+                format!("`app.{key}` `{}` is not `module:attribute`", target.value),
+                Some(format!("like config.{key}:application")),
             );
         }
     }
@@ -796,8 +797,8 @@ mod tests {
 
         let problems = app_problems(
             &dir,
-            "  path: nowhere\n  wsgi: config.wsgi\n  env:\n    DATABASE_URL: \"{db.uri}\"\n  \
-             setup: [\"manage.py 'unclosed\"]\n",
+            "  path: nowhere\n  wsgi: config.wsgi\n  asgi: config/asgi.py\n  env:\n    \
+             DATABASE_URL: \"{db.uri}\"\n  setup: [\"manage.py 'unclosed\"]\n",
             "tasks:\n  rate: 5\n",
         );
         let joined = problems.join("\n");
@@ -805,6 +806,7 @@ mod tests {
             "3:9: `app.path`",
             "is not a folder",
             "`app.wsgi` `config.wsgi` is not `module:attribute`",
+            "`app.asgi` `config/asgi.py` is not `module:attribute`",
             "unknown placeholder `{db.uri}` in `app.env.DATABASE_URL`",
             "set-up command `manage.py 'unclosed` cannot be read",
             "`app` needs `workload.endpoints`",
