@@ -15,16 +15,22 @@ use djbench::results::Results;
 /// One deployment at a time on this 2-core machine, whatever order the tests run in.
 static SERIAL: Mutex<()> = Mutex::new(());
 
-fn run(args: &[&str], cwd: &Path) -> std::process::Output {
-    common::djbench()
+/// Runs `scenario` from `cwd` into `out` (3 s a run), which must succeed; its results and
+/// stderr.
+fn run_ok(scenario: &Path, cwd: &Path, out: &Path) -> (Results, String) {
+    let o = common::djbench()
         .current_dir(cwd)
         .arg("scenario")
-        .args(args)
+        .arg(scenario)
+        .arg("--out")
+        .arg(out)
         .args(["--duration", "3s"])
         .output()
-        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    (results(&cwd.join(out)), stderr)
 }
-
 fn results(out: &Path) -> Results {
     let text = std::fs::read_to_string(out.join("results.json")).unwrap();
     serde_json::from_str(&text).unwrap()
@@ -36,13 +42,7 @@ fn bookshop_serves_every_mode_without_errors_its_tasks_run_on_each_modes_workers
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let scenario = common::root().join("fixtures/scenarios/bookshop.yaml");
-    let o = run(
-        &[scenario.to_str().unwrap(), "--out", out.to_str().unwrap()],
-        tmp.path(),
-    );
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{stderr}");
-    let doc = results(&out);
+    let (doc, stderr) = run_ok(&scenario, tmp.path(), &out);
     assert!(doc.complete, "{stderr}");
     let project = doc
         .plan
@@ -121,13 +121,7 @@ fn a_project_that_needs_numpy_skips_subinterpreters_with_numpys_message() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("out");
     let scenario = common::root().join("fixtures/scenarios/stats.yaml");
-    let o = run(
-        &[scenario.to_str().unwrap(), "--out", out.to_str().unwrap()],
-        tmp.path(),
-    );
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{stderr}");
-    let doc = results(&out);
+    let (doc, stderr) = run_ok(&scenario, tmp.path(), &out);
     let project = doc.plan.project.as_ref().unwrap();
     assert_eq!(project.skipped.len(), 1, "{:?}", project.skipped);
     let skipped = &project.skipped[0];
@@ -177,13 +171,7 @@ fn a_projects_own_asgi_application_is_served_over_asgi() {
         ),
     )
     .unwrap();
-    let o = run(
-        &[scenario.to_str().unwrap(), "--out", out.to_str().unwrap()],
-        tmp.path(),
-    );
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{stderr}");
-    let doc = results(&out);
+    let (doc, _) = run_ok(&scenario, tmp.path(), &out);
     let plan = doc.plan.project.as_ref().unwrap();
     assert_eq!(plan.asgi.as_deref(), Some("config.asgi:application"));
     let r = &doc.runs[0];
@@ -213,10 +201,7 @@ fn init_writes_a_scenario_that_runs_in_the_project() {
         "{}",
         String::from_utf8_lossy(&init.stderr)
     );
-    let o = run(&["djbench.yaml", "--out", "out"], &project);
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(0), "{stderr}");
-    let doc = results(&project.join("out"));
+    let (doc, stderr) = run_ok(Path::new("djbench.yaml"), &project, Path::new("out"));
     assert_eq!(doc.runs.len(), 3, "{stderr}");
     for r in &doc.runs {
         assert!(r.failure.is_none(), "{}: {:?}", r.label, r.failure);

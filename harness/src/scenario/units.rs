@@ -121,23 +121,23 @@ impl<'de, const MIN: u32, const MAX: u32> Deserialize<'de> for Count<MIN, MAX> {
                 write!(f, "a whole number from {MIN} to {MAX}")
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                match u32::try_from(v) {
-                    Ok(v) if (MIN..=MAX).contains(&v) => Ok(Count(v)),
-                    _ => Err(E::custom(format_args!(
-                        "{v} is out of range: expected a whole number from {MIN} to {MAX}"
-                    ))),
-                }
+                in_range::<MIN, MAX, E>(v.into()).map(Count)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                match u32::try_from(v) {
-                    Ok(v) if (MIN..=MAX).contains(&v) => Ok(Count(v)),
-                    _ => Err(E::custom(format_args!(
-                        "{v} is out of range: expected a whole number from {MIN} to {MAX}"
-                    ))),
-                }
+                in_range::<MIN, MAX, E>(v.into()).map(Count)
             }
         }
         d.deserialize_any(V::<MIN, MAX>)
+    }
+}
+
+/// A whole number read from YAML as a count in `MIN..=MAX`, or the error every count gives.
+fn in_range<const MIN: u32, const MAX: u32, E: de::Error>(v: i128) -> Result<u32, E> {
+    match u32::try_from(v) {
+        Ok(v) if (MIN..=MAX).contains(&v) => Ok(v),
+        _ => Err(E::custom(format_args!(
+            "{v} is out of range: expected a whole number from {MIN} to {MAX}"
+        ))),
     }
 }
 
@@ -225,20 +225,10 @@ impl<'de, const MIN: u32, const MAX: u32> Deserialize<'de> for Workers<MIN, MAX>
                 )
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                match u32::try_from(v) {
-                    Ok(v) => self.visit_u64(u64::from(v)),
-                    Err(_) => Err(E::custom(format_args!(
-                        "{v} is out of range: expected a whole number from {MIN} to {MAX}"
-                    ))),
-                }
+                in_range::<MIN, MAX, E>(v.into()).map(Workers::fixed)
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                match u32::try_from(v) {
-                    Ok(v) if (MIN..=MAX).contains(&v) => Ok(Workers::fixed(v)),
-                    _ => Err(E::custom(format_args!(
-                        "{v} is out of range: expected a whole number from {MIN} to {MAX}"
-                    ))),
-                }
+                in_range::<MIN, MAX, E>(v.into()).map(Workers::fixed)
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
                 let k = v
