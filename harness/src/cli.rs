@@ -302,29 +302,9 @@ pub struct DemoArgs {
     pub duration: Option<Duration>,
 }
 
+/// Where a Django project is: `check` and `init` find it the same way.
 #[derive(Debug, Args)]
-pub struct CheckArgs {
-    /// The Django project's directory, holding requirements.txt (or pyproject.toml) and a
-    /// manage.py that names the settings module.
-    #[arg(value_name = "PATH", default_value = ".")]
-    pub path: std::path::PathBuf,
-
-    /// The settings module, like mysite.settings [default: the one manage.py sets].
-    #[arg(long, value_name = "MODULE")]
-    pub settings: Option<String>,
-
-    /// The requirements file, or a pyproject.toml [default: PATH/requirements.txt, else
-    /// PATH/pyproject.toml].
-    #[arg(long, value_name = "FILE")]
-    pub requirements: Option<std::path::PathBuf>,
-
-    /// Print the whole report as JSON (its fields: README, "Your own project").
-    #[arg(long)]
-    pub json: bool,
-}
-
-#[derive(Debug, Args)]
-pub struct InitArgs {
+pub struct ProjectArgs {
     /// The Django project's directory, holding requirements.txt (or pyproject.toml) and a
     /// manage.py that names the settings module.
     #[arg(value_name = "PATH", default_value = ".")]
@@ -338,6 +318,22 @@ pub struct InitArgs {
     /// PATH/pyproject.toml].
     #[arg(long, value_name = "FILE")]
     pub requirements: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
+
+    /// Print the whole report as JSON (its fields: README, "Your own project").
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    #[command(flatten)]
+    pub project: ProjectArgs,
 
     /// Where to write the scenario [default: PATH/djbench.yaml].
     #[arg(long, value_name = "FILE")]

@@ -29,6 +29,9 @@ pub struct Installed {
     pub version: String,
     pub dir: PathBuf,
     pub python: PathBuf,
+    /// The project's folder (None in venvs made before it was recorded).
+    #[serde(default)]
+    pub project: Option<PathBuf>,
     pub packages: Vec<Package>,
     /// Requirement lines that did not install, with pip's reason.
     pub failed: Vec<Failed>,
@@ -108,10 +111,7 @@ pub fn prepare(
         return Ok((done, true));
     }
     let log = cache
-        .log(&format!(
-            "check-{}",
-            dir.file_name().unwrap_or_default().to_string_lossy()
-        ))
+        .log_for("check", &dir)
         .map_err(|e| ProvisionError::io("cannot write logs", e))?;
     let title = format!(
         "the project's requirements into a throwaway virtualenv of {} {}",
@@ -120,6 +120,7 @@ pub fn prepare(
     let installed = ui.step(&title, |step| build(step, interp, project, &dir, &log))?;
     Cache::mark_complete(&dir, &installed)
         .map_err(|e| ProvisionError::io("cannot mark the check venv complete", e))?;
+    venv::prune_orphans::<Installed>(&dir, |i| i.project.clone());
     Ok((installed, false))
 }
 
@@ -130,20 +131,14 @@ fn build(
     dir: &Path,
     log: &Path,
 ) -> Result<Installed, ProvisionError> {
-    if dir.exists() {
-        std::fs::remove_dir_all(dir)
-            .map_err(|e| ProvisionError::io("cannot clear a half-built venv", e))?;
-    }
+    Cache::clear_half_built(dir)
+        .map_err(|e| ProvisionError::io("cannot clear a half-built venv", e))?;
     std::fs::create_dir_all(dir).map_err(|e| ProvisionError::io("cannot create the venv", e))?;
     std::fs::write(dir.join("probe.py"), PROBE)
         .map_err(|e| ProvisionError::io("cannot write the probe", e))?;
     let env = dir.join("venv");
     // pip, not uv: only pip reports how it installed each distribution (--report).
-    step.run(
-        "python -m venv",
-        Command::new(&interp.path).args(["-m", "venv"]).arg(&env),
-        log,
-    )?;
+    venv::make_venv(step, &interp.path, &env, log)?;
     let python = env.join("bin/python");
     let requirements = match &project.requirements {
         Requirements::File(p) => p.clone(),
@@ -204,24 +199,18 @@ fn build(
         version: interp.facts.version.clone(),
         dir: dir.to_owned(),
         python,
+        project: Some(project.dir.clone()),
         packages,
         failed,
     })
 }
 
 fn pip(python: &Path, cwd: &Path, report: &Path) -> Command {
-    let mut cmd = Command::new(python);
+    let mut cmd = venv::pip_install(python);
     // Relative paths in a requirements file are the project's: pip reads them from the
     // working directory.
     cmd.current_dir(cwd)
-        .args([
-            "-m",
-            "pip",
-            "install",
-            "--disable-pip-version-check",
-            "--no-input",
-            "--report",
-        ])
+        .arg("--report")
         .arg(report)
         .stdin(Stdio::null());
     cmd

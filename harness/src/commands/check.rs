@@ -11,16 +11,9 @@ use crate::provision::{Cache, Flavour, Lookup, Ui};
 use crate::scenario::model::Mode;
 
 pub(super) fn check_cmd(args: &CheckArgs) -> Exit {
-    let project = match check::project::find(
-        &args.path,
-        args.settings.as_deref(),
-        args.requirements.as_deref(),
-    ) {
+    let project = match args.project.find() {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::BadInput;
-        }
+        Err(exit) => return exit,
     };
     eprintln!(
         "check: {} (settings {}, requirements {})",

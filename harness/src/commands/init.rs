@@ -7,32 +7,24 @@ use std::path::{Path, PathBuf};
 use anstream::{eprintln, println};
 
 use super::{Exit, plural};
-use crate::check;
 use crate::cli::InitArgs;
 use crate::init::{self, Placement};
 
 pub(super) fn init_cmd(args: &InitArgs) -> Exit {
-    let project = match check::project::find(
-        &args.path,
-        args.settings.as_deref(),
-        args.requirements.as_deref(),
-    ) {
+    let project = match args.project.find() {
         Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::BadInput;
-        }
+        Err(exit) => return exit,
     };
     // The file as the user named it (or would find it), for the messages.
     let (out, shown) = match &args.out {
         Some(o) => (o.clone(), o.clone()),
-        None if args.path == Path::new(".") => (
+        None if args.project.path == Path::new(".") => (
             project.dir.join("djbench.yaml"),
             PathBuf::from("djbench.yaml"),
         ),
         None => (
             project.dir.join("djbench.yaml"),
-            args.path.join("djbench.yaml"),
+            args.project.path.join("djbench.yaml"),
         ),
     };
     let flag = if args.out.is_some() { "--out " } else { "" };
@@ -68,7 +60,7 @@ pub(super) fn init_cmd(args: &InitArgs) -> Exit {
         }
     };
 
-    let survey = init::survey(&project, args.settings.is_none());
+    let survey = init::survey(&project, args.project.settings.is_none());
     let placement = Placement {
         app_path: init::relative(&folder, &survey.dir)
             .to_string_lossy()

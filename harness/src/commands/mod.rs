@@ -96,6 +96,21 @@ fn styled() -> bool {
     }
 }
 
+impl crate::cli::ProjectArgs {
+    /// The project these flags name (`check` and `init`), or exit 2 saying why there is none.
+    fn find(&self) -> Result<crate::check::project::Project, Exit> {
+        crate::check::project::find(
+            &self.path,
+            self.settings.as_deref(),
+            self.requirements.as_deref(),
+        )
+        .map_err(|e| {
+            eprintln!("error: {e}");
+            Exit::BadInput
+        })
+    }
+}
+
 /// Finds and checks one scenario, printing why not when it cannot.
 fn load(given: &str, dirs: &ScenarioDirs) -> Result<Scenario, Exit> {
     let path = crate::scenario::locate(given, dirs).map_err(|not_found| {

@@ -42,6 +42,20 @@ impl Cache {
         Ok(dir.join(format!("{name}.log")))
     }
 
+    /// The build log of the tree at `dir`: `logs/KIND-NAME.log`, NAME the tree's folder name.
+    pub fn log_for(&self, kind: &str, dir: &Path) -> io::Result<PathBuf> {
+        let name = dir.file_name().unwrap_or_default().to_string_lossy();
+        self.log(&format!("{kind}-{name}"))
+    }
+
+    /// Removes what a build that stopped half-way left at `dir`, so the next starts clean.
+    pub fn clear_half_built(dir: &Path) -> io::Result<()> {
+        if dir.exists() {
+            fs::remove_dir_all(dir)?;
+        }
+        Ok(())
+    }
+
     /// Takes the cache-wide lock, calling `waiting` with the holder's pid when another process
     /// has it. Held until the returned guard drops.
     pub fn lock(&self, waiting: impl FnOnce(&str)) -> io::Result<CacheLock> {

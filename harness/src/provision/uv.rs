@@ -201,18 +201,12 @@ pub fn ensure(lookup: &Lookup, ui: &Ui) -> Result<Uv, Refusal> {
         let log = cache
             .log("uv")
             .map_err(|e| ProvisionError::io("cannot write logs", e))?;
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .map_err(|e| ProvisionError::io("cannot clear a half-made uv venv", e))?;
-        }
+        Cache::clear_half_built(&dir)
+            .map_err(|e| ProvisionError::io("cannot clear a half-made uv venv", e))?;
         let mut made = Err(ProvisionError::new("python3 -m venv", "no python3 on PATH"));
         for python3 in lookup.on_path("python3") {
             // A dead pyenv shim fails here; the next python3 on PATH may not.
-            made = step.run(
-                "python3 -m venv",
-                Command::new(&python3).args(["-m", "venv"]).arg(&dir),
-                &log,
-            );
+            made = super::venv::make_venv(step, &python3, &dir, &log);
             if made.is_ok() {
                 break;
             }
@@ -220,15 +214,7 @@ pub fn ensure(lookup: &Lookup, ui: &Ui) -> Result<Uv, Refusal> {
         made?;
         step.run(
             "pip install uv",
-            Command::new(dir.join("bin/python"))
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--disable-pip-version-check",
-                    "--no-input",
-                ])
-                .arg(format!("uv=={PIN}")),
+            super::venv::pip_install(&dir.join("bin/python")).arg(format!("uv=={PIN}")),
             &log,
         )?;
         let uv = Uv::at(&dir.join("bin/uv"), cache).ok_or_else(|| {

@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 
 use super::cache::Cache;
 use super::python::{Flavour, Interpreter};
-use super::steps::{ProvisionError, Ui, capture};
+use super::steps::{ProvisionError, Step, Ui, capture};
 
 /// Bumped when the way venvs are built changes, so old ones are not reused.
 const LAYOUT: u32 = 1;
@@ -86,10 +86,7 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
     }
     let req = requirements_for(interp);
     let log = cache
-        .log(&format!(
-            "venv-{}",
-            dir.file_name().unwrap_or_default().to_string_lossy()
-        ))
+        .log_for("venv", &dir)
         .map_err(|e| ProvisionError::io("cannot write logs", e))?;
     let title = format!(
         "virtualenv for {} {} from {}",
@@ -100,10 +97,8 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
     ui.step(&title, |step| {
         // A venv bakes its own path into scripts, so it is built in place; the marker,
         // written last, is what makes it count.
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .map_err(|e| ProvisionError::io("cannot clear a half-built venv", e))?;
-        }
+        Cache::clear_half_built(&dir)
+            .map_err(|e| ProvisionError::io("cannot clear a half-built venv", e))?;
         let uv = which("uv");
         match &uv {
             Some(uv) => step.run(
@@ -114,11 +109,7 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
                     .arg(&dir),
                 &log,
             )?,
-            None => step.run(
-                "python -m venv",
-                Command::new(&interp.path).args(["-m", "venv"]).arg(&dir),
-                &log,
-            )?,
+            None => make_venv(step, &interp.path, &dir, &log)?,
         }
         let python = dir.join("bin/python");
         match &uv {
@@ -133,16 +124,7 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
             )?,
             None => step.run(
                 "pip install",
-                Command::new(&python)
-                    .args([
-                        "-m",
-                        "pip",
-                        "install",
-                        "--disable-pip-version-check",
-                        "--no-input",
-                        "-r",
-                    ])
-                    .arg(&req),
+                pip_install(&python).arg("-r").arg(&req),
                 &log,
             )?,
         }
@@ -160,6 +142,28 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
         prune_superseded(&dir);
         Ok(venv)
     })
+}
+
+/// `python -m pip install` as djbench always runs it: no version nag, never a prompt.
+pub fn pip_install(python: &Path) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.args([
+        "-m",
+        "pip",
+        "install",
+        "--disable-pip-version-check",
+        "--no-input",
+    ]);
+    cmd
+}
+
+/// `python -m venv DIR` as a step of `step`.
+pub fn make_venv(step: &Step, python: &Path, dir: &Path, log: &Path) -> Result<(), ProvisionError> {
+    step.run(
+        "python -m venv",
+        Command::new(python).args(["-m", "venv"]).arg(dir),
+        log,
+    )
 }
 
 /// The virtualenv a user's project is deployed from (`app:` in a scenario): its requirements
@@ -192,10 +196,7 @@ pub fn ensure_app(
         return Ok(venv);
     }
     let log = cache
-        .log(&format!(
-            "app-{}",
-            dir.file_name().unwrap_or_default().to_string_lossy()
-        ))
+        .log_for("app", &dir)
         .map_err(|e| ProvisionError::io("cannot write logs", e))?;
     let title = format!(
         "virtualenv of the project for {} {} ({} and djbench's servers)",
@@ -207,15 +208,9 @@ pub fn ensure_app(
             .to_string_lossy()
     );
     ui.step(&title, |step| {
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)
-                .map_err(|e| ProvisionError::io("cannot clear a half-built venv", e))?;
-        }
-        step.run(
-            "python -m venv",
-            Command::new(&interp.path).args(["-m", "venv"]).arg(&dir),
-            &log,
-        )?;
+        Cache::clear_half_built(&dir)
+            .map_err(|e| ProvisionError::io("cannot clear a half-built venv", e))?;
+        make_venv(step, &interp.path, &dir, &log)?;
         let servers_file = dir.join("djbench-servers.txt");
         std::fs::write(&servers_file, &servers)
             .map_err(|e| ProvisionError::io("cannot write the server pins", e))?;
@@ -223,16 +218,9 @@ pub fn ensure_app(
         // One resolution of both files, so a conflict is pip's clear error, not a broken venv.
         step.run(
             "pip install",
-            Command::new(&python)
+            pip_install(&python)
                 .current_dir(project)
-                .args([
-                    "-m",
-                    "pip",
-                    "install",
-                    "--disable-pip-version-check",
-                    "--no-input",
-                    "-r",
-                ])
+                .arg("-r")
                 .arg(requirements)
                 .arg("-r")
                 .arg(&servers_file),
@@ -249,6 +237,7 @@ pub fn ensure_app(
         };
         Cache::mark_complete(&dir, &venv)
             .map_err(|e| ProvisionError::io("cannot mark the venv complete", e))?;
+        prune_orphans::<Venv>(&dir, |v| Some(v.requirements.clone()));
         Ok(venv)
     })
 }
@@ -302,6 +291,29 @@ fn prune_superseded(dir: &Path) {
     }
 }
 
+/// Removes the finished trees beside `dir` whose project is gone (a deleted checkout, a test's
+/// temporary copy): each is keyed by its project's path, so nothing would use it again. Left
+/// alone: trees without a marker (one may be building), and those whose marker names no
+/// project.
+pub fn prune_orphans<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+    project_of: impl Fn(&T) -> Option<PathBuf>,
+) {
+    let Some(parent) = dir.parent() else { return };
+    for entry in std::fs::read_dir(parent).into_iter().flatten().flatten() {
+        let other = entry.path();
+        if other == dir {
+            continue;
+        }
+        let gone = Cache::completed::<T>(&other)
+            .and_then(|t| project_of(&t))
+            .is_some_and(|p| !p.exists());
+        if gone {
+            let _ = std::fs::remove_dir_all(&other);
+        }
+    }
+}
+
 /// Package name → version, as the venv's own metadata says (works with or without pip).
 fn installed_packages(python: &Path) -> Result<BTreeMap<String, String>, ProvisionError> {
     let script = "import json, importlib.metadata as m\n\
@@ -326,6 +338,40 @@ pub fn which(name: &str) -> Option<PathBuf> {
 mod tests {
     use super::*;
     use crate::provision::python::{Facts, Rule};
+
+    #[test]
+    fn only_the_finished_trees_of_projects_that_are_gone_are_pruned() {
+        #[derive(Serialize, Deserialize)]
+        struct Marker {
+            project: Option<PathBuf>,
+        }
+        let cache = tempfile::tempdir().unwrap();
+        let live = tempfile::tempdir().unwrap();
+        let tree = |name: &str, project: Option<Option<&Path>>| {
+            let dir = cache.path().join(name);
+            std::fs::create_dir_all(&dir).unwrap();
+            if let Some(project) = project {
+                let project = project.map(Path::to_owned);
+                Cache::mark_complete(&dir, &Marker { project }).unwrap();
+            }
+            dir
+        };
+        let this = tree("this", Some(Some(Path::new("/nowhere/this"))));
+        let kept = tree("live", Some(Some(live.path())));
+        let gone = tree("gone", Some(Some(Path::new("/nowhere/else"))));
+        let building = tree("building", None);
+        let unnamed = tree("unnamed", Some(None));
+        prune_orphans::<Marker>(&this, |m| m.project.clone());
+        for (dir, stays) in [
+            (this, true),
+            (kept, true),
+            (gone, false),
+            (building, true),
+            (unnamed, true),
+        ] {
+            assert_eq!(dir.exists(), stays, "{}", dir.display());
+        }
+    }
 
     fn interp(path: &str, version: &str) -> Interpreter {
         Interpreter {
