@@ -877,7 +877,11 @@ pub fn interpreter_notes(doc: &Results) -> Vec<String> {
             continue;
         }
         for (j, (twin, twin_runs)) in deployments.iter().enumerate() {
-            if j == i || group[j] != group[i] || gil(twin_runs) != Some(true) {
+            if j == i
+                || group[j] != group[i]
+                || gil(twin_runs) != Some(true)
+                || !same_but_the_gil(runs, twin_runs)
+            {
                 continue;
             }
             if capacity_only(doc) {
@@ -920,6 +924,21 @@ pub fn interpreter_notes(doc: &Results) -> Vec<String> {
         }
     }
     notes
+}
+
+/// Whether two deployments differ in nothing their runs record but the GIL: the same mode,
+/// server, serving shape and task backend. Only such a pair isolates the GIL; a free-threaded
+/// gthread against the twin of a free-threaded uvicorn measures the servers too.
+fn same_but_the_gil(a: &[&RunResult], b: &[&RunResult]) -> bool {
+    match (a.first(), b.first()) {
+        (Some(a), Some(b)) => {
+            a.mode == b.mode
+                && a.server == b.server
+                && a.serving == b.serving
+                && a.task_backend == b.task_backend
+        }
+        _ => false,
+    }
 }
 
 /// Each web worker that answered in a run, with its share: `4123 51%`.
@@ -2115,6 +2134,38 @@ mod tests {
             assert!(!md.contains("| deployment | python |"), "{md}");
             assert!(!md.contains("Medians over"), "{md}");
             assert!(!md.contains("## Warnings"), "{md}");
+        }
+
+        #[test]
+        fn the_gil_alone_pairs_each_free_threaded_deployment_with_its_own_twin_only() {
+            let mut doc = fixture();
+            let mut runs = Vec::new();
+            for (label, server, gil) in [
+                ("ft_gthread", "gunicorn_gthread", false),
+                ("ft_gthread_gil_twin", "gunicorn_gthread", true),
+                ("ft_uvicorn", "uvicorn", false),
+                ("ft_uvicorn_gil_twin", "uvicorn", true),
+            ] {
+                let mut r = run(label, 1, 100.0, 10_000);
+                r.mode = "free_threaded".into();
+                r.server = Some(server.into());
+                r.interpreter.gil_enabled = Some(gil);
+                runs.push(r);
+            }
+            doc.runs = runs;
+            let notes: Vec<String> = interpreter_notes(&doc)
+                .into_iter()
+                .filter(|n| n.starts_with("THE GIL ALONE"))
+                .collect();
+            assert_eq!(notes.len(), 2, "{notes:#?}");
+            assert!(
+                notes[0]
+                    .starts_with("THE GIL ALONE: ft_gthread (no GIL) against ft_gthread_gil_twin ")
+            );
+            assert!(
+                notes[1]
+                    .starts_with("THE GIL ALONE: ft_uvicorn (no GIL) against ft_uvicorn_gil_twin ")
+            );
         }
 
         #[test]
