@@ -781,3 +781,39 @@ fn a_password_from_an_unset_variable_is_named() {
          `DJBENCH_TEST_UNSET_PASSWORD`, which is not set"
     );
 }
+
+/// A closed loop's connections arrive one after another over the first half of the warm-up
+/// (here 1 s: 8 connections over 0.5 s), not in one burst that one accepting worker could take
+/// whole; once started, every one keeps sending.
+#[test]
+fn a_closed_loops_connections_arrive_over_the_first_half_of_the_warm_up() {
+    let first_seen: Arc<Mutex<std::collections::HashMap<u64, Instant>>> = Arc::default();
+    let seen = first_seen.clone();
+    let addr = spawn_server(move |id| {
+        seen.lock().unwrap().entry(id).or_insert_with(Instant::now);
+        async { hyper::Response::new(Full::new(Bytes::from_static(b"ok"))) }
+    });
+    let mut s = spec(
+        addr,
+        Model::Closed { connections: 8 },
+        Duration::from_millis(500),
+    );
+    s.warmup = Duration::from_secs(1);
+    let started = Instant::now();
+    let r = run(&s);
+    assert_eq!(r.errors, 0, "{r:?}");
+    let mut at: Vec<Duration> = first_seen
+        .lock()
+        .unwrap()
+        .values()
+        .map(|t| t.duration_since(started))
+        .collect();
+    at.sort();
+    assert_eq!(at.len(), 8, "{at:?}");
+    // The last opens 7/8 of 0.5 s after the first; a burst would open them within a few ms.
+    let spread = at[7] - at[0];
+    assert!(
+        spread >= Duration::from_millis(350) && at[7] < Duration::from_millis(900),
+        "{at:?}"
+    );
+}

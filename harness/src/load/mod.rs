@@ -709,9 +709,20 @@ async fn ready(
         .unwrap_or(Err(ErrorKind::Timeout))
 }
 
-async fn closed_connection(ctx: Rc<Ctx>, rec: Rc<RefCell<Recorder>>, index: usize) {
+async fn closed_connection(
+    ctx: Rc<Ctx>,
+    rec: Rc<RefCell<Recorder>>,
+    index: usize,
+    connections: usize,
+) {
     let mut picker = Picker::new(&ctx.weights, index);
     let mut conn = None;
+    // The connections open one after another over the first half of the warm-up, as clients
+    // arrive, not in one burst: workers that accept from a shared socket in a loop (asyncio's,
+    // tokio's) would otherwise take the whole burst in whichever woke first and keep it, since
+    // a kept-alive connection never comes back to the socket.
+    let ramp = ctx.measure_from.saturating_duration_since(Instant::now()) / 2;
+    tokio::time::sleep(ramp.mul_f64(index as f64 / connections.max(1) as f64)).await;
     let mut now = Instant::now();
     while ctx.going(now) {
         if ctx.held() {
@@ -1157,6 +1168,7 @@ pub fn run_watched(
                                             ctx.clone(),
                                             rec.clone(),
                                             c,
+                                            connections as usize,
                                         ))
                                     })
                                     .collect();
