@@ -336,8 +336,8 @@ impl Mode {
             (Interface::Wsgi, _) => self.servers(),
             (Interface::Asgi, Mode::GunicornCelery) => &[Server::Uvicorn, Server::Granian],
             (Interface::Asgi, Mode::Subinterpreters) => &[Server::Hypercorn, Server::Uvicorn],
-            // uvicorn first: granian 2.7.9 over ASGI on 3.13t left about one request in 600
-            // unanswered (django_sample/README.md).
+            // uvicorn first: granian 2.7.9 over ASGI on 3.13t left a request unanswered in 2
+            // runs of 8 (django_sample/README.md).
             (Interface::Asgi, Mode::FreeThreaded) => &[Server::Uvicorn, Server::Granian],
         }
     }
