@@ -792,6 +792,7 @@ pub fn run_result(index: usize, d: &Shape, o: &RunOutcome) -> RunResult {
     let env: AppEnv = serde_json::from_value(o.env.clone()).unwrap_or_default();
     let load = o.load.as_ref();
     let mem = o.sample.as_ref();
+    let per_core = PerCore::of(d.web_workers.value, d.task_workers.value);
     RunResult {
         index,
         repetition: o.repetition,
@@ -801,13 +802,15 @@ pub fn run_result(index: usize, d: &Shape, o: &RunOutcome) -> RunResult {
         server_version: env.server_version,
         interface: env.interface,
         serving: o.serving.clone(),
-        serving_shape: o.serving.as_ref().map(|sv| {
-            match (d.web_workers.value.per_core(), d.web_workers.value.get()) {
-                (Some(k), n) => format!("{} ({k}/core on {} cores)", sv.shape(), n / k),
-                (None, _) => sv.shape(),
-            }
+        serving_shape: o.serving.as_ref().map(|sv| match &per_core {
+            Some(PerCore {
+                cores,
+                web_workers_per_core: Some(k),
+                ..
+            }) => format!("{} ({k}/core on {cores} cores)", sv.shape()),
+            _ => sv.shape(),
         }),
-        per_core: PerCore::of(d.web_workers.value, d.task_workers.value),
+        per_core,
         listening: o.listening.clone(),
         workers: match (load, &o.serving) {
             // Over ASGI the worker header names the event loop's thread, not the thread that

@@ -31,6 +31,7 @@ fn run_ok(scenario: &Path, cwd: &Path, out: &Path) -> (Results, String) {
     assert_eq!(o.status.code(), Some(0), "{stderr}");
     (results(&cwd.join(out)), stderr)
 }
+
 fn results(out: &Path) -> Results {
     let text = std::fs::read_to_string(out.join("results.json")).unwrap();
     serde_json::from_str(&text).unwrap()

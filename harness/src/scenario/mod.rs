@@ -152,7 +152,7 @@ pub fn parse_for(path: &Path, bytes: &[u8], cores: Option<u32>) -> Result<Scenar
 pub fn deployment_cores(file: &ScenarioFile) -> u32 {
     match &file.isolation {
         Some(iso) if !iso.value.deployment.is_empty() => iso.value.deployment.len() as u32,
-        _ => std::thread::available_parallelism().map_or(1, |n| n.get()) as u32,
+        _ => crate::host::cores() as u32,
     }
 }
 

@@ -51,7 +51,7 @@ pub fn check(file: &Path, s: &ScenarioFile) -> Vec<Diagnostic> {
     }
 
     if let Some(iso) = &s.isolation {
-        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+        let cpus = crate::host::cores() as u32;
         let v = &iso.value;
         let problem = if v.harness.is_empty() || v.deployment.is_empty() {
             Some("`isolation` needs at least one CPU for `harness` and one for `deployment`".into())
