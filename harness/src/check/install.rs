@@ -131,8 +131,7 @@ fn build(
     dir: &Path,
     log: &Path,
 ) -> Result<Installed, ProvisionError> {
-    Cache::clear_half_built(dir)
-        .map_err(|e| ProvisionError::io("cannot clear a half-built venv", e))?;
+    Cache::remove_tree(dir).map_err(|e| ProvisionError::io("cannot clear a half-built venv", e))?;
     std::fs::create_dir_all(dir).map_err(|e| ProvisionError::io("cannot create the venv", e))?;
     std::fs::write(dir.join("probe.py"), PROBE)
         .map_err(|e| ProvisionError::io("cannot write the probe", e))?;

@@ -59,11 +59,8 @@ pub fn provision(
     let work = cache.dir("build").join(&id);
     let staging = cache.dir("python").join(format!("{id}.partial"));
     for stale in [&work, &staging] {
-        if stale.exists() {
-            super::cache::make_writable(stale);
-            std::fs::remove_dir_all(stale)
-                .map_err(|e| ProvisionError::io("cannot clear a half-built tree", e))?;
-        }
+        Cache::remove_tree(stale)
+            .map_err(|e| ProvisionError::io("cannot clear a half-built tree", e))?;
     }
     std::fs::create_dir_all(&work)
         .map_err(|e| ProvisionError::io("cannot create the build folder", e))?;

@@ -48,9 +48,11 @@ impl Cache {
         self.log(&format!("{kind}-{name}"))
     }
 
-    /// Removes what a build that stopped half-way left at `dir`, so the next starts clean.
-    pub fn clear_half_built(dir: &Path) -> io::Result<()> {
+    /// Removes the tree at `dir` if there is one (what a build that stopped half-way left, or a
+    /// stale copy), read-only folders included, so the next build starts clean.
+    pub fn remove_tree(dir: &Path) -> io::Result<()> {
         if dir.exists() {
+            make_writable(dir);
             fs::remove_dir_all(dir)?;
         }
         Ok(())
@@ -104,8 +106,7 @@ impl Cache {
                 continue;
             }
             if path.is_dir() && !path.is_symlink() {
-                make_writable(&path);
-                fs::remove_dir_all(&path)?;
+                Cache::remove_tree(&path)?;
             } else {
                 fs::remove_file(&path)?;
             }
@@ -115,7 +116,7 @@ impl Cache {
 }
 
 /// Some unpacked trees (Debian packages) hold read-only folders that remove_dir_all trips on.
-pub fn make_writable(dir: &Path) {
+fn make_writable(dir: &Path) {
     let _ = std::process::Command::new("chmod")
         .args(["-R", "u+w"])
         .arg(dir)
@@ -130,10 +131,7 @@ pub struct CacheLock {
 
 /// Moves a finished staging tree into place, replacing a stale (unmarked) one.
 pub fn install_tree(staging: &Path, dest: &Path) -> io::Result<()> {
-    if dest.exists() {
-        make_writable(dest);
-        fs::remove_dir_all(dest)?;
-    }
+    Cache::remove_tree(dest)?;
     if let Some(parent) = dest.parent() {
         fs::create_dir_all(parent)?;
     }

@@ -44,11 +44,8 @@ pub fn provision(
     ui.step(
         &format!("unpack {} packages into a private sysroot", debs.len()),
         |step| {
-            if staging.exists() {
-                super::cache::make_writable(&staging);
-                std::fs::remove_dir_all(&staging)
-                    .map_err(|e| ProvisionError::io("cannot clear a half-built sysroot", e))?;
-            }
+            Cache::remove_tree(&staging)
+                .map_err(|e| ProvisionError::io("cannot clear a half-built sysroot", e))?;
             std::fs::create_dir_all(&staging)
                 .map_err(|e| ProvisionError::io("cannot create the sysroot folder", e))?;
             for deb in &debs {

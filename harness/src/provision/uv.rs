@@ -201,7 +201,7 @@ pub fn ensure(lookup: &Lookup, ui: &Ui) -> Result<Uv, Refusal> {
         let log = cache
             .log("uv")
             .map_err(|e| ProvisionError::io("cannot write logs", e))?;
-        Cache::clear_half_built(&dir)
+        Cache::remove_tree(&dir)
             .map_err(|e| ProvisionError::io("cannot clear a half-made uv venv", e))?;
         let mut made = Err(ProvisionError::new("python3 -m venv", "no python3 on PATH"));
         for python3 in lookup.on_path("python3") {

@@ -97,7 +97,7 @@ pub fn ensure(cache: &Cache, ui: &Ui, interp: &Interpreter) -> Result<Venv, Prov
     ui.step(&title, |step| {
         // A venv bakes its own path into scripts, so it is built in place; the marker,
         // written last, is what makes it count.
-        Cache::clear_half_built(&dir)
+        Cache::remove_tree(&dir)
             .map_err(|e| ProvisionError::io("cannot clear a half-built venv", e))?;
         let uv = which("uv");
         match &uv {
@@ -208,7 +208,7 @@ pub fn ensure_app(
             .to_string_lossy()
     );
     ui.step(&title, |step| {
-        Cache::clear_half_built(&dir)
+        Cache::remove_tree(&dir)
             .map_err(|e| ProvisionError::io("cannot clear a half-built venv", e))?;
         make_venv(step, &interp.path, &dir, &log)?;
         let servers_file = dir.join("djbench-servers.txt");
